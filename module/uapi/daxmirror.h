@@ -55,9 +55,9 @@ struct daxmirror_version {
 };
 
 /* Session policy flags (struct daxmirror_session_create.flags). */
-#define DAXMIRROR_SESSION_ALLOW_ANON	(1U << 0) /* anonymous memory */
-#define DAXMIRROR_SESSION_ALLOW_WRITE	(1U << 1) /* writable mirrors */
-#define DAXMIRROR_SESSION_ALLOW_PAGECACHE (1U << 2) /* non-DAX files */
+#define DAXMIRROR_SESSION_ALLOW_ANON	0x1U /* anonymous memory */
+#define DAXMIRROR_SESSION_ALLOW_WRITE	0x2U /* writable mirrors */
+#define DAXMIRROR_SESSION_ALLOW_PAGECACHE 0x4U /* non-DAX files */
 #define DAXMIRROR_SESSION_FLAGS		(DAXMIRROR_SESSION_ALLOW_ANON | \
 					 DAXMIRROR_SESSION_ALLOW_WRITE | \
 					 DAXMIRROR_SESSION_ALLOW_PAGECACHE)
@@ -92,7 +92,7 @@ struct daxmirror_session_create {
 	__u64 reserved[4];
 };
 
-#define DAXMIRROR_GRANT_WRITE		(1U << 0)
+#define DAXMIRROR_GRANT_WRITE		0x1U
 
 /**
  * struct daxmirror_grant - DAXMIRROR_CTL_GRANT_FILE (control)
@@ -210,16 +210,16 @@ struct daxmirror_session_info {
 };
 
 /* Mirror flags. */
-#define DAXMIRROR_MIRROR_WRITE		(1U << 0)
+#define DAXMIRROR_MIRROR_WRITE		0x1U
 
 /* Mirror states. */
 #define DAXMIRROR_MIRROR_LIVE		0
 #define DAXMIRROR_MIRROR_RELEASED	1 /* its VMAs or its mm went away */
 
 /* What backs a mirror (at the time it was added, first VMA). */
-#define DAXMIRROR_BACKING_ANON		(1U << 0)
-#define DAXMIRROR_BACKING_FILE		(1U << 1)
-#define DAXMIRROR_BACKING_DAX		(1U << 2)
+#define DAXMIRROR_BACKING_ANON		0x1U
+#define DAXMIRROR_BACKING_FILE		0x2U
+#define DAXMIRROR_BACKING_DAX		0x4U
 
 /**
  * struct daxmirror_mirror_info - one element of a mirror list
@@ -343,7 +343,7 @@ struct daxmirror_mirror_remove {
 	__u64 reserved[2];
 };
 
-#define DAXMIRROR_FAULT_WRITE		(1U << 0)
+#define DAXMIRROR_FAULT_WRITE		0x1U
 
 /**
  * struct daxmirror_fault - DAXMIRROR_IOC_FAULT (session): prefetch

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * control.c - the control node /dev/daxmirror: the broker's capability.
+ * Creates sessions and hands out their fds, grants file ranges, lists,
+ * inspects and revokes sessions, and reports session events to every open
+ * control file.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "daxmirror.h"
+
+unsigned int default_max_mirrors = 64;
+module_param(default_max_mirrors, uint, 0444);
+MODULE_PARM_DESC(default_max_mirrors,
+		 "Mirrors per session when the broker asks for 0 (default 64)");
+
+unsigned long default_max_pages = 1UL << 20;
+module_param(default_max_pages, ulong, 0444);
+MODULE_PARM_DESC(default_max_pages,
+		 "Mirrored 4 KiB pages per session when the broker asks for 0 (default 4 GiB worth)");
+
+/* Protects dm_sessions and dm_next_session_id. */
+static DEFINE_MUTEX(dm_sessions_lock);
+/* Live sessions by id; an entry holds no reference (the file does). */
+static DEFINE_XARRAY(dm_sessions);
+static u64 dm_next_session_id = 1;
+
+/* Session events for the control files; each open control file has a cursor. */
+struct dm_event_ring dm_control_events;
+
+void dm_control_init(void)
+{
+	dm_ring_init(&dm_control_events);
+}
+
+void dm_control_exit(void)
+{
+	WARN_ON_ONCE(!xa_empty(&dm_sessions));
+	xa_destroy(&dm_sessions);
+}
+
+/* Remove @s from the session table (its file is being released). */
+void dm_sessions_unlist(struct dm_session *s)
+{
+	mutex_lock(&dm_sessions_lock);
+	if (s->listed)
+		xa_erase(&dm_sessions, s->id);
+	mutex_unlock(&dm_sessions_lock);
+}
+
+/* Look a session up by id and take a reference, or NULL. */
+static struct dm_session *dm_session_lookup(u64 id)
+{
+	struct dm_session *s;
+
+	mutex_lock(&dm_sessions_lock);
+	s = xa_load(&dm_sessions, id);
+	if (s)
+		dm_session_get(s);
+	mutex_unlock(&dm_sessions_lock);
+	return s;
+}
+
+long dm_ioctl_version(void __user *uarg)
+{
+	struct daxmirror_version a;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	a.abi = DAXMIRROR_ABI_VERSION;
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long dm_ctl_create(void __user *uarg)
+{
+	struct daxmirror_session_create a;
+	struct dm_session *s;
+	struct file *file;
+	int fd, ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~DAXMIRROR_SESSION_FLAGS) || a.pad || a.session_id ||
+	    a.fd || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	if (a.max_mirrors > DAXMIRROR_MAX_MIRRORS_LIMIT)
+		return -EINVAL;
+	if (!a.max_mirrors)
+		a.max_mirrors = min_t(unsigned int, default_max_mirrors,
+				      DAXMIRROR_MAX_MIRRORS_LIMIT);
+	if (!a.max_pages)
+		a.max_pages = default_max_pages;
+	if (a.max_pages > TASK_SIZE >> PAGE_SHIFT)
+		return -EINVAL;
+
+	s = dm_session_alloc(a.flags, a.max_mirrors, a.max_pages);
+	if (!s)
+		return -ENOMEM;
+	mutex_lock(&dm_sessions_lock);
+	s->id = dm_next_session_id++;
+	mutex_unlock(&dm_sessions_lock);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		dm_session_put(s);
+		return fd;
+	}
+	/* From here on the file owns @s: fput() releases it. */
+	file = anon_inode_getfile("[daxmirror-session]", &dm_session_fops, s,
+				  O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		dm_session_put(s);
+		return PTR_ERR(file);
+	}
+
+	a.session_id = s->id;
+	a.fd = fd;
+	ret = copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	if (!ret) {
+		mutex_lock(&dm_sessions_lock);
+		ret = xa_insert(&dm_sessions, s->id, s, GFP_KERNEL);
+		if (!ret)
+			s->listed = true;
+		mutex_unlock(&dm_sessions_lock);
+	}
+	if (ret) {
+		put_unused_fd(fd);
+		fput(file);
+		return ret;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+static long dm_ctl_grant(void __user *uarg)
+{
+	struct daxmirror_grant a;
+	struct dm_session *s;
+	struct file *file;
+	fmode_t need = FMODE_READ;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~DAXMIRROR_GRANT_WRITE) ||
+	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	if (!a.length || !PAGE_ALIGNED(a.offset) || !PAGE_ALIGNED(a.length) ||
+	    a.offset + a.length < a.offset ||
+	    a.offset + a.length > MAX_LFS_FILESIZE)
+		return -EINVAL;
+	if (a.flags & DAXMIRROR_GRANT_WRITE)
+		need |= FMODE_WRITE;
+
+	file = fget(a.fd);	/* refuses O_PATH files */
+	if (!file)
+		return -EBADF;
+	if (!S_ISREG(file_inode(file)->i_mode)) {
+		ret = -EINVAL;
+		goto out_fput;
+	}
+	if ((file->f_mode & need) != need) {
+		ret = -EBADF;
+		goto out_fput;
+	}
+	s = dm_session_lookup(a.session_id);
+	if (!s) {
+		ret = -ENOENT;
+		goto out_fput;
+	}
+	ret = dm_session_grant(s, file, a.offset, a.length, a.flags);
+	dm_session_put(s);
+out_fput:
+	fput(file);
+	return ret;
+}
+
+static long dm_ctl_list(void __user *uarg)
+{
+	struct daxmirror_session_list a;
+	u64 __user *ids;
+	struct dm_session *s;
+	unsigned long id;
+	u64 *buf = NULL;
+	u32 n = 0, stored = 0;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.pad || a.count ||
+	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	ids = u64_to_user_ptr(a.ids);
+	if (a.capacity) {
+		buf = kvmalloc_array(a.capacity, sizeof(*buf), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&dm_sessions_lock);
+	xa_for_each(&dm_sessions, id, s) {
+		if (n < a.capacity)
+			buf[stored++] = id;
+		n++;
+	}
+	mutex_unlock(&dm_sessions_lock);
+
+	if (stored && copy_to_user(ids, buf, stored * sizeof(*buf)))
+		ret = -EFAULT;
+	kvfree(buf);
+	if (ret)
+		return ret;
+	a.count = n;
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long dm_ctl_revoke(void __user *uarg)
+{
+	struct daxmirror_revoke a;
+	struct dm_session *s;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	s = dm_session_lookup(a.session_id);
+	if (!s)
+		return -ENOENT;
+	ret = dm_session_revoke(s);
+	dm_session_put(s);
+	return ret;
+}
+
+/* SESSION_INFO and MIRROR_LIST on the control node: look the id up. */
+static long dm_ctl_session_query(unsigned int cmd, void __user *uarg)
+{
+	struct daxmirror_session_info info;
+	struct daxmirror_mirror_list list;
+	struct dm_session *s;
+	u64 id;
+	long ret;
+
+	if (cmd == DAXMIRROR_IOC_SESSION_INFO) {
+		if (copy_from_user(&info, uarg, sizeof(info)))
+			return -EFAULT;
+		if (info.flags ||
+		    !dm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+			return -EINVAL;
+		id = info.session_id;
+	} else {
+		if (copy_from_user(&list, uarg, sizeof(list)))
+			return -EFAULT;
+		if (list.flags || list.pad ||
+		    !dm_ioctl_zero(list.reserved, sizeof(list.reserved)))
+			return -EINVAL;
+		id = list.session_id;
+	}
+	s = dm_session_lookup(id);
+	if (!s)
+		return -ENOENT;
+	if (cmd == DAXMIRROR_IOC_SESSION_INFO)
+		ret = dm_session_info(s, uarg);
+	else
+		ret = dm_mirror_list(s, uarg);
+	dm_session_put(s);
+	return ret;
+}
+
+static long dm_control_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case DAXMIRROR_IOC_VERSION:
+		return dm_ioctl_version(uarg);
+	case DAXMIRROR_CTL_CREATE_SESSION:
+		return dm_ctl_create(uarg);
+	case DAXMIRROR_CTL_GRANT_FILE:
+		return dm_ctl_grant(uarg);
+	case DAXMIRROR_CTL_LIST_SESSIONS:
+		return dm_ctl_list(uarg);
+	case DAXMIRROR_CTL_REVOKE:
+		return dm_ctl_revoke(uarg);
+	case DAXMIRROR_IOC_SESSION_INFO:
+	case DAXMIRROR_IOC_MIRROR_LIST:
+		return dm_ctl_session_query(cmd, uarg);
+	}
+	return -ENOTTY;
+}
+
+/* An open control file: its read position in dm_control_events. */
+struct dm_control {
+	u64 cursor;
+};
+
+static int dm_control_open(struct inode *inode, struct file *file)
+{
+	struct dm_control *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	/* Only events posted from now on. */
+	c->cursor = dm_ring_head(&dm_control_events);
+	file->private_data = c;
+	return nonseekable_open(inode, file);
+}
+
+static int dm_control_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static ssize_t dm_control_read(struct file *file, char __user *buf,
+			       size_t count, loff_t *ppos)
+{
+	struct dm_control *c = file->private_data;
+
+	return dm_ring_read(&dm_control_events, &c->cursor, buf, count,
+			    file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t dm_control_poll(struct file *file, poll_table *wait)
+{
+	struct dm_control *c = file->private_data;
+
+	return dm_ring_poll(&dm_control_events, &c->cursor, file, wait);
+}
+
+const struct file_operations dm_control_fops = {
+	.owner		= THIS_MODULE,
+	.open		= dm_control_open,
+	.release	= dm_control_release,
+	.unlocked_ioctl	= dm_control_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.read		= dm_control_read,
+	.poll		= dm_control_poll,
+	.llseek		= no_llseek,
+};

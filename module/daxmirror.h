@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daxmirror.h - internal types of daxmirror.ko shared by its files.
+ *
+ * Lock order (outer to inner):
+ *
+ *   dm_sessions_lock (mutex, control.c)
+ *     -> dm_session.lock (mutex)
+ *       -> mm->mmap_lock (read)
+ *         -> device page-table lock: xa_lock(&dm_session.pt) (spinlock)
+ *           -> dm_event_ring.lock (spinlock)
+ *
+ * The invalidation callback takes only the page-table lock and the event
+ * ring lock, both spinlocks, so it never sleeps and never fails, whether
+ * the notifier range is blockable or not. Nothing that can allocate with
+ * reclaim (which may itself invalidate) runs under the page-table lock.
+ */
+#ifndef DAXMIRROR_INTERNAL_H
+#define DAXMIRROR_INTERNAL_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "uapi/daxmirror.h"
+
+/* Events kept per queue; a reader that falls further behind gets OVERFLOW. */
+#define DM_EVENT_RING_SIZE	64
+
+/* Device page-table entries (values in dm_session.pt), see devpt.c. */
+#define DM_PTE_WRITE		0x1UL
+#define DM_PTE_ZONE_DEVICE	0x2UL
+#define DM_PTE_DAX		0x4UL
+#define DM_PTE_FLAGS_BITS	3
+#define DM_PTE_ORDER_SHIFT	DM_PTE_FLAGS_BITS
+#define DM_PTE_ORDER_BITS	5
+#define DM_PTE_PFN_SHIFT	(DM_PTE_ORDER_SHIFT + DM_PTE_ORDER_BITS)
+
+/* Bytes copied per device-access step (the bounce buffer). */
+#define DM_BOUNCE_SIZE		(64 * 1024)
+
+/**
+ * struct dm_event_ring - a bounded queue of events with reader cursors
+ * @lock:	protects every field below
+ * @wait:	readers and pollers
+ * @head:	sequence number the next event gets
+ * @dead:	no event will come any more: empty reads return -ENODEV
+ * @hup:	poll() reports EPOLLHUP
+ * @ev:		the last DM_EVENT_RING_SIZE events, slot = seq % size
+ */
+struct dm_event_ring {
+	spinlock_t lock;		/* protects the whole ring */
+	wait_queue_head_t wait;
+	u64 head;
+	bool dead;
+	bool hup;
+	struct daxmirror_event ev[DM_EVENT_RING_SIZE];
+};
+
+/**
+ * struct dm_grant - a file range the broker allowed a session to mirror
+ * @file:	reference to the open file (keeps the inode and its mount)
+ * @offset:	first byte
+ * @length:	bytes
+ * @flags:	DAXMIRROR_GRANT_*
+ */
+struct dm_grant {
+	struct file *file;
+	u64 offset;
+	u64 length;
+	u32 flags;
+};
+
+/**
+ * struct dm_session - one client's device context
+ * @kref:	the session file holds one reference, control-node lookups
+ *		hold one for the duration of a call
+ * @id:		never reused while the module is loaded
+ * @flags:	DAXMIRROR_SESSION_* (constant)
+ * @max_mirrors: limit (constant)
+ * @max_pages:	limit (constant)
+ *
+ * @lock:	serialises every operation on the session and protects the
+ *		fields up to @bounce: binding, mirrors, grants, revocation and
+ *		the counters in @ops (fault paths run under it)
+ * @revoked:	revoked by the broker
+ * @listed:	published in the session table
+ * @mm:		bound mm (mmgrab'd), NULL until bound
+ * @pid:	binding thread group
+ * @uid:	binding uid
+ * @mirrors:	struct dm_mirror list, by increasing id
+ * @nr_mirrors:	live and released mirrors in @mirrors
+ * @mirrored_pages: pages covered by @mirrors
+ * @next_mirror_id: id of the next mirror
+ * @grants:	granted file ranges, @nr_grants of them
+ * @bounce:	DM_BOUNCE_SIZE bytes for device read/write, from bind on
+ * @ops:	device_faults, fault_calls, range_faults, range_retries,
+ *		bytes_read, bytes_written
+ *
+ * @pt:		the device page table, indexed by user page number; its
+ *		xa_lock is the page-table lock, which also protects @mm_gone,
+ *		@inv and every mirror's @released and @entries
+ * @mm_gone:	the bound mm exited (MMU_NOTIFY_RELEASE seen)
+ * @inv:	invalidations and pages_invalidated
+ *
+ * @events:	this session's event queue (the session file's)
+ * @ev_cursor:	read position of the session file (under events.lock)
+ */
+struct dm_session {
+	struct kref kref;
+	u64 id;
+	u32 flags;
+	u32 max_mirrors;
+	u64 max_pages;
+
+	struct mutex lock;		/* serialises session ops, see above */
+	bool revoked;
+	bool listed;
+	struct mm_struct *mm;
+	struct pid *pid;
+	kuid_t uid;
+	struct list_head mirrors;
+	u32 nr_mirrors;
+	u64 mirrored_pages;
+	u64 next_mirror_id;
+	struct dm_grant grants[DAXMIRROR_MAX_GRANTS];
+	u32 nr_grants;
+	void *bounce;
+	struct daxmirror_stats ops;
+
+	struct xarray pt;
+	bool mm_gone;
+	struct daxmirror_stats inv;
+
+	struct dm_event_ring events;
+	u64 ev_cursor;
+};
+
+/**
+ * struct dm_mirror - a mirrored address range of a session
+ * @notifier:	the interval notifier covering [@start, @end)
+ * @session:	owner
+ * @node:	in session->mirrors (session->lock)
+ * @id:		id within the session
+ * @start:	first address
+ * @end:	address past the range
+ * @flags:	DAXMIRROR_MIRROR_*
+ * @backing:	DAXMIRROR_BACKING_* seen when added
+ * @dev:	backing device, 0 for anonymous memory
+ * @ino:	backing inode number
+ * @file_offset: file offset of @start
+ * @released:	its VMAs or mm went away (page-table lock)
+ * @entries:	live device entries by DAXMIRROR_ORDER_* (page-table lock)
+ */
+struct dm_mirror {
+	struct mmu_interval_notifier notifier;
+	struct dm_session *session;
+	struct list_head node;
+	u64 id;
+	unsigned long start;
+	unsigned long end;
+	u32 flags;
+	u32 backing;
+	u64 dev;
+	u64 ino;
+	u64 file_offset;
+	bool released;
+	u64 entries[DAXMIRROR_NR_ORDERS];
+};
+
+/* events.c */
+void dm_ring_init(struct dm_event_ring *ring);
+void dm_ring_post(struct dm_event_ring *ring, u32 type, u64 session_id,
+		  u64 mirror_id);
+void dm_ring_hangup(struct dm_event_ring *ring, bool dead);
+u64 dm_ring_head(struct dm_event_ring *ring);
+ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
+		     char __user *buf, size_t count, bool nonblock);
+__poll_t dm_ring_poll(struct dm_event_ring *ring, u64 *cursor,
+		      struct file *file, poll_table *wait);
+
+/* control.c */
+extern const struct file_operations dm_control_fops;
+extern struct dm_event_ring dm_control_events;
+extern unsigned int default_max_mirrors;
+extern unsigned long default_max_pages;
+long dm_ioctl_version(void __user *uarg);
+void dm_control_init(void);
+void dm_control_exit(void);
+void dm_sessions_unlist(struct dm_session *s);
+
+/* session.c */
+extern const struct file_operations dm_session_fops;
+struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
+				    u64 max_pages);
+void dm_session_put(struct dm_session *s);
+void dm_session_get(struct dm_session *s);
+int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
+		     u64 length, u32 flags);
+int dm_session_revoke(struct dm_session *s);
+long dm_session_info(struct dm_session *s, void __user *uarg);
+long dm_mirror_list(struct dm_session *s, void __user *uarg);
+bool dm_ioctl_zero(const void *p, size_t size);
+int dm_check_range(u64 addr, u64 length);
+
+/* mirror.c */
+int dm_mirror_add(struct dm_session *s, unsigned long start,
+		  unsigned long end, u32 flags, u64 *id);
+int dm_mirror_remove(struct dm_session *s, u64 id);
+void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m);
+struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr);
+int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
+		    unsigned long start, unsigned long end, bool write);
+
+/* devpt.c */
+void *dm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags);
+unsigned long dm_pte_pfn(const void *pte);
+unsigned int dm_pte_order(const void *pte);
+unsigned long dm_pte_flags(const void *pte);
+int dm_order_slot(unsigned int order);
+int dm_pt_set(struct xa_state *xas, struct dm_mirror *m, unsigned long index,
+	      unsigned int order, void *pte);
+unsigned long dm_pt_erase(struct dm_mirror *m, unsigned long first,
+			  unsigned long last);
+
+/* access.c */
+long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write);
+long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg);
+
+#endif /* DAXMIRROR_INTERNAL_H */

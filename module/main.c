@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - daxmirror.ko: a simulated device whose device page table
+ * mirrors ranges of process address spaces (anonymous memory, page cache
+ * and DAX files, with 2 MiB and 1 GiB entries) through HMM. This file
+ * registers the control node /dev/daxmirror.
+ */
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+
+#include "daxmirror.h"
+
+static struct miscdevice dm_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= DAXMIRROR_DEVICE_NAME,
+	.fops	= &dm_control_fops,
+	.mode	= 0600,
+};
+
+static int __init dm_init(void)
+{
+	int ret;
+
+	dm_control_init();
+	ret = misc_register(&dm_miscdev);
+	if (ret) {
+		pr_err("daxmirror: cannot register /dev/%s: %d\n",
+		       DAXMIRROR_DEVICE_NAME, ret);
+		return ret;
+	}
+	pr_info("daxmirror: ABI %d ready\n", DAXMIRROR_ABI_VERSION);
+	return 0;
+}
+
+/* Session files pin the module, so no session is alive here. */
+static void __exit dm_exit(void)
+{
+	misc_deregister(&dm_miscdev);
+	dm_control_exit();
+}
+
+module_init(dm_init);
+module_exit(dm_exit);
+
+MODULE_DESCRIPTION("daxmirror: HMM device mirror of process memory and DAX files");
+MODULE_AUTHOR("The daxmirror developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

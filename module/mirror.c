@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mirror.c - mirrors: the policy that decides what may be mirrored, the
+ * interval notifier that keeps the device page table coherent, and the
+ * device fault loop that fills it with hmm_range_fault().
+ */
+#include <linux/hmm.h>
+#include <linux/magic.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "daxmirror.h"
+
+/* Pages asked of hmm_range_fault() per call: bounds the pfn array (128 KiB). */
+#define DM_FAULT_CHUNK_PAGES	16384UL
+
+/*
+ * Anonymous memory: private anonymous VMAs and the kernel-internal shmem
+ * files behind MAP_SHARED|MAP_ANONYMOUS and SysV shm (S_PRIVATE inodes on
+ * tmpfs, which no process can open and hand to the broker).
+ */
+static bool dm_vma_is_anon(struct vm_area_struct *vma)
+{
+	struct inode *inode;
+
+	if (vma_is_anonymous(vma))
+		return true;
+	if (!vma->vm_file)
+		return false;
+	inode = file_inode(vma->vm_file);
+	return IS_PRIVATE(inode) && inode->i_sb->s_magic == TMPFS_MAGIC;
+}
+
+/* Does a grant of @s allow the file range of @vma covering [@a, @b)? */
+static bool dm_granted(struct dm_session *s, struct vm_area_struct *vma,
+		       unsigned long a, unsigned long b, bool write)
+{
+	struct inode *inode = file_inode(vma->vm_file);
+	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
+	u64 len = b - a;
+	u32 i;
+
+	for (i = 0; i < s->nr_grants; i++) {
+		struct dm_grant *g = &s->grants[i];
+
+		if (file_inode(g->file) != inode)
+			continue;
+		if (write && !(g->flags & DAXMIRROR_GRANT_WRITE))
+			continue;
+		if (off >= g->offset && off + len <= g->offset + g->length)
+			return true;
+	}
+	return false;
+}
+
+/* Policy for the part [@a, @b) of @vma. */
+static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
+			 unsigned long a, unsigned long b, bool write)
+{
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+		return -EOPNOTSUPP;
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EPERM;
+	if (dm_vma_is_anon(vma))
+		return (s->flags & DAXMIRROR_SESSION_ALLOW_ANON) ? 0 : -EPERM;
+	if (!vma->vm_file)
+		return -EOPNOTSUPP;	/* special mappings: vdso and the like */
+	if (!vma_is_dax(vma) && !(s->flags & DAXMIRROR_SESSION_ALLOW_PAGECACHE))
+		return -EPERM;
+	return dm_granted(s, vma, a, b, write) ? 0 : -EACCES;
+}
+
+/*
+ * Check every VMA of [@start, @end) against the session's policy. Caller
+ * holds s->lock and the mmap lock of s->mm. Fills @first (may be NULL)
+ * with the VMA at @start.
+ */
+static int dm_policy_check(struct dm_session *s, unsigned long start,
+			   unsigned long end, bool write,
+			   struct vm_area_struct **first)
+{
+	unsigned long addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma = find_vma(s->mm, addr);
+		int ret;
+
+		if (!vma || vma->vm_start > addr)
+			return -EFAULT;
+		ret = dm_policy_vma(s, vma, addr, min(end, vma->vm_end), write);
+		if (ret)
+			return ret;
+		if (first && addr == start)
+			*first = vma;
+		addr = vma->vm_end;
+	}
+	return 0;
+}
+
+/*
+ * The interval notifier: drop the device entries of the invalidated part
+ * of the mirror. Takes only spinlocks, so it is safe for non-blockable
+ * ranges and always succeeds.
+ */
+static bool dm_invalidate(struct mmu_interval_notifier *mni,
+			  const struct mmu_notifier_range *range,
+			  unsigned long cur_seq)
+{
+	struct dm_mirror *m = container_of(mni, struct dm_mirror, notifier);
+	struct dm_session *s = m->session;
+	unsigned long start = max(range->start, m->start);
+	unsigned long end = min(range->end, m->end);
+	bool mm_released = false, mirror_released = false;
+
+	xa_lock(&s->pt);
+	mmu_interval_set_seq(mni, cur_seq);
+	if (start < end) {
+		s->inv.invalidations++;
+		s->inv.pages_invalidated +=
+			dm_pt_erase(m, start >> PAGE_SHIFT,
+				    (end >> PAGE_SHIFT) - 1);
+	}
+	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
+		m->released = true;
+		if (!s->mm_gone) {
+			s->mm_gone = true;
+			mm_released = true;
+		}
+	} else if (range->event == MMU_NOTIFY_UNMAP && !m->released &&
+		   range->start <= m->start && range->end >= m->end) {
+		m->released = true;
+		mirror_released = true;
+	}
+	xa_unlock(&s->pt);
+
+	if (mm_released) {
+		dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+		dm_ring_hangup(&s->events, false);
+		dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_MM_RELEASED,
+			     s->id, 0);
+	}
+	if (mirror_released) {
+		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
+			     m->id);
+		dm_ring_post(&dm_control_events,
+			     DAXMIRROR_EVENT_MIRROR_RELEASED, s->id, m->id);
+	}
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops dm_mirror_ops = {
+	.invalidate = dm_invalidate,
+};
+
+/* The live mirror containing @addr, or NULL. Caller holds s->lock. */
+struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
+{
+	struct dm_mirror *m;
+	bool released;
+
+	list_for_each_entry(m, &s->mirrors, node) {
+		if (addr < m->start || addr >= m->end)
+			continue;
+		xa_lock(&s->pt);
+		released = m->released;
+		xa_unlock(&s->pt);
+		return released ? NULL : m;
+	}
+	return NULL;
+}
+
+static bool dm_mirror_overlaps(struct dm_session *s, unsigned long start,
+			       unsigned long end)
+{
+	struct dm_mirror *m;
+
+	list_for_each_entry(m, &s->mirrors, node)
+		if (start < m->end && m->start < end)
+			return true;
+	return false;
+}
+
+static void dm_mirror_fill_backing(struct dm_mirror *m,
+				   struct vm_area_struct *vma)
+{
+	struct inode *inode;
+
+	if (dm_vma_is_anon(vma)) {
+		m->backing = DAXMIRROR_BACKING_ANON;
+		return;
+	}
+	inode = file_inode(vma->vm_file);
+	m->backing = DAXMIRROR_BACKING_FILE;
+	if (vma_is_dax(vma))
+		m->backing |= DAXMIRROR_BACKING_DAX;
+	m->dev = new_encode_dev(inode->i_sb->s_dev);
+	m->ino = inode->i_ino;
+	m->file_offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			 (m->start - vma->vm_start);
+}
+
+/* Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock. */
+int dm_mirror_add(struct dm_session *s, unsigned long start,
+		  unsigned long end, u32 flags, u64 *id)
+{
+	unsigned long pages = (end - start) >> PAGE_SHIFT;
+	struct vm_area_struct *vma = NULL;
+	struct dm_mirror *m;
+	int ret;
+
+	if ((flags & DAXMIRROR_MIRROR_WRITE) &&
+	    !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE))
+		return -EPERM;
+	if (s->nr_mirrors >= s->max_mirrors)
+		return -ENOSPC;
+	if (pages > s->max_pages - s->mirrored_pages)
+		return -EDQUOT;
+	if (dm_mirror_overlaps(s, start, end))
+		return -EEXIST;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->session = s;
+	m->start = start;
+	m->end = end;
+	m->flags = flags;
+
+	mmap_read_lock(s->mm);
+	ret = dm_policy_check(s, start, end, flags & DAXMIRROR_MIRROR_WRITE,
+			      &vma);
+	if (!ret)
+		dm_mirror_fill_backing(m, vma);
+	mmap_read_unlock(s->mm);
+	if (ret)
+		goto err_free;
+
+	/*
+	 * The VMAs may change before the notifier is in: harmless, every
+	 * device fault checks the policy again under the mmap lock.
+	 */
+	ret = mmu_interval_notifier_insert(&m->notifier, s->mm, start,
+					   end - start, &dm_mirror_ops);
+	if (ret)
+		goto err_free;
+
+	m->id = s->next_mirror_id++;
+	list_add_tail(&m->node, &s->mirrors);
+	s->nr_mirrors++;
+	s->mirrored_pages += pages;
+	*id = m->id;
+	return 0;
+
+err_free:
+	kfree(m);
+	return ret;
+}
+
+/* Unregister @m, drop its device entries and free it. Caller holds s->lock. */
+void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
+{
+	list_del(&m->node);
+	mmu_interval_notifier_remove(&m->notifier);
+	xa_lock(&s->pt);
+	dm_pt_erase(m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1);
+	xa_unlock(&s->pt);
+	s->nr_mirrors--;
+	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
+	kfree(m);
+}
+
+int dm_mirror_remove(struct dm_session *s, u64 id)
+{
+	struct dm_mirror *m;
+
+	list_for_each_entry(m, &s->mirrors, node) {
+		if (m->id == id) {
+			dm_mirror_destroy(s, m);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static unsigned long dm_page_pte_flags(unsigned long hpfn, struct dm_mirror *m)
+{
+	struct page *page = hmm_pfn_to_page(hpfn);
+	unsigned long flags = 0;
+
+	if ((hpfn & HMM_PFN_WRITE) && (m->flags & DAXMIRROR_MIRROR_WRITE))
+		flags |= DM_PTE_WRITE;
+	if (is_zone_device_page(page)) {
+		flags |= DM_PTE_ZONE_DEVICE;
+		if (page->pgmap->type == MEMORY_DEVICE_FS_DAX ||
+		    page->pgmap->type == MEMORY_DEVICE_GENERIC)
+			flags |= DM_PTE_DAX;
+	}
+	return flags;
+}
+
+/*
+ * Store what hmm_range_fault() returned into the device page table, unless
+ * an invalidation ran since mmu_interval_read_begin() (-EAGAIN: fault
+ * again). A huge CPU mapping becomes one entry of its order when its
+ * aligned block lies inside the mirror, else one entry per page.
+ */
+static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
+			struct hmm_range *range)
+{
+	unsigned long first = range->start >> PAGE_SHIFT;
+	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned long lo = m->start >> PAGE_SHIFT, hi = m->end >> PAGE_SHIFT;
+	XA_STATE(xas, &s->pt, 0);
+	unsigned long i = 0;
+	int ret = 0;
+
+again:
+	xa_lock(&s->pt);
+	if (mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
+		xa_unlock(&s->pt);
+		xas_nomem(&xas, GFP_KERNEL);	/* frees a preallocated node */
+		return -EAGAIN;
+	}
+	while (i < n) {
+		unsigned long hpfn = range->hmm_pfns[i];
+		unsigned long index = first + i, base, pfn;
+		unsigned int order;
+
+		if (!(hpfn & HMM_PFN_VALID) || (hpfn & HMM_PFN_ERROR)) {
+			i++;
+			continue;
+		}
+		pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
+		order = hmm_pfn_to_map_order(hpfn);
+		base = order ? index & ~((1UL << order) - 1) : index;
+		if (dm_order_slot(order) < 0 || base < lo ||
+		    base + (1UL << order) > hi) {
+			order = 0;
+			base = index;
+		}
+		pfn -= index - base;
+		ret = dm_pt_set(&xas, m, base, order,
+				dm_pte_make(pfn, order,
+					    dm_page_pte_flags(hpfn, m)));
+		if (ret)
+			break;
+		i = base + (1UL << order) - first;
+	}
+	xa_unlock(&s->pt);
+	/* Allocates after -ENOMEM (retry), else frees what was preallocated. */
+	if (xas_nomem(&xas, GFP_KERNEL)) {
+		ret = 0;
+		goto again;
+	}
+	return ret;
+}
+
+/*
+ * Fault [@start, @end) (inside one chunk) into the device page table: the
+ * mmu_interval_read_begin -> hmm_range_fault -> page-table lock ->
+ * mmu_interval_read_retry loop. No wall-clock limit: it retries until it
+ * succeeds, fails, or a fatal signal arrives, and counts the retries.
+ */
+static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
+			  unsigned long *pfns, unsigned long start,
+			  unsigned long end, bool write)
+{
+	struct hmm_range range = {
+		.notifier = &m->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
+	};
+	int ret;
+
+	for (;;) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		mmap_read_lock(s->mm);
+		ret = dm_policy_check(s, start, end, write, NULL);
+		if (!ret) {
+			s->ops.range_faults++;
+			ret = hmm_range_fault(&range);
+		}
+		mmap_read_unlock(s->mm);
+		if (!ret)
+			ret = dm_pt_commit(s, m, &range);
+		if (ret != -EBUSY && ret != -EAGAIN)
+			return ret;
+		s->ops.range_retries++;
+		cond_resched();
+	}
+}
+
+/* Fault [@start, @end) of mirror @m, page aligned. Caller holds s->lock. */
+int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
+		    unsigned long start, unsigned long end, bool write)
+{
+	unsigned long pages = (end - start) >> PAGE_SHIFT;
+	unsigned long *pfns;
+	int ret = 0;
+
+	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
+		return -EPERM;
+	pfns = kvmalloc_array(min(pages, DM_FAULT_CHUNK_PAGES), sizeof(*pfns),
+			      GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	while (start < end && !ret) {
+		unsigned long next = min(end, start +
+					 (DM_FAULT_CHUNK_PAGES << PAGE_SHIFT));
+
+		ret = dm_fault_chunk(s, m, pfns, start, next, write);
+		start = next;
+	}
+	kvfree(pfns);
+	return ret;
+}
