@@ -88,8 +88,8 @@ static long dm_ctl_create(void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if ((a.flags & ~DAXMIRROR_SESSION_FLAGS) || a.pad || a.session_id ||
-	    a.fd || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if ((a.flags & ~DAXMIRROR_SESSION_FLAGS) || a.pad ||
+	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	if (a.max_mirrors > DAXMIRROR_MAX_MIRRORS_LIMIT)
 		return -EINVAL;
@@ -196,8 +196,7 @@ static long dm_ctl_list(void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || a.count ||
-	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	ids = u64_to_user_ptr(a.ids);
 	if (a.capacity) {

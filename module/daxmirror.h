@@ -97,7 +97,8 @@ struct dm_grant {
  * @pid:	binding thread group
  * @uid:	binding uid
  * @mirrors:	struct dm_mirror list, by increasing id
- * @nr_mirrors:	live and released mirrors in @mirrors
+ * @nr_mirrors:	live and released mirrors in @mirrors (released ones are
+ *		reaped before a mirror is added, so limits count live ones)
  * @mirrored_pages: pages covered by @mirrors
  * @next_mirror_id: id of the next mirror
  * @grants:	granted file ranges, @nr_grants of them

@@ -201,6 +201,25 @@ static void dm_mirror_fill_backing(struct dm_mirror *m,
 			 (m->start - vma->vm_start);
 }
 
+/*
+ * Free the mirrors whose VMAs went away. They stay listed (state RELEASED)
+ * after their event so the broker can see them, until the client removes
+ * them or adds a new mirror. Caller holds s->lock.
+ */
+static void dm_mirror_reap(struct dm_session *s)
+{
+	struct dm_mirror *m, *tmp;
+	bool released;
+
+	list_for_each_entry_safe(m, tmp, &s->mirrors, node) {
+		xa_lock(&s->pt);
+		released = m->released;
+		xa_unlock(&s->pt);
+		if (released)
+			dm_mirror_destroy(s, m);
+	}
+}
+
 /* Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock. */
 int dm_mirror_add(struct dm_session *s, unsigned long start,
 		  unsigned long end, u32 flags, u64 *id)
@@ -210,6 +229,7 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 	struct dm_mirror *m;
 	int ret;
 
+	dm_mirror_reap(s);
 	if ((flags & DAXMIRROR_MIRROR_WRITE) &&
 	    !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE))
 		return -EPERM;

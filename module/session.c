@@ -163,6 +163,23 @@ static void dm_session_stats(struct dm_session *s, struct daxmirror_stats *st)
 	xa_unlock(&s->pt);
 }
 
+/* Count the live (not released) mirrors and their pages. Holds s->lock. */
+static void dm_session_live(struct dm_session *s, u32 *nr, u64 *pages)
+{
+	struct dm_mirror *m;
+
+	*nr = 0;
+	*pages = 0;
+	xa_lock(&s->pt);
+	list_for_each_entry(m, &s->mirrors, node) {
+		if (m->released)
+			continue;
+		(*nr)++;
+		*pages += (m->end - m->start) >> PAGE_SHIFT;
+	}
+	xa_unlock(&s->pt);
+}
+
 /* SESSION_INFO for @s; uarg's session_id was validated by the caller. */
 long dm_session_info(struct dm_session *s, void __user *uarg)
 {
@@ -171,14 +188,13 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	memset(&a, 0, sizeof(a));
 	mutex_lock(&s->lock);
 	a.session_id = s->id;
-	a.flags = s->flags;
+	a.session_flags = s->flags;
 	a.state = dm_session_state(s);
 	a.pid = s->pid ? pid_vnr(s->pid) : 0;
 	a.uid = s->mm ? from_kuid_munged(current_user_ns(), s->uid) : 0;
 	a.max_mirrors = s->max_mirrors;
-	a.nr_mirrors = s->nr_mirrors;
+	dm_session_live(s, &a.nr_mirrors, &a.mirrored_pages);
 	a.max_pages = s->max_pages;
-	a.mirrored_pages = s->mirrored_pages;
 	a.nr_grants = s->nr_grants;
 	dm_session_stats(s, &a.stats);
 	mutex_unlock(&s->lock);
@@ -279,7 +295,7 @@ static long dm_ioctl_mirror_add(struct dm_session *s, void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if ((a.flags & ~DAXMIRROR_MIRROR_WRITE) || a.pad || a.id ||
+	if ((a.flags & ~DAXMIRROR_MIRROR_WRITE) || a.pad ||
 	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	ret = dm_check_range(a.addr, a.length);

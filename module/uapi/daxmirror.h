@@ -177,7 +177,7 @@ struct daxmirror_stats {
  * struct daxmirror_session_info - DAXMIRROR_IOC_SESSION_INFO (both fd types)
  * @session_id:	in (control fd): the session; in (session fd): 0 or its own
  *		id; out: the id
- * @flags:	in: must be 0; out: the session's DAXMIRROR_SESSION_* flags
+ * @flags:	in: must be 0 (left 0, so the struct can be reused)
  * @state:	out: DAXMIRROR_STATE_*
  * @pid:	out: tgid of the binding process (0 if unbound), in the
  *		caller's pid namespace
@@ -187,7 +187,7 @@ struct daxmirror_stats {
  * @max_pages:	out: limit
  * @mirrored_pages: out: 4 KiB pages covered by live mirrors
  * @nr_grants:	out: granted file ranges
- * @pad:	0
+ * @session_flags: out: the session's DAXMIRROR_SESSION_* policy flags
  * @stats:	out: counters summed over the session
  * @reserved:	in: must be 0
  *
@@ -204,7 +204,7 @@ struct daxmirror_session_info {
 	__u64 max_pages;
 	__u64 mirrored_pages;
 	__u32 nr_grants;
-	__u32 pad;
+	__u32 session_flags;
 	struct daxmirror_stats stats;
 	__u64 reserved[4];
 };
@@ -215,6 +215,12 @@ struct daxmirror_session_info {
 /* Mirror states. */
 #define DAXMIRROR_MIRROR_LIVE		0
 #define DAXMIRROR_MIRROR_RELEASED	1 /* its VMAs or its mm went away */
+/*
+ * A released mirror has no device entries and no longer counts against
+ * the limits (nor in nr_mirrors/mirrored_pages); it stays in MIRROR_LIST
+ * until MIRROR_REMOVE or the next MIRROR_ADD of the session, which frees
+ * every released mirror first.
+ */
 
 /* What backs a mirror (at the time it was added, first VMA). */
 #define DAXMIRROR_BACKING_ANON		0x1U
