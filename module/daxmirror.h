@@ -92,6 +92,8 @@ struct dm_grant {
  *		fields up to @bounce: binding, mirrors, grants, revocation and
  *		the counters in @ops (fault paths run under it)
  * @revoked:	revoked by the broker
+ * @closed:	its file was released; control calls holding a reference
+ *		from an earlier lookup must not add grants any more
  * @listed:	published in the session table
  * @mm:		bound mm (mmgrab'd), NULL until bound
  * @pid:	binding thread group
@@ -124,6 +126,7 @@ struct dm_session {
 
 	struct mutex lock;		/* serialises session ops, see above */
 	bool revoked;
+	bool closed;
 	bool listed;
 	struct mm_struct *mm;
 	struct pid *pid;

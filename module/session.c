@@ -95,7 +95,9 @@ int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
 	int ret = 0;
 
 	mutex_lock(&s->lock);
-	if (s->revoked) {
+	if (s->closed) {
+		ret = -ENOENT;
+	} else if (s->revoked) {
 		ret = -ENODEV;
 	} else if ((flags & DAXMIRROR_GRANT_WRITE) &&
 		   !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE)) {
@@ -119,9 +121,9 @@ int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
 int dm_session_revoke(struct dm_session *s)
 {
 	mutex_lock(&s->lock);
-	if (s->revoked) {
+	if (s->closed || s->revoked) {
 		mutex_unlock(&s->lock);
-		return -EALREADY;
+		return s->closed ? -ENOENT : -EALREADY;
 	}
 	s->revoked = true;
 	dm_session_strip(s);
@@ -468,6 +470,7 @@ static int dm_session_release(struct inode *inode, struct file *file)
 
 	dm_sessions_unlist(s);
 	mutex_lock(&s->lock);
+	s->closed = true;	/* control calls that looked it up fail now */
 	dm_session_strip(s);
 	mutex_unlock(&s->lock);
 	if (s->listed)
