@@ -1,0 +1,168 @@
+/* test-pagecache.c - mirrors of page-cache files (tmpfs, ext4 without
+ * dax): GRANT_FILE needs ALLOW_PAGECACHE, device reads equal pread,
+ * device writes land in the file, snapshots show neither DAX nor
+ * ZONE_DEVICE, MIRROR_LIST names the file, truncate invalidates exactly
+ * the pages past the new end. Runs in the guest as root. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "dmt.h"
+
+#define FILE_PAGES	16
+#define MAP_OFF_PAGES	2	/* the mapping starts at file page 2 */
+#define MAP_PAGES	(FILE_PAGES - MAP_OFF_PAGES)
+#define CUT_PAGES	4	/* truncate removes the last 4 file pages */
+
+static uint64_t encode_dev(dev_t d)
+{
+	uint64_t ma = major(d), mi = minor(d);
+
+	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12);
+}
+
+struct fs {
+	const char *var;	/* environment variable naming the directory */
+	const char *name;
+};
+
+static void g_pagecache(const void *arg)
+{
+	const struct fs *fs = arg;
+	const char *var = fs->var, *name = fs->name;
+	const char *dir = dmt_env_dir(var);
+	_cleanup_session_ struct dmt_session nopc = DMT_SESSION_INIT;
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	_cleanup_fd_ int rfd = -1;
+	const size_t flen = FILE_PAGES * DMT_PAGE, mlen = MAP_PAGES * DMT_PAGE;
+	const off_t moff = MAP_OFF_PAGES * DMT_PAGE;
+	uint8_t buf[FILE_PAGES * DMT_PAGE], want[FILE_PAGES * DMT_PAGE];
+	struct daxmirror_mirror_info mi;
+	struct dmt_snap sn, cut;
+	uint8_t *p;
+	uint64_t mid = 0;
+	struct stat st;
+	int r;
+
+	if (!dir) {
+		tap_fail_rest("%s: the guest did not provide %s", name, var);
+		return;
+	}
+	if (dmt_file_create(&f, dir, "pagecache", flen, 101) < 0 ||
+	    fstat(f.fd, &st) < 0 ||
+	    dmt_session_open(&nopc, DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, true) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_WRITE |
+			     DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	if (dmt_file_is_dax(f.fd) == 1)
+		tap_diag("%s: the file is DAX; this test wants page cache", name);
+
+	tap_errno(dmt_grant(nopc.ctl, nopc.id, f.fd, 0, 0, flen), EPERM,
+		  "%s: GRANT_FILE of a page-cache file without ALLOW_PAGECACHE -> EPERM",
+		  name);
+
+	r = dmt_grant(s.ctl, s.id, f.fd, DAXMIRROR_GRANT_WRITE, 0, flen);
+	if (r == 0)
+		r = dmt_map_file(&m, mlen, 0, PROT_READ | PROT_WRITE, f.fd, moff,
+				 false);
+	if (r == 0)
+		r = dmt_mirror_add(s.sfd, m.addr, mlen, DAXMIRROR_MIRROR_WRITE, &mid);
+	if (!tap_success(r, "%s: with ALLOW_PAGECACHE a write grant and a writable mirror of MAP_SHARED",
+			 name)) {
+		tap_fail_rest("no mirror");
+		return;
+	}
+	p = m.addr;
+
+	r = dmt_dev_read(s.sfd, p, buf, mlen);
+	if (r == 0)
+		r = dmt_pread_full(f.fd, want, mlen, moff);
+	if (!tap_ok(r == 0 && !memcmp(buf, want, mlen),
+		    "%s: device READ of the mapping equals pread of the file", name))
+		tap_diag("ret %s first difference %zd", tap_errname(-r),
+			 dmt_first_diff(buf, want, mlen));
+
+	r = dmt_fault(s.sfd, p, mlen, DAXMIRROR_FAULT_WRITE);
+	if (r == 0)
+		r = dmt_snap_summary(s.sfd, p, mlen, &sn);
+	if (!tap_ok(r == 0 && sn.none == 0 && sn.write == MAP_PAGES &&
+		    sn.dax == 0 && sn.zone_device == 0,
+		    "%s: after FAULT_WRITE every page is writable, DAX and ZONE_DEVICE bits clear",
+		    name))
+		dmt_snap_diag("snapshot", &sn);
+
+	r = dmt_mirror_get(s.sfd, 0, mid, &mi);
+	if (!tap_ok(r == 0 && mi.backing == DAXMIRROR_BACKING_FILE &&
+		    mi.dev == encode_dev(st.st_dev) && mi.ino == st.st_ino &&
+		    mi.file_offset == (uint64_t)moff && mi.start == (uintptr_t)p &&
+		    mi.length == mlen,
+		    "%s: MIRROR_LIST: backing FILE (not DAX), dev/ino of the file, file_offset %lld",
+		    name, (long long)moff))
+		tap_diag("ret %s backing 0x%x dev 0x%llx (want 0x%llx) ino %llu (want %llu) offset %llu",
+			 tap_errname(-r), mi.backing, (unsigned long long)mi.dev,
+			 (unsigned long long)encode_dev(st.st_dev),
+			 (unsigned long long)mi.ino, (unsigned long long)st.st_ino,
+			 (unsigned long long)mi.file_offset);
+
+	/* device write of mapping pages 2..5 = file pages 4..7 */
+	dmt_pattern_fill(buf, 4 * DMT_PAGE, 102, 0);
+	r = dmt_dev_write(s.sfd, p + 2 * DMT_PAGE, buf, 4 * DMT_PAGE);
+	if (!tap_ok(r == 0 && !memcmp(p + 2 * DMT_PAGE, buf, 4 * DMT_PAGE),
+		    "%s: device WRITE is seen through the CPU mapping", name))
+		tap_diag("ret %s", tap_errname(-r));
+
+	/* Clean pages with read entries: writeback cannot race with the
+	 * truncate below and write-protect (invalidate) the kept pages. */
+	if (fsync(f.fd) < 0 || dmt_fault(s.sfd, p, mlen, 0) < 0 ||
+	    ftruncate(f.fd, (off_t)(flen - CUT_PAGES * DMT_PAGE)) < 0) {
+		tap_fail_rest("fsync/FAULT/ftruncate: %s", tap_errname(errno));
+		return;
+	}
+	r = dmt_snap_summary(s.sfd, p, mlen - CUT_PAGES * DMT_PAGE, &sn);
+	if (r == 0)
+		r = dmt_snap_summary(s.sfd, p + mlen - CUT_PAGES * DMT_PAGE,
+				     CUT_PAGES * DMT_PAGE, &cut);
+	if (!tap_ok(r == 0 && cut.none == CUT_PAGES && sn.none == 0,
+		    "%s: truncate by %d pages drops exactly their entries", name,
+		    CUT_PAGES)) {
+		dmt_snap_diag("kept range", &sn);
+		dmt_snap_diag("truncated range", &cut);
+	}
+
+	dmt_unmap(&m);
+	close(dmt_steal_fd(&f.fd));
+	rfd = open(f.path, O_RDONLY | O_CLOEXEC);
+	dmt_pattern_fill(want, flen, 101, 0);
+	memcpy(want + (MAP_OFF_PAGES + 2) * DMT_PAGE, buf, 4 * DMT_PAGE);
+	r = rfd < 0 ? -errno :
+		dmt_pread_full(rfd, buf, flen - CUT_PAGES * DMT_PAGE, 0);
+	if (!tap_ok(r == 0 && !memcmp(buf, want, flen - CUT_PAGES * DMT_PAGE),
+		    "%s: after munmap, close and re-open, pread shows the device's write", name))
+		tap_diag("ret %s first difference %zd", tap_errname(-r),
+			 dmt_first_diff(buf, want, flen - CUT_PAGES * DMT_PAGE));
+}
+
+int main(void)
+{
+	static const struct fs tmpfs = { DMT_ENV_TMPFS, "tmpfs" };
+	static const struct fs ext4 = { DMT_ENV_EXT4_PAGECACHE, "ext4" };
+	const struct tap_group groups[] = {
+		{ "page cache: tmpfs", 8, g_pagecache, &tmpfs },
+		{ "page cache: ext4 without dax", 8, g_pagecache, &ext4 },
+	};
+
+	if (geteuid() != 0)
+		tap_bail("must run as root");
+	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+}

@@ -1,0 +1,119 @@
+/* procfs.c - /proc/self/maps, smaps and pagemap, and the THP mode. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#include "procfs.h"
+
+static void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+
+/* Parse "start-end perms offset dev inode   name"; name may be empty. */
+static int parse_range(const char *line, uintptr_t *start, uintptr_t *end,
+		       const char **name)
+{
+	int pos = 0;
+
+	if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %*s %*s %*s %n",
+		   start, end, &pos) < 2 || pos == 0)
+		return -1;
+	*name = line + pos;
+	return 0;
+}
+
+int dmt_find_mapping(const char *name, uintptr_t *start, uintptr_t *end)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		const char *n;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (parse_range(line, start, end, &n) == 0 && !strcmp(n, name))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+long dmt_smaps_kb(const void *addr, const char *field)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+	uintptr_t a = (uintptr_t)addr;
+	size_t flen = strlen(field);
+	bool inside = false;
+	char line[512];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t s, e;
+		const char *n;
+
+		if (parse_range(line, &s, &e, &n) == 0) {
+			if (inside)
+				break;
+			inside = a >= s && a < e;
+			continue;
+		}
+		if (inside && !strncmp(line, field, flen) && line[flen] == ':')
+			return strtol(line + flen + 1, NULL, 10);
+	}
+	return -ENOENT;
+}
+
+int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present)
+{
+	_cleanup_fd_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t pages = len / 4096, chunk = 512;
+	uint64_t ent[512];
+	off_t off = (off_t)((uintptr_t)addr / 4096 * 8);
+
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < pages; i += chunk) {
+		size_t n = pages - i < chunk ? pages - i : chunk;
+		ssize_t got = pread(fd, ent, n * 8, off + (off_t)(i * 8));
+
+		if (got < 0)
+			return -errno;
+		if ((size_t)got != n * 8)
+			return -EIO;
+		for (size_t j = 0; j < n; j++)
+			present[i + j] = (uint8_t)(ent[j] >> 63);
+	}
+	return 0;
+}
+
+int dmt_thp_mode(char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f =
+		fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	char line[128], *a, *b;
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		return -EIO;
+	a = strchr(line, '[');
+	b = a ? strchr(a, ']') : NULL;
+	if (!a || !b)
+		return -EINVAL;
+	*b = '\0';
+	snprintf(buf, len, "%s", a + 1);
+	return 0;
+}

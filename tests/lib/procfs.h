@@ -1,0 +1,23 @@
+/* procfs.h - what tests read from /proc and /sys: a named mapping in
+ * /proc/self/maps, a field of /proc/self/smaps, CPU presence from
+ * /proc/self/pagemap, the THP mode. */
+#ifndef DMT_PROCFS_H
+#define DMT_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* First mapping whose name is exactly @name (e.g. "[vvar]"). 0 or -errno
+ * (-ENOENT if none). */
+int dmt_find_mapping(const char *name, uintptr_t *start, uintptr_t *end);
+/* The @field ("AnonHugePages") of the smaps entry containing @addr, in
+ * kB; -errno on failure. */
+long dmt_smaps_kb(const void *addr, const char *field);
+/* For each page of [addr, addr + len): 1 if /proc/self/pagemap says the
+ * CPU page table maps it (bit 63, present), else 0. 0 or -errno. */
+int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present);
+/* The selected mode of /sys/kernel/mm/transparent_hugepage/enabled
+ * ("always", "madvise", "never") into @buf; 0 or -errno. */
+int dmt_thp_mode(char *buf, size_t len);
+
+#endif
