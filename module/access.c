@@ -78,12 +78,21 @@ static int dm_access(struct dm_session *s, unsigned long addr, void *buf,
 			len -= n;
 			continue;
 		}
-		/* Device fault: fill the entry (and its block), then retry. */
+		/*
+		 * Device fault: fill the entry and its block, so huge entries
+		 * form, then retry. If the block cannot be faulted as a whole
+		 * (a hole or memory the policy refuses next to the page), fault
+		 * the page alone: its own result is the one that counts.
+		 */
 		s->ops.device_faults++;
 		fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
 		fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) +
 			 DM_DEVICE_FAULT_SIZE, m->end);
 		ret = dm_mirror_fault(s, m, fs, fe, write);
+		if (ret && ret != -EINTR && fe - fs > PAGE_SIZE)
+			ret = dm_mirror_fault(s, m, addr & PAGE_MASK,
+					      (addr & PAGE_MASK) + PAGE_SIZE,
+					      write);
 		if (ret)
 			return ret;
 	}

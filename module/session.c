@@ -46,6 +46,7 @@ struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 	xa_init(&s->pt);
 	dm_ring_init(&s->events);
 	s->ev_cursor = 1;
+	s->next_mirror_id = 1;	/* 0 means "no mirror" in events */
 	return s;
 }
 

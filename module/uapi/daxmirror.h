@@ -229,7 +229,7 @@ struct daxmirror_session_info {
 
 /**
  * struct daxmirror_mirror_info - one element of a mirror list
- * @id:		the mirror's id within its session
+ * @id:		the mirror's id within its session (from 1; never reused)
  * @start:	first address
  * @length:	length in bytes
  * @flags:	DAXMIRROR_MIRROR_*
