@@ -1,0 +1,62 @@
+/* pmem.h - the one wrapper around libpmem2, shared by daxmirrord (file
+ * vetting) and libdaxmirror (mapping, persist). Every libpmem2 call of the
+ * project goes through here, and PMEM2_E_* codes become negative errnos
+ * here (pmem2_err_to_errno() is declared by libpmem2 1.12 but not
+ * exported). Not thread-safe per object; distinct objects are independent. */
+#ifndef DAXMIRROR_SHARED_PMEM_H
+#define DAXMIRROR_SHARED_PMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Store granularity, best first (libpmem2's meaning). */
+enum dmp_granularity {
+	DMP_GRANULARITY_BYTE,		/* eADR: stores are persistent */
+	DMP_GRANULARITY_CACHE_LINE,	/* ADR + MAP_SYNC: flush cache lines */
+	DMP_GRANULARITY_PAGE,		/* page cache: msync */
+};
+
+/* "byte", "cache-line", "page". */
+const char *dmp_granularity_name(enum dmp_granularity g);
+
+/* A PMEM2_E_* (or negative errno) from libpmem2 as a negative errno. */
+int dmp_errno(int pmem2_ret);
+
+/* What the broker learns of a file before it may be mirrored. */
+struct dmp_file_info {
+	bool dax;			/* statx STATX_ATTR_DAX */
+	uint64_t size;			/* file size in bytes */
+	uint64_t alignment;		/* pmem2_source_alignment() */
+	int numa_node;			/* pmem2_source_numa_node(), -1 if unknown */
+	enum dmp_granularity granularity; /* best a mapping of it can get */
+};
+
+/* Inspect @fd: 0 or -errno. */
+int dmp_file_info(int fd, struct dmp_file_info *info);
+
+/* Bad blocks of the persistent memory under [@offset, @offset + @length)
+ * of @fd: 0 none, 1 at least one overlaps (*first_bad set to its file
+ * offset if not NULL), -EOPNOTSUPP if they cannot be read (not pmem, no
+ * ndctl support), other -errno on error. */
+int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
+			  uint64_t *first_bad);
+
+/* A mapping of a file range made by libpmem2: MAP_SYNC when the file
+ * allows it, page granularity otherwise (a silent fallback: read the
+ * effective granularity with dmp_map_granularity()). The address is
+ * aligned to @align (a power of two, e.g. 2 MiB so huge mappings are
+ * possible; 0 for libpmem2's own choice). */
+struct dmp_map;
+int dmp_map_new(struct dmp_map **map, int fd, uint64_t offset,
+		uint64_t length, bool write, size_t align);
+void *dmp_map_addr(const struct dmp_map *map);
+size_t dmp_map_length(const struct dmp_map *map);
+enum dmp_granularity dmp_map_granularity(const struct dmp_map *map);
+/* Make [@addr, @addr + @len) of the mapping durable (libpmem2's persist
+ * function of the mapping). 0 or -EINVAL if outside the mapping. */
+int dmp_map_persist(struct dmp_map *map, const void *addr, size_t len);
+/* Unmap and free; returns NULL. NULL is a no-op. */
+struct dmp_map *dmp_map_free(struct dmp_map *map);
+
+#endif
