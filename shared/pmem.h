@@ -46,11 +46,18 @@ int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
  * allows it, page granularity otherwise (a silent fallback: read the
  * effective granularity with dmp_map_granularity()). The address is
  * aligned to @align (a power of two, e.g. 2 MiB so huge mappings are
- * possible; 0 for libpmem2's own choice). */
+ * possible; 0 for libpmem2's own choice).
+ * @offset must be a multiple of the file's alignment (4 KiB for files,
+ * the device alignment for device-dax); @length 0 maps to the end of the
+ * file. Errors: -EINVAL (arguments, alignment), -ERANGE (the range is not
+ * inside the file), -EACCES (@write on an fd not opened for writing),
+ * -ENOMEM, and what libpmem2 or mmap return. */
 struct dmp_map;
 int dmp_map_new(struct dmp_map **map, int fd, uint64_t offset,
 		uint64_t length, bool write, size_t align);
 void *dmp_map_addr(const struct dmp_map *map);
+/* Length of the mapping in whole pages (the tail of a last partial page of
+ * the file reads zeroes). */
 size_t dmp_map_length(const struct dmp_map *map);
 enum dmp_granularity dmp_map_granularity(const struct dmp_map *map);
 /* Make [@addr, @addr + @len) of the mapping durable (libpmem2's persist

@@ -1,0 +1,58 @@
+/* config.h - daxmirrord.conf: the limits and policy of the broker. The
+ * parser is a pure function over a buffer (host-tested, fuzzable); only
+ * config_load() touches the file system. */
+#ifndef DAXMIRRORD_CONFIG_H
+#define DAXMIRRORD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH			"/etc/daxmirror/daxmirrord.conf"
+#define CONFIG_DEFAULT_MAX_SESSIONS_PER_USER	16U
+#define CONFIG_DEFAULT_MAX_BYTES_PER_USER	(64ULL << 30)
+#define CONFIG_DEFAULT_MAX_MIRRORS_PER_SESSION	64U
+#define CONFIG_DEFAULT_ALLOW_PAGECACHE		true
+#define CONFIG_DEFAULT_ALLOW_ANONYMOUS		false
+/* Largest file accepted, so a mistaken path cannot eat the daemon's memory. */
+#define CONFIG_MAX_FILE_SIZE			(1024 * 1024)
+
+typedef struct Config {
+	uint32_t max_sessions_per_user;		/* [Limits] MaxSessionsPerUser */
+	uint64_t max_bytes_per_user;		/* [Limits] MaxBytesPerUser */
+	uint32_t max_mirrors_per_session;	/* [Limits] MaxMirrorsPerSession */
+	bool allow_pagecache;			/* [Policy] AllowPageCache */
+	bool allow_anonymous;			/* [Policy] AllowAnonymous */
+} Config;
+
+/* Where a parse failed: "FILE:LINE: what" in @message. */
+typedef struct ConfigError {
+	unsigned line;				/* 0 when not about a line */
+	char message[512];
+} ConfigError;
+
+/* Called for ignored input (unknown section or key, assignment outside a
+ * section): "FILE:LINE: what" in @message. */
+typedef void (*config_warn_fn)(void *userdata, unsigned line,
+			       const char *message);
+
+void config_init_defaults(Config *c);
+
+/* Parses @size bytes of @text (need not be NUL-terminated) named @name in
+ * messages, starting from the built-in defaults. On success stores the
+ * result in *@out and returns 0; on a bad line returns -EINVAL, fills
+ * *@err and leaves *@out untouched. @warn may be NULL. */
+int config_parse(Config *out, const char *name, const char *text, size_t size,
+		 config_warn_fn warn, void *userdata, ConfigError *err);
+
+/* Reads and parses @path. A missing file yields the defaults and returns
+ * 1; 0 when parsed; -errno on error with *@err filled, *@out untouched. */
+int config_load(Config *out, const char *path, config_warn_fn warn,
+		void *userdata, ConfigError *err);
+
+/* Value parsers, exposed for the tests. 0 or -EINVAL (-ERANGE when too big). */
+int config_parse_bool(const char *s, bool *out);
+int config_parse_size(const char *s, uint64_t *out);
+int config_parse_u32(const char *s, uint32_t *out);
+
+#endif

@@ -1,0 +1,99 @@
+/* session.h - one broker session: the kernel session the daemon created
+ * for a client, its bus object /org/daxmirror1/session/ID, its owner and
+ * what the daemon knows of it. */
+#ifndef DAXMIRRORD_SESSION_H
+#define DAXMIRRORD_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "daxmirror.h"
+#include "context.h"
+
+/* Why a session ends; decides whether the kernel session is revoked and
+ * whether Session.Revoked is emitted. */
+typedef enum SessionEnd {
+	SESSION_END_CLOSE,	/* Close() by the owner or root: revoke */
+	SESSION_END_REVOKE,	/* admin revoke: revoke, emit Revoked */
+	SESSION_END_DISCONNECT,	/* the owner left the bus: revoke */
+	SESSION_END_MM_GONE,	/* the bound process exited: revoke */
+	SESSION_END_KERNEL_REVOKED, /* revoked by someone else: emit Revoked */
+	SESSION_END_KERNEL_GONE, /* the kernel no longer has it */
+	SESSION_END_ERROR,	/* could not be set up: revoke, no signals */
+} SessionEnd;
+
+typedef struct SessionFile {
+	char *path;		/* readlink of /proc/self/fd/N when attached */
+	uint64_t offset;
+	uint64_t length;
+	bool write;
+} SessionFile;
+
+/* Options of OpenSession, validated. */
+typedef struct SessionOptions {
+	bool write;
+	bool pagecache;
+	bool anonymous;
+	uint32_t max_mirrors;
+	uint64_t max_bytes;
+} SessionOptions;
+
+struct Session {
+	Context *ctx;
+	Session *prev, *next;		/* ctx->sessions_*, by id */
+	uint64_t id;			/* kernel session id */
+	int fd;				/* the broker's copy of the session fd */
+	char path[64];			/* DM_SESSION_PREFIX "/ID" */
+	uid_t uid;			/* owner (caller of OpenSession) */
+	pid_t open_pid;			/* caller's pid at OpenSession */
+	char *owner;			/* owner's unique bus name */
+	sd_bus_track *track;		/* ends the session when owner leaves */
+	uint64_t created_usec;		/* CLOCK_REALTIME */
+	SessionOptions options;
+	SessionFile *files;
+	size_t n_files;
+	uint64_t attached_bytes;	/* charged to the uid's quota */
+	struct daxmirror_session_info info;	/* cached SESSION_INFO */
+	struct daxmirror_mirror_info *mirrors;	/* cached MIRROR_LIST */
+	size_t n_mirrors;
+	bool ending;			/* session_end() runs */
+};
+
+/* Registers the Session fallback vtable, node enumerator and the
+ * ObjectManager at DM_OBJECT_ROOT. */
+int session_register(Context *ctx);
+
+/* Creates a kernel session for the caller of @m and its object; on
+ * success *@ret is live (tracked, announced). */
+int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
+		 const SessionOptions *o, Session **ret, sd_bus_error *error);
+
+Session *session_by_id(Context *ctx, uint64_t id);
+/* NULL unless @path is DM_SESSION_PREFIX "/ID" of a live session. */
+Session *session_by_path(Context *ctx, const char *path);
+
+/* Removes @s: revoke in the kernel (per @why), signals, object removed,
+ * quota released, fd closed, freed. Safe against re-entry. */
+void session_end(Session *s, SessionEnd why);
+
+/* Session.Revoke and Manager.RevokeSession: root only; replies to @m. */
+int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error);
+
+/* PID shown for @s: the binder's (kernel) once bound, else the opener's. */
+pid_t session_pid(const Session *s);
+/* "new", "bound", "mm-gone", "revoked". */
+const char *session_state_name(uint32_t state);
+
+/* Re-reads counters and mirrors of every session from the kernel, emits
+ * PropertiesChanged where they changed, ends sessions the kernel dropped. */
+void sessions_refresh(Context *ctx);
+/* After lost events: drops sessions the kernel no longer lists, refreshes. */
+void sessions_resync(Context *ctx);
+/* Shutdown: frees every session without revoking it. */
+void sessions_free_all(Context *ctx);
+/* Starts or stops the refresh timer as sessions come and go. */
+void sessions_schedule_refresh(Context *ctx);
+
+#endif

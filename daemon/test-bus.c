@@ -1,0 +1,1170 @@
+/* test-bus.c - daxmirrord on a private bus, without the module: starts
+ * dbus-daemon (a session-type config in a temporary directory that allows
+ * everything), then the daemon with --bus-address and --control
+ * /nonexistent, and checks the bus API against docs/org.daxmirror1.xml:
+ * name, introspection, properties, error names of OpenSession and the
+ * admin calls (as root and as nobody), a malformed call, SIGHUP with a bad
+ * and a good config, SIGTERM, startup failures, and a lost bus.
+ *
+ * argv: DAXMIRRORD VERSION [CONTRACT_XML]; env DBUS_DAEMON, BUSCTL. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daxmirror.h"
+#include "errors.h"
+#include "test-tap.h"
+
+#define DEST "org.daxmirror1"
+#define ROOT "/org/daxmirror1"
+#define MGR "org.daxmirror1.Manager"
+
+static const char *daemon_path, *version, *contract;
+static char tmpdir[] = "/tmp/test-daemon-bus-XXXXXX";
+static char address[1024];
+static char conf_path[256];
+static int notify_fd = -1;
+static pid_t bus_pid = -1;
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		printf("Bail out! writing %s: %m\n", path);
+		exit(EXIT_FAILURE);
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int start_bus(void)
+{
+	char conf[512], cfgarg[600], text[2048];
+	int p[2];
+	ssize_t n;
+	size_t len = 0;
+	struct pollfd pfd;
+
+	snprintf(conf, sizeof(conf), "%s/bus.conf", tmpdir);
+	snprintf(text, sizeof(text),
+		 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+		 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+		 "<busconfig>\n"
+		 "  <type>session</type>\n"
+		 "  <listen>unix:path=%s/bus</listen>\n"
+		 "  <auth>EXTERNAL</auth>\n"
+		 "  <policy context=\"default\">\n"
+		 "    <allow user=\"*\"/>\n"
+		 "    <allow own=\"*\"/>\n"
+		 "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+		 "    <allow eavesdrop=\"true\"/>\n"
+		 "  </policy>\n"
+		 "</busconfig>\n", tmpdir);
+	write_file(conf, text);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	bus_pid = fork();
+	if (bus_pid < 0)
+		return -errno;
+	if (bus_pid == 0) {
+		char fdarg[64];
+
+		dup2(p[1], 3);
+		snprintf(fdarg, sizeof(fdarg), "--print-address=3");
+		snprintf(cfgarg, sizeof(cfgarg), "--config-file=%s", conf);
+		execl(getenv("DBUS_DAEMON"), "dbus-daemon", cfgarg, "--nofork", "--nopidfile",
+		      fdarg, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	while (len < sizeof(address) - 1 && poll(&pfd, 1, 10000) > 0) {
+		n = read(p[0], address + len, sizeof(address) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(address, '\n', len))
+			break;
+	}
+	close(p[0]);
+	address[len] = '\0';
+	address[strcspn(address, "\n")] = '\0';
+	return address[0] ? 0 : -EIO;
+}
+
+static int open_notify_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", tmpdir);
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (notify_fd < 0)
+		return -errno;
+	if (bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Starts the daemon with @argv (after argv[0]); the bus address through
+ * the environment when @env_address. */
+static pid_t start_daemon_at(const char *path, const char *const *args, bool env_address)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		const char *argv[16] = { path };
+		char notify[300];
+		size_t i;
+
+		dup2(STDERR_FILENO, STDOUT_FILENO);	/* keep TAP clean */
+		for (i = 0; args[i] && i < 14; i++)
+			argv[i + 1] = args[i];
+		argv[i + 1] = NULL;
+		snprintf(notify, sizeof(notify), "%s/notify", tmpdir);
+		setenv("NOTIFY_SOCKET", notify, 1);
+		if (env_address)
+			setenv("DAXMIRRORD_BUS_ADDRESS", address, 1);
+		else
+			unsetenv("DAXMIRRORD_BUS_ADDRESS");
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static pid_t start_daemon(const char *const *args, bool env_address)
+{
+	return start_daemon_at(daemon_path, args, env_address);
+}
+
+/* Waits for a datagram containing @what; -ECHILD if @pid died first. */
+static int wait_notify(pid_t pid, const char *what, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	char buf[4096];
+
+	while (now_ms() < end) {
+		struct pollfd pfd = { .fd = notify_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) > 0) {
+			n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+			if (n > 0) {
+				buf[n] = '\0';
+				if (strstr(buf, what))
+					return 0;
+			}
+			continue;
+		}
+		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+			return -ECHILD;
+	}
+	return -ETIMEDOUT;
+}
+
+static void drain_notify(void)
+{
+	char buf[4096];
+
+	while (recv(notify_fd, buf, sizeof(buf), 0) > 0)
+		;
+}
+
+/* Exit status of @pid within @timeout_ms, -1 if killed by a signal,
+ * -2 on timeout (then it is killed). */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	int st;
+
+	while (now_ms() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -2;
+}
+
+static sd_bus *connect_bus(void)
+{
+	sd_bus *bus = NULL;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 ||
+	    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
+		return sd_bus_unref(bus);
+	return bus;
+}
+
+static bool name_owned(sd_bus *bus)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			       "org.freedesktop.DBus", "GetNameOwner", &e, &reply, "s", DEST);
+	sd_bus_error_free(&e);
+	sd_bus_message_unref(reply);
+	return r >= 0;
+}
+
+static const char *err_name(const sd_bus_error *e, int r)
+{
+	return r >= 0 ? "(success)" : e->name ? e->name : "(no name)";
+}
+
+/* OpenSession with one option @key of variant type @type (NULL: none). */
+static int open_session(sd_bus *bus, const char *key, const char *type, uint64_t v,
+			sd_bus_error *e)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, DEST, ROOT, MGR, "OpenSession");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r >= 0 && key) {
+		r = sd_bus_message_open_container(m, 'e', "sv");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "s", key);
+		if (r >= 0) {
+			if (type[0] == 'b')
+				r = sd_bus_message_append(m, "v", "b", (int)v);
+			else if (type[0] == 'u')
+				r = sd_bus_message_append(m, "v", "u", (uint32_t)v);
+			else if (type[0] == 't')
+				r = sd_bus_message_append(m, "v", "t", v);
+			else
+				r = sd_bus_message_append(m, "v", "s", "x");
+		}
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 5 * 1000000, e, &reply);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static int get_u32(sd_bus *bus, const char *prop, uint32_t *v)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_get_property_trivial(bus, DEST, ROOT, MGR, prop, &e, 'u', v);
+
+	sd_bus_error_free(&e);
+	return r;
+}
+
+/* Runs @cmd, returns its stdout (malloc()ed) or NULL. */
+static char *run_capture(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (cap - len < 1024) {
+			char *n = realloc(buf, cap + 65536);
+
+			if (!n)
+				break;
+			buf = n;
+			cap += 65536;
+		}
+		size_t k = fread(buf + len, 1, cap - len - 1, f);
+
+		if (k == 0)
+			break;
+		len += k;
+	}
+	if (buf)
+		buf[len] = '\0';
+	if (pclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Every method and property (with its type) of the Manager interface in
+ * the contract appears in the live introspection. */
+static void check_contract(const char *live)
+{
+	FILE *f;
+	char *xml = NULL, *p, *end;
+	size_t len = 0;
+	unsigned checked = 0, missing = 0;
+
+	if (!contract || !(f = fopen(contract, "re"))) {
+		tap_ok(1, "# SKIP contract XML not given");
+		return;
+	}
+	if (getdelim(&xml, &len, '\0', f) < 0) {
+		fclose(f);
+		free(xml);
+		tap_ok(0, "reading %s", contract);
+		return;
+	}
+	fclose(f);
+	p = strstr(xml, "<interface name=\"org.daxmirror1.Manager\">");
+	end = p ? strstr(p, "</interface>") : NULL;
+	for (; p && p < end; p++) {
+		char want[256];
+		const char *kind = NULL;
+		char name[128], type[64];
+
+		if (strncmp(p, "<method name=\"", 14) == 0)
+			kind = "method";
+		else if (strncmp(p, "<property name=\"", 16) == 0)
+			kind = "property";
+		if (!kind)
+			continue;
+		if (kind[0] == 'm') {
+			if (sscanf(p, "<method name=\"%127[^\"]\"", name) != 1)
+				continue;
+			snprintf(want, sizeof(want), "<method name=\"%s\">", name);
+		} else {
+			if (sscanf(p, "<property name=\"%127[^\"]\" type=\"%63[^\"]\"", name, type) != 2)
+				continue;
+			snprintf(want, sizeof(want), "<property name=\"%s\" type=\"%s\"", name, type);
+		}
+		checked++;
+		if (!strstr(live, want)) {
+			missing++;
+			tap_diag("contract %s not served: %s", kind, want);
+		}
+	}
+	tap_ok(checked >= 13 && missing == 0,
+	       "every Manager method and property of the contract is served (%u checked)", checked);
+	free(xml);
+}
+
+/* As nobody: non-root callers are refused the admin calls and anonymous
+ * memory. Returns a bitmask of failed checks. */
+static int as_nobody(void)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	sd_bus *bus;
+	int fails = 0, r;
+
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 1;
+	bus = connect_bus();
+	if (!bus)
+		return 2;
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "RevokeSession", &e, NULL, "o",
+			       ROOT "/session/1");
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+		fails |= 4;
+	sd_bus_error_free(&e);
+	r = open_session(bus, "Anonymous", "b", 1, &e);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+		fails |= 8;
+	sd_bus_error_free(&e);
+	r = open_session(bus, NULL, NULL, 0, &e);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED))
+		fails |= 16;
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
+	if (r < 0)
+		fails |= 32;
+	sd_bus_error_free(&e);
+	sd_bus_message_unref(reply);
+	sd_bus_flush_close_unref(bus);
+	return fails;
+}
+
+static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	const char *iface;
+
+	if (sd_bus_message_read(m, "s", &iface) >= 0 && strcmp(iface, MGR) == 0)
+		(*(int *)userdata)++;
+	return 0;
+}
+
+/* --- sessions, over the fake control node ------------------------------ */
+
+typedef struct Counts {
+	int added, removed, revoked, session_changed;
+} Counts;
+
+static int on_added(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	((Counts *)userdata)->added++;
+	return 0;
+}
+
+static int on_removed(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	((Counts *)userdata)->removed++;
+	return 0;
+}
+
+static int on_revoked(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	((Counts *)userdata)->revoked++;
+	return 0;
+}
+
+static int on_session_changed(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	const char *iface;
+
+	if (sd_bus_message_read(m, "s", &iface) >= 0 &&
+	    strcmp(iface, "org.daxmirror1.Session") == 0)
+		((Counts *)userdata)->session_changed++;
+	return 0;
+}
+
+static void pump(sd_bus *bus, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (now_ms() < end) {
+		int r = sd_bus_process(bus, NULL);
+
+		/* A full notify socket would block the daemon's sd_notify(). */
+		drain_notify();
+
+		if (r < 0)
+			break;
+		if (r == 0)
+			sd_bus_wait(bus, 20000);
+	}
+}
+
+/* OpenSession(PageCache, and Write if @write): the path into @path, a
+ * dup of the fd into *@fd (closing the previous one). */
+static int open_full(sd_bus *bus, bool write, char *path, size_t size, int *fd,
+		     sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	const char *p;
+	int r, f;
+
+	if (write)
+		r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", e, &reply, "a{sv}", 2,
+				       "Write", "b", 1, "PageCache", "b", 1);
+	else
+		r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", e, &reply, "a{sv}", 1,
+				       "PageCache", "b", 1);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "oh", &p, &f);
+	if (r >= 0) {
+		snprintf(path, size, "%s", p);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = fcntl(f, F_DUPFD_CLOEXEC, 3);
+	}
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t len,
+		  const char *opt, sd_bus_error *e, char *rpath, size_t rsize)
+{
+	sd_bus_message *reply = NULL;
+	int r;
+
+	if (opt)
+		r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "AttachFile", e,
+				       &reply, "htta{sv}", fd, off, len, 1, opt, "b", 1);
+	else
+		r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "AttachFile", e,
+				       &reply, "htta{sv}", fd, off, len, 0);
+	if (r >= 0 && rpath) {
+		const char *key;
+
+		rpath[0] = '\0';
+		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+		while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+			r = sd_bus_message_read(reply, "s", &key);
+			if (r >= 0 && strcmp(key, "Path") == 0) {
+				const char *v;
+
+				r = sd_bus_message_read(reply, "v", "s", &v);
+				if (r >= 0)
+					snprintf(rpath, rsize, "%s", v);
+			} else if (r >= 0) {
+				r = sd_bus_message_skip(reply, "v");
+			}
+			if (r >= 0)
+				r = sd_bus_message_exit_container(reply);
+		}
+	}
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static bool wait_session_count(sd_bus *bus, uint32_t want, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+	uint32_t u = UINT32_MAX;
+
+	while (now_ms() < end) {
+		if (get_u32(bus, "SessionCount", &u) >= 0 && u == want)
+			return true;
+		pump(bus, 50);
+	}
+	return false;
+}
+
+static void send_event(const char *fifo, uint32_t type, uint64_t id)
+{
+	struct {
+		uint32_t type, flags;
+		uint64_t session_id, mirror_id, seq;
+	} ev = { .type = type, .session_id = id };
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, &ev, sizeof(ev)) != sizeof(ev))
+		tap_diag("writing an event to %s: %m", fifo);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* As nobody, on root's session @path: AttachFile and Close refused. */
+static int nobody_on_session(const char *path, int filefd)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *bus;
+	int fails = 0, r;
+
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 1;
+	bus = connect_bus();
+	if (!bus)
+		return 2;
+	r = attach(bus, path, filefd, 0, 4096, NULL, &e, NULL, 0);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+		fails |= 4;
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "Close", &e, NULL, "");
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+		fails |= 8;
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "Revoke", &e, NULL, "");
+	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+		fails |= 16;
+	sd_bus_error_free(&e);
+	sd_bus_flush_close_unref(bus);
+	return fails;
+}
+
+static void session_phase(const char *fake)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	sd_bus_slot *slots[4] = { NULL };
+	sd_bus *bus = NULL, *bus2 = NULL;
+	Counts c = { 0 };
+	char fifo[300], file[300], p1[128], p2[128], p3[128], rpath[4096];
+	char *str = NULL;
+	int fd1 = -1, fd2 = -1, fd3 = -1, ffd = -1, rofd = -1, r;
+	uint32_t u = 0;
+	uint64_t t = 0;
+	pid_t pid, child;
+
+	snprintf(fifo, sizeof(fifo), "%s/control", tmpdir);
+	snprintf(file, sizeof(file), "%s/data", tmpdir);
+	if (mkfifo(fifo, 0600) < 0) {
+		tap_ok(0, "mkfifo: %m");
+		return;
+	}
+	ffd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ffd < 0 || ftruncate(ffd, 16384) < 0) {
+		tap_ok(0, "data file: %m");
+		return;
+	}
+	rofd = open(file, O_RDONLY | O_CLOEXEC);
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=2\nMaxBytesPerUser=12K\n");
+	drain_notify();
+	{
+		const char *args[] = { "--bus-address", address, "--control", fifo,
+				       "--config", conf_path, NULL };
+
+		pid = start_daemon_at(fake, args, false);
+	}
+	r = wait_notify(pid, "READY=1", 20000);
+	if (!tap_ok(r == 0, "fake module: daemon ready"))
+		goto out;
+	bus = connect_bus();
+	if (!tap_ok(bus != NULL, "fake module: connected"))
+		goto out;
+	sd_bus_match_signal(bus, &slots[0], DEST, ROOT, "org.freedesktop.DBus.ObjectManager",
+			    "InterfacesAdded", on_added, &c);
+	sd_bus_match_signal(bus, &slots[1], DEST, ROOT, "org.freedesktop.DBus.ObjectManager",
+			    "InterfacesRemoved", on_removed, &c);
+	sd_bus_match_signal(bus, &slots[2], DEST, NULL, "org.daxmirror1.Session", "Revoked",
+			    on_revoked, &c);
+	sd_bus_match_signal(bus, &slots[3], DEST, NULL, "org.freedesktop.DBus.Properties",
+			    "PropertiesChanged", on_session_changed, &c);
+
+	r = sd_bus_get_property_string(bus, DEST, ROOT, MGR, "ModuleState", &e, &str);
+	tap_ok(r >= 0 && str && strcmp(str, "loaded") == 0, "ModuleState is \"loaded\"");
+	free(str);
+	str = NULL;
+	sd_bus_error_free(&e);
+	r = get_u32(bus, "ModuleVersion", &u);
+	tap_ok(r >= 0 && u == 1, "ModuleVersion is 1");
+
+	r = open_full(bus, true, p1, sizeof(p1), &fd1, &e);
+	tap_ok(r >= 0 && strcmp(p1, ROOT "/session/1") == 0 && fd1 >= 0,
+	       "OpenSession(Write, PageCache) -> %s and an fd (%s)", r >= 0 ? p1 : "-",
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
+	pump(bus, 200);
+	tap_ok(c.added == 1, "InterfacesAdded for it");
+	r = get_u32(bus, "SessionCount", &u);
+	tap_ok(r >= 0 && u == 1, "SessionCount is 1");
+	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "UID", &e, 'u', &u);
+	tap_ok(r >= 0 && u == geteuid(), "Session.UID is the caller's");
+	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "PID", &e, 'u', &u);
+	tap_ok(r >= 0 && u == (uint32_t)getpid(), "Session.PID is the opener's until bound");
+	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "Id", &e, 't', &t);
+	tap_ok(r >= 0 && t == 1, "Session.Id is 1");
+	r = sd_bus_get_property_string(bus, DEST, p1, "org.daxmirror1.Session", "State", &e, &str);
+	tap_ok(r >= 0 && str && strcmp(str, "new") == 0, "Session.State is \"new\"");
+	free(str);
+	str = NULL;
+	{
+		int b = 0;
+
+		r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "Write",
+						&e, 'b', &b);
+		tap_ok(r >= 0 && b, "Session.Write is true");
+	}
+	sd_bus_error_free(&e);
+
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "GetSessionByPID", &e, &reply, "u", 0);
+	{
+		const char *o = NULL;
+
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "o", &o);
+		tap_ok(r >= 0 && o && strcmp(o, p1) == 0, "GetSessionByPID(0) -> %s", p1);
+	}
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
+	{
+		uint64_t id = 0;
+		const char *o = NULL, *st = NULL;
+		uint32_t uid = 0, lpid = 0;
+
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "a(tousu)", 1, &id, &o, &uid, &st, &lpid);
+		tap_ok(r >= 0 && id == 1 && o && strcmp(o, p1) == 0 && uid == geteuid() &&
+		       st && strcmp(st, "new") == 0 && lpid == (uint32_t)getpid(),
+		       "ListSessions -> (1, %s, uid, \"new\", pid)", p1);
+	}
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+
+	/* AttachFile. */
+	r = attach(bus, p1, ffd, 0, 8192, "Write", &e, rpath, sizeof(rpath));
+	tap_ok(r >= 0 && strcmp(rpath, file) == 0, "AttachFile(rw, 0, 8192, Write) -> Path %s (%s)",
+	       rpath, err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, p1, "org.freedesktop.DBus.Properties", "Get", &e, &reply,
+			       "ss", "org.daxmirror1.Session", "Files");
+	{
+		const char *fp = NULL;
+		uint64_t off = 1, len = 0;
+		int w = 0;
+
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "v", "a(sttb)", 1, &fp, &off, &len, &w);
+		tap_ok(r >= 0 && fp && strcmp(fp, file) == 0 && off == 0 && len == 8192 && w,
+		       "Session.Files lists it");
+	}
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	r = attach(bus, p1, ffd, 8192, 8192, NULL, &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	       "8 KiB more over MaxBytesPerUser=12K -> QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach(bus, p1, rofd, 0, 4096, "Write", &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_BAD_FILE),
+	       "a read-only fd with Write -> BadFile (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach(bus, p1, ffd, 100, 4096, NULL, &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_RANGE),
+	       "an unaligned offset -> InvalidRange (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach(bus, p1, ffd, 0, 4096, "Bogus", &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "an unknown AttachFile option -> InvalidOption (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, p1, "org.daxmirror1.Session", "AttachFile", &e, NULL,
+			       "stta{sv}", "not-an-fd", (uint64_t)0, (uint64_t)4096, 0);
+	tap_ok(r < 0 && e.name, "AttachFile with a string for the fd -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	if (geteuid() == 0) {
+		child = fork();
+		if (child == 0)
+			_exit(nobody_on_session(p1, ffd));
+		r = wait_exit(child, 20000);
+		tap_ok(r == 0, "as nobody on root's session: AttachFile, Close, Revoke -> "
+		       "AccessDenied (failed checks: 0x%x)", r);
+	}
+
+	/* Session quota. */
+	r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
+	tap_ok(r >= 0, "a second session: %s", r >= 0 ? p2 : err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_full(bus, false, p3, sizeof(p3), &fd3, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	       "a third over MaxSessionsPerUser=2 -> QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	/* Close. */
+	c.removed = 0;
+	r = sd_bus_call_method(bus, DEST, p2, "org.daxmirror1.Session", "Close", &e, NULL, "");
+	tap_ok(r >= 0, "Close() of the second (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	pump(bus, 200);
+	tap_ok(c.removed == 1 && wait_session_count(bus, 1, 2000),
+	       "InterfacesRemoved; SessionCount back to 1");
+	r = sd_bus_call_method(bus, DEST, p2, "org.daxmirror1.Session", "Close", &e, NULL, "");
+	tap_ok(r < 0, "the closed object is gone (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	/* Counters: refreshed once a second, coalesced. */
+	c.session_changed = 0;
+	pump(bus, 2600);
+	tap_ok(c.session_changed >= 1 && c.session_changed <= 4,
+	       "counter changes: %d Session PropertiesChanged in 2.6 s", c.session_changed);
+	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "DeviceFaults",
+					&e, 't', &t);
+	tap_ok(r >= 0 && t >= 1, "DeviceFaults refreshed from the module (%" PRIu64 ")", t);
+	sd_bus_error_free(&e);
+
+	/* Revoke (root), or Close as the owner otherwise. */
+	c.removed = 0;
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "RevokeSession", &e, NULL, "o", p1);
+	if (geteuid() == 0) {
+		tap_ok(r >= 0, "RevokeSession(%s) (%s)", p1, err_name(&e, r));
+		pump(bus, 200);
+		tap_ok(c.revoked == 1 && c.removed == 1, "Revoked and InterfacesRemoved emitted");
+	} else {
+		tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED),
+		       "RevokeSession as non-root -> AccessDenied (%s)", err_name(&e, r));
+		sd_bus_error_free(&e);
+		r = sd_bus_call_method(bus, DEST, p1, "org.daxmirror1.Session", "Close", &e, NULL, "");
+		tap_ok(r >= 0, "the owner closes it instead (%s)", err_name(&e, r));
+	}
+	sd_bus_error_free(&e);
+	tap_ok(wait_session_count(bus, 0, 2000), "SessionCount is 0");
+
+	/* The owner leaves the bus. */
+	bus2 = connect_bus();
+	r = bus2 ? open_full(bus2, false, p3, sizeof(p3), &fd3, &e) : -EIO;
+	tap_ok(r >= 0, "another client opens %s", r >= 0 ? p3 : err_name(&e, r));
+	sd_bus_error_free(&e);
+	bus2 = sd_bus_flush_close_unref(bus2);
+	tap_ok(wait_session_count(bus, 0, 3000), "its session goes when it disconnects");
+
+	/* Kernel events through the control node. */
+	r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
+	sd_bus_error_free(&e);
+	send_event(fifo, DAXMIRROR_EVENT_MM_RELEASED, 4);
+	tap_ok(r >= 0 && strcmp(p2, ROOT "/session/4") == 0 && wait_session_count(bus, 0, 3000),
+	       "MM_RELEASED event: the session is dropped");
+	c.revoked = 0;
+	r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
+	sd_bus_error_free(&e);
+	send_event(fifo, DAXMIRROR_EVENT_REVOKED, 5);
+	tap_ok(r >= 0 && wait_session_count(bus, 0, 3000), "REVOKED event: the session is dropped");
+	pump(bus, 200);
+	tap_ok(c.revoked == 1, "... with Session.Revoked");
+	r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
+	sd_bus_error_free(&e);
+	send_event(fifo, DAXMIRROR_EVENT_OVERFLOW, 0);
+	send_event(fifo, 99, 6);
+	pump(bus, 300);
+	tap_ok(r >= 0 && get_u32(bus, "SessionCount", &u) >= 0 && u == 1,
+	       "OVERFLOW (resync) and an unknown event: the live session stays");
+
+	/* SIGTERM with a session open: exit 0, no leak. */
+	kill(pid, SIGTERM);
+	r = wait_exit(pid, 20000);
+	pid = -1;
+	tap_ok(r == 0, "fake module: SIGTERM with a session open -> exit 0 (%d)", r);
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	for (size_t i = 0; i < 4; i++)
+		sd_bus_slot_unref(slots[i]);
+	sd_bus_flush_close_unref(bus);
+	sd_bus_flush_close_unref(bus2);
+	{
+		int fds[] = { fd1, fd2, fd3, ffd, rofd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	sd_bus_slot *slot = NULL;
+	sd_bus *bus = NULL;
+	bool root = geteuid() == 0;
+	const char *busctl = getenv("BUSCTL");
+	char *s = NULL, cmd[2048];
+	uint32_t u = 0;
+	pid_t pid, pid2;
+	int r, changed = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s DAXMIRRORD VERSION [CONTRACT_XML]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	daemon_path = argv[1];
+	version = argv[2];
+	contract = argc > 3 ? argv[3] : NULL;
+	if (!getenv("DBUS_DAEMON") || !*getenv("DBUS_DAEMON"))
+		tap_skip_all("dbus-daemon not installed");
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(tmpdir) || chmod(tmpdir, 0755) < 0)
+		tap_skip_all("mkdtemp: %m");
+	if (start_bus() < 0 || open_notify_socket() < 0) {
+		printf("Bail out! cannot start dbus-daemon\n");
+		return EXIT_FAILURE;
+	}
+	tap_diag("private bus at %s", address);
+
+	/* Startup failures. */
+	snprintf(conf_path, sizeof(conf_path), "%s/daxmirrord.conf", tmpdir);
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=lots\n");
+	{
+		const char *args[] = { "--bus-address", address, "--control", "/nonexistent",
+				       "--config", conf_path, NULL };
+
+		tap_ok(wait_exit(start_daemon(args, false), 20000) == 1,
+		       "a bad config at startup: exit status 1");
+	}
+	{
+		const char *a1[] = { "--version", NULL }, *a2[] = { "--help", NULL },
+			   *a3[] = { "--bogus", NULL }, *a4[] = { "extra", NULL };
+
+		tap_ok(wait_exit(start_daemon(a1, false), 20000) == 0, "--version: exit 0");
+		tap_ok(wait_exit(start_daemon(a2, false), 20000) == 0, "--help: exit 0");
+		tap_ok(wait_exit(start_daemon(a3, false), 20000) == 1, "unknown option: exit 1");
+		tap_ok(wait_exit(start_daemon(a4, false), 20000) == 1, "stray argument: exit 1");
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' --version", daemon_path);
+	s = run_capture(cmd);
+	tap_ok(s && strstr(s, version), "--version prints %s", version);
+	free(s);
+	s = NULL;
+
+	/* The daemon under test. */
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=7\nMaxMirrorsPerSession=64\n");
+	drain_notify();
+	{
+		const char *args[] = { "--bus-address", address, "--control", "/nonexistent",
+				       "--config", conf_path, NULL };
+
+		pid = start_daemon(args, false);
+	}
+	r = wait_notify(pid, "READY=1", 20000);
+	if (!tap_ok(r == 0, "daemon sent READY=1 (%s)", strerror(-r))) {
+		printf("Bail out! the daemon did not start\n");
+		goto out;
+	}
+	bus = connect_bus();
+	if (!tap_ok(bus != NULL, "connected to the private bus"))
+		goto out;
+
+	tap_ok(name_owned(bus), "the name " DEST " is owned");
+
+	/* Introspection. */
+	r = sd_bus_call_method(bus, DEST, ROOT, "org.freedesktop.DBus.Introspectable",
+			       "Introspect", &e, &reply, "");
+	{
+		const char *xml = NULL;
+
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "s", &xml);
+		tap_ok(r >= 0 && xml && strstr(xml, "org.daxmirror1.Manager") &&
+		       strstr(xml, "org.freedesktop.DBus.ObjectManager") &&
+		       strstr(xml, "<node name=\"session\"/>"),
+		       "Introspect: Manager, ObjectManager, child node 'session'");
+		if (r >= 0 && xml)
+			check_contract(xml);
+	}
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+
+	if (busctl && *busctl) {
+		snprintf(cmd, sizeof(cmd), "'%s' --address='%s' introspect " DEST " " ROOT " 2>&1",
+			 busctl, address);
+		s = run_capture(cmd);
+		tap_ok(s && strstr(s, ".OpenSession") && strstr(s, ".ListSessions") &&
+		       strstr(s, ".GetSessionByPID") && strstr(s, ".RevokeSession") &&
+		       strstr(s, ".ModuleState"),
+		       "busctl introspect shows the Manager's methods");
+		free(s);
+		snprintf(cmd, sizeof(cmd), "'%s' --address='%s' get-property " DEST " " ROOT " " MGR
+			 " ModuleState 2>&1", busctl, address);
+		s = run_capture(cmd);
+		tap_ok(s && strstr(s, "s \"missing\""), "busctl get-property ModuleState: %s",
+		       s ? strtok(s, "\n") : "(failed)");
+		free(s);
+		snprintf(cmd, sizeof(cmd), "'%s' --address='%s' tree " DEST " 2>&1", busctl, address);
+		s = run_capture(cmd);
+		tap_ok(s && strstr(s, ROOT), "busctl tree shows " ROOT);
+		free(s);
+		s = NULL;
+	} else {
+		tap_ok(1, "# SKIP busctl not installed");
+	}
+
+	/* Properties. */
+	r = sd_bus_get_property_string(bus, DEST, ROOT, MGR, "ModuleState", &e, &s);
+	tap_ok(r >= 0 && s && strcmp(s, "missing") == 0, "ModuleState is \"missing\"");
+	free(s);
+	s = NULL;
+	sd_bus_error_free(&e);
+	r = sd_bus_get_property_string(bus, DEST, ROOT, MGR, "Version", &e, &s);
+	tap_ok(r >= 0 && s && strcmp(s, version) == 0, "Version is %s", version);
+	free(s);
+	s = NULL;
+	sd_bus_error_free(&e);
+	tap_ok(get_u32(bus, "ModuleVersion", &u) >= 0 && u == 0, "ModuleVersion is 0");
+	tap_ok(get_u32(bus, "SessionCount", &u) >= 0 && u == 0, "SessionCount is 0");
+	tap_ok(get_u32(bus, "MaxSessionsPerUser", &u) >= 0 && u == 7,
+	       "MaxSessionsPerUser is 7 (from --config)");
+	{
+		uint64_t t = 0;
+
+		r = sd_bus_get_property_trivial(bus, DEST, ROOT, MGR, "MaxBytesPerUser", &e, 't', &t);
+		tap_ok(r >= 0 && t == 64ULL << 30, "MaxBytesPerUser is the default 64G");
+		sd_bus_error_free(&e);
+	}
+
+	/* OpenSession: options first, then quotas, then the module. */
+	r = open_session(bus, NULL, NULL, 0, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED),
+	       "OpenSession({}) -> ModuleNotLoaded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "Write", "b", 1, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED),
+	       "OpenSession(Write) -> ModuleNotLoaded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "Bogus", "b", 1, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "unknown option -> InvalidOption (%s: %s)", err_name(&e, r), e.message);
+	sd_bus_error_free(&e);
+	r = open_session(bus, "Write", "u", 1, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "Write of type u -> InvalidOption (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "MaxBytes", "u", 4096, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "MaxBytes of type u -> InvalidOption (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "MaxMirrors", "u", 0, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "MaxMirrors 0 -> InvalidOption (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "MaxBytes", "t", 100, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	       "MaxBytes below a page -> InvalidOption (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "MaxMirrors", "u", 65, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	       "MaxMirrors over MaxMirrorsPerSession -> QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = open_session(bus, "MaxBytes", "t", (64ULL << 30) + 4096, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	       "MaxBytes over MaxBytesPerUser -> QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	/* Malformed calls: an error, and the daemon keeps serving. */
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", &e, NULL, "s", "oops");
+	tap_ok(r < 0 && e.name, "OpenSession(s) -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "GetSessionByPID", &e, NULL, "");
+	tap_ok(r < 0 && e.name, "GetSessionByPID() without its argument -> error (%s)",
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "NoSuchMethod", &e, NULL, "");
+	tap_ok(r < 0 && e.name, "unknown method -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT "/session/1", "org.daxmirror1.Session", "Close",
+			       &e, NULL, "");
+	tap_ok(r < 0 && e.name, "a session that does not exist -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT "/session/01", "org.daxmirror1.Session",
+			       "Revoke", &e, NULL, "");
+	tap_ok(r < 0 && e.name, "a non-canonical session path -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	tap_ok(get_u32(bus, "SessionCount", &u) >= 0 && u == 0, "still serving after them");
+
+	/* Admin calls and lookups. */
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
+	if (r >= 0) {
+		r = sd_bus_message_enter_container(reply, 'a', "(tousu)");
+		if (r >= 0)
+			r = sd_bus_message_at_end(reply, false);
+	}
+	tap_ok(r > 0, "ListSessions -> empty a(tousu)");
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "GetSessionByPID", &e, NULL, "u", 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_NO_SUCH_SESSION),
+	       "GetSessionByPID(0) -> NoSuchSession (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "RevokeSession", &e, NULL, "o",
+			       ROOT "/session/1");
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, root ? DM_ERROR_NO_SUCH_SESSION
+						       : DM_ERROR_ACCESS_DENIED),
+	       "RevokeSession(unknown) -> %s (%s)", root ? "NoSuchSession" : "AccessDenied",
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, "org.freedesktop.DBus.ObjectManager",
+			       "GetManagedObjects", &e, NULL, "");
+	tap_ok(r >= 0, "GetManagedObjects works");
+	sd_bus_error_free(&e);
+
+	if (root) {
+		pid2 = fork();
+		if (pid2 == 0)
+			_exit(as_nobody());
+		r = wait_exit(pid2, 20000);
+		tap_ok(r == 0, "as nobody: RevokeSession and Anonymous -> AccessDenied, "
+		       "OpenSession -> ModuleNotLoaded, ListSessions works (failed checks: 0x%x)", r);
+	}
+
+	/* SIGHUP with a bad config keeps the old one. */
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=3\nMaxBytesPerUser=12X\n");
+	drain_notify();
+	kill(pid, SIGHUP);
+	r = wait_notify(pid, "READY=1", 10000);
+	tap_ok(r == 0, "reload with a bad config done (READY=1)");
+	r = get_u32(bus, "MaxSessionsPerUser", &u);
+	tap_ok(r >= 0 && u == 7, "bad config on SIGHUP: MaxSessionsPerUser still 7 (%u)", u);
+
+	/* A good one is taken, signalled, and applies. */
+	r = sd_bus_match_signal(bus, &slot, DEST, ROOT, "org.freedesktop.DBus.Properties",
+				"PropertiesChanged", on_props_changed, &changed);
+	tap_ok(r >= 0, "subscribed to PropertiesChanged");
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=0\n");
+	drain_notify();
+	kill(pid, SIGHUP);
+	r = wait_notify(pid, "READY=1", 10000);
+	tap_ok(r == 0, "reload with a good config done");
+	r = get_u32(bus, "MaxSessionsPerUser", &u);
+	tap_ok(r >= 0 && u == 0, "good config on SIGHUP: MaxSessionsPerUser is 0 (%u)", u);
+	{
+		uint64_t end = now_ms() + 5000;
+
+		while (!changed && now_ms() < end) {
+			r = sd_bus_process(bus, NULL);
+			if (r == 0)
+				sd_bus_wait(bus, 100000);
+		}
+		tap_ok(changed > 0, "PropertiesChanged emitted for the Manager");
+	}
+	r = open_session(bus, NULL, NULL, 0, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	       "MaxSessionsPerUser=0 -> QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	/* A second instance cannot take the name: exits 1 (address from env). */
+	{
+		const char *args[] = { "--control", "/nonexistent", "--config", conf_path, NULL };
+
+		tap_ok(wait_exit(start_daemon(args, true), 20000) == 1,
+		       "a second instance (bus from $DAXMIRRORD_BUS_ADDRESS) exits 1: name taken");
+	}
+	tap_ok(name_owned(bus), "the first instance still owns the name");
+
+	/* SIGTERM: clean exit, 0 (ASan leak check included). */
+	kill(pid, SIGTERM);
+	r = wait_exit(pid, 20000);
+	pid = -1;
+	tap_ok(r == 0, "SIGTERM: exit status 0 (%d)", r);
+
+	if (argc > 4)
+		session_phase(argv[4]);
+
+	/* The bus goes away under a running daemon: it exits 1. */
+	{
+		const char *args[] = { "--bus-address", address, "--control", "/nonexistent",
+				       "--config", "/nonexistent.conf", NULL };
+
+		drain_notify();
+		pid = start_daemon(args, false);
+		r = wait_notify(pid, "READY=1", 20000);
+		tap_ok(r == 0, "a daemon with a missing config file runs on defaults");
+		slot = sd_bus_slot_unref(slot);
+		bus = sd_bus_flush_close_unref(bus);
+		kill(bus_pid, SIGTERM);
+		waitpid(bus_pid, NULL, 0);
+		bus_pid = -1;
+		r = wait_exit(pid, 20000);
+		pid = -1;
+		tap_ok(r == 1, "bus lost: the daemon exits 1 (%d)", r);
+	}
+
+out:
+	sd_bus_slot_unref(slot);
+	sd_bus_flush_close_unref(bus);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (bus_pid > 0) {
+		kill(bus_pid, SIGTERM);
+		waitpid(bus_pid, NULL, 0);
+	}
+	if (notify_fd >= 0)
+		close(notify_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", tmpdir);
+	return tap_done();
+}

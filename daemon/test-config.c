@@ -1,0 +1,189 @@
+/* test-config.c - host test of the daxmirrord.conf parser: defaults, every
+ * key, size suffixes, booleans, comments and whitespace, unknown sections
+ * and keys (warnings), bad values (errors with FILE:LINE). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "test-tap.h"
+
+typedef struct Warnings {
+	unsigned n;
+	unsigned last_line;
+	char last[512];
+} Warnings;
+
+static void warn(void *userdata, unsigned line, const char *message)
+{
+	Warnings *w = userdata;
+
+	w->n++;
+	w->last_line = line;
+	snprintf(w->last, sizeof(w->last), "%s", message);
+}
+
+static int parse(const char *text, Config *c, Warnings *w, ConfigError *e)
+{
+	memset(w, 0, sizeof(*w));
+	return config_parse(c, "test.conf", text, strlen(text), warn, w, e);
+}
+
+/* A bad file: -EINVAL at @line, message contains @needle, *c unchanged. */
+static void bad(const char *text, unsigned line, const char *needle)
+{
+	Config c = { .max_sessions_per_user = 12345 };
+	ConfigError e;
+	Warnings w;
+	char loc[64];
+	int r = parse(text, &c, &w, &e);
+
+	snprintf(loc, sizeof(loc), "test.conf:%u: ", line);
+	tap_ok(r == -EINVAL && e.line == line && strncmp(e.message, loc, strlen(loc)) == 0 &&
+	       strstr(e.message, needle) && c.max_sessions_per_user == 12345,
+	       "refused at line %u: %s", line, e.message);
+}
+
+int main(void)
+{
+	Config c, d;
+	ConfigError e;
+	Warnings w;
+	uint64_t v;
+	uint32_t u;
+	bool b;
+	int r;
+
+	config_init_defaults(&d);
+	tap_ok(d.max_sessions_per_user == 16 && d.max_bytes_per_user == 64ULL << 30 &&
+	       d.max_mirrors_per_session == 64 && d.allow_pagecache && !d.allow_anonymous,
+	       "built-in defaults");
+
+	r = parse("", &c, &w, &e);
+	tap_ok(r == 0 && memcmp(&c, &d, sizeof(c)) == 0 && w.n == 0, "empty file = defaults");
+
+	r = parse("# only comments\n; and this\n\n   \n\t# indented\n", &c, &w, &e);
+	tap_ok(r == 0 && memcmp(&c, &d, sizeof(c)) == 0 && w.n == 0, "comments and blank lines");
+
+	r = parse("[Limits]\n"
+		  "MaxSessionsPerUser=3\n"
+		  "  MaxBytesPerUser =  2G  \n"
+		  "MaxMirrorsPerSession\t=\t4096\n"
+		  "[Policy]\r\n"
+		  "AllowPageCache=no\r\n"
+		  "AllowAnonymous=TRUE", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 3 && c.max_bytes_per_user == 2ULL << 30 &&
+	       c.max_mirrors_per_session == 4096 && !c.allow_pagecache && c.allow_anonymous &&
+	       w.n == 0, "every key, whitespace around '=', CRLF, no final newline");
+
+	r = parse("[Limits]\nMaxSessionsPerUser=3\nMaxSessionsPerUser=5\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 5, "the last assignment wins");
+
+	r = parse("[Limits]\nMaxSessionsPerUser=0\nMaxBytesPerUser=0\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 0 && c.max_bytes_per_user == 0,
+	       "zero limits are allowed (nobody may open sessions)");
+
+	/* Sizes. */
+	tap_ok(config_parse_size("4096", &v) == 0 && v == 4096, "size: plain bytes");
+	tap_ok(config_parse_size("1K", &v) == 0 && v == 1024, "size: K");
+	tap_ok(config_parse_size("3M", &v) == 0 && v == 3ULL << 20, "size: M");
+	tap_ok(config_parse_size("64G", &v) == 0 && v == 64ULL << 30, "size: G");
+	tap_ok(config_parse_size("2t", &v) == 0 && v == 2ULL << 40, "size: t (lower case)");
+	tap_ok(config_parse_size("16777215T", &v) == 0 && v == 16777215ULL << 40,
+	       "size: largest T that fits");
+	tap_ok(config_parse_size("16777216T", &v) == -ERANGE, "size: T overflow");
+	tap_ok(config_parse_size("18446744073709551615", &v) == 0 && v == UINT64_MAX,
+	       "size: UINT64_MAX bytes");
+	tap_ok(config_parse_size("18446744073709551616", &v) == -ERANGE, "size: 2^64 overflows");
+	tap_ok(config_parse_size("", &v) == -EINVAL, "size: empty");
+	tap_ok(config_parse_size("G", &v) == -EINVAL, "size: suffix only");
+	tap_ok(config_parse_size("-1", &v) == -EINVAL, "size: negative");
+	tap_ok(config_parse_size("+1", &v) == -EINVAL, "size: sign");
+	tap_ok(config_parse_size("1GB", &v) == -EINVAL, "size: trailing garbage");
+	tap_ok(config_parse_size("1 G", &v) == -EINVAL, "size: space before suffix");
+	tap_ok(config_parse_size("1P", &v) == -EINVAL, "size: unknown suffix");
+	tap_ok(config_parse_size("0x10", &v) == -EINVAL, "size: hex");
+	tap_ok(config_parse_u32("4294967295", &u) == 0 && u == UINT32_MAX, "u32: max");
+	tap_ok(config_parse_u32("4294967296", &u) == -ERANGE, "u32: overflow");
+	tap_ok(config_parse_u32("12a", &u) == -EINVAL, "u32: garbage");
+
+	/* Booleans. */
+	tap_ok(config_parse_bool("yes", &b) == 0 && b, "bool: yes");
+	tap_ok(config_parse_bool("true", &b) == 0 && b, "bool: true");
+	tap_ok(config_parse_bool("1", &b) == 0 && b, "bool: 1");
+	tap_ok(config_parse_bool("no", &b) == 0 && !b, "bool: no");
+	tap_ok(config_parse_bool("False", &b) == 0 && !b, "bool: False");
+	tap_ok(config_parse_bool("0", &b) == 0 && !b, "bool: 0");
+	tap_ok(config_parse_bool("2", &b) == -EINVAL, "bool: 2");
+	tap_ok(config_parse_bool("yess", &b) == -EINVAL, "bool: yess");
+
+	/* Warnings: ignored input. */
+	r = parse("[Limits]\nMaxSessionsPerUser=2\nFoo=1\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 2 && w.n == 1 && w.last_line == 3 &&
+	       strstr(w.last, "test.conf:3:") && strstr(w.last, "Foo"),
+	       "unknown key: warning at its line (%s)", w.last);
+	r = parse("[Other]\nMaxSessionsPerUser=bogus\nX=\n[Limits]\nMaxSessionsPerUser=4\n",
+		  &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 4 && w.n == 1 && w.last_line == 1 &&
+	       strstr(w.last, "Other"),
+	       "unknown section: one warning, its keys ignored unparsed (%s)", w.last);
+	r = parse("MaxSessionsPerUser=9\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 16 && w.n == 1 && w.last_line == 1,
+	       "assignment outside a section: warning, ignored");
+	r = parse("[Policy]\nMaxSessionsPerUser=3\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_sessions_per_user == 16 && w.n == 1,
+	       "a key of another section: warning, ignored");
+	r = config_parse(&c, "x", "[Limits]\nFoo=1\n", 15, NULL, NULL, &e);
+	tap_ok(r == 0, "no warning callback");
+
+	/* Errors, with the line. */
+	bad("[Limits]\nMaxSessionsPerUser=abc\n", 2, "MaxSessionsPerUser");
+	bad("[Limits]\nMaxSessionsPerUser=-1\n", 2, "MaxSessionsPerUser");
+	bad("[Limits]\nMaxSessionsPerUser=4294967296\n", 2, "MaxSessionsPerUser");
+	bad("# c\n\n[Limits]\nMaxBytesPerUser=12Q\n", 4, "MaxBytesPerUser");
+	bad("[Limits]\nMaxBytesPerUser=99999999999T\n", 2, "too large");
+	bad("[Limits]\nMaxMirrorsPerSession=0\n", 2, "MaxMirrorsPerSession");
+	bad("[Limits]\nMaxMirrorsPerSession=4097\n", 2, "MaxMirrorsPerSession");
+	bad("[Policy]\nAllowPageCache=maybe\n", 2, "AllowPageCache");
+	bad("[Policy]\nAllowAnonymous=\n", 2, "empty value");
+	bad("[Limits]\nMaxSessionsPerUser 3\n", 2, "expected Key=Value");
+	bad("[Limits\n", 1, "closing");
+	bad("[Limits]\n=3\n", 2, "missing key");
+	bad("[Limits]\nMaxSessionsPerUser=3 # comment\n", 2, "MaxSessionsPerUser");
+	{
+		static const char nul[] = "[Limits]\nMaxSessionsPerUser=3\0\n";
+
+		r = config_parse(&c, "test.conf", nul, sizeof(nul) - 1, NULL, NULL, &e);
+		tap_ok(r == -EINVAL && e.line == 2 && strstr(e.message, "NUL"),
+		       "NUL byte refused (%s)", e.message);
+	}
+	{
+		/* Not NUL-terminated: only @size bytes are read. */
+		static const char text[] = "[Limits]\nMaxSessionsPerUser=7XYZ";
+
+		r = config_parse(&c, "t", text, sizeof(text) - 1 - 3, NULL, NULL, &e);
+		tap_ok(r == 0 && c.max_sessions_per_user == 7, "only size bytes are parsed");
+	}
+
+	/* config_load. */
+	{
+		char path[] = "/tmp/test-daemon-config-XXXXXX";
+		int fd = mkstemp(path);
+		const char *text = "[Limits]\nMaxMirrorsPerSession=8\n";
+
+		tap_ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text),
+		       "temporary file");
+		r = config_load(&c, path, NULL, NULL, &e);
+		tap_ok(r == 0 && c.max_mirrors_per_session == 8, "config_load reads a file");
+		unlink(path);
+		close(fd);
+		r = config_load(&c, path, NULL, NULL, &e);
+		tap_ok(r == 1 && memcmp(&c, &d, sizeof(c)) == 0, "missing file: defaults, returns 1");
+		r = config_load(&c, "/", NULL, NULL, &e);
+		tap_ok(r < 0 && e.message[0], "a directory is refused (%s)", e.message);
+	}
+	return tap_done();
+}
