@@ -5,6 +5,7 @@
  * device fault loop that fills it with hmm_range_fault().
  */
 #include <linux/hmm.h>
+#include <linux/ktime.h>
 #include <linux/magic.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
@@ -329,6 +330,8 @@ static unsigned long dm_page_pte_flags(unsigned long hpfn, struct dm_mirror *m)
 static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
 			struct hmm_range *range)
 {
+	bool per_page = s->flags & DAXMIRROR_SESSION_PER_PAGE;
+	u64 t0, t1;
 	unsigned long first = range->start >> PAGE_SHIFT;
 	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long lo = m->start >> PAGE_SHIFT, hi = m->end >> PAGE_SHIFT;
@@ -337,7 +340,10 @@ static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
 	int ret = 0;
 
 again:
+	t0 = ktime_get_ns();
 	xa_lock(&s->pt);
+	t1 = ktime_get_ns();
+	s->ops.lock_ns += t1 - t0;
 	if (mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
 		xa_unlock(&s->pt);
 		xas_nomem(&xas, GFP_KERNEL);	/* frees a preallocated node */
@@ -355,7 +361,7 @@ again:
 		pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
 		order = hmm_pfn_to_map_order(hpfn);
 		base = order ? index & ~((1UL << order) - 1) : index;
-		if (dm_order_slot(order) < 0 || base < lo ||
+		if (per_page || dm_order_slot(order) < 0 || base < lo ||
 		    base + (1UL << order) > hi) {
 			order = 0;
 			base = index;
@@ -369,6 +375,7 @@ again:
 		i = base + (1UL << order) - first;
 	}
 	xa_unlock(&s->pt);
+	s->ops.update_ns += ktime_get_ns() - t1;
 	/* Allocates after -ENOMEM (retry), else frees what was preallocated. */
 	if (xas_nomem(&xas, GFP_KERNEL)) {
 		ret = 0;
@@ -395,12 +402,14 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
 	};
+	u64 t0;
 	int ret;
 
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		t0 = ktime_get_ns();
 		mmap_read_lock(s->mm);
 		ret = dm_policy_check(s, start, end, write, NULL);
 		if (!ret) {
@@ -408,6 +417,7 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 			ret = hmm_range_fault(&range);
 		}
 		mmap_read_unlock(s->mm);
+		s->ops.walk_ns += ktime_get_ns() - t0;
 		if (!ret)
 			ret = dm_pt_commit(s, m, &range);
 		if (ret != -EBUSY && ret != -EAGAIN)

@@ -58,9 +58,16 @@ struct daxmirror_version {
 #define DAXMIRROR_SESSION_ALLOW_ANON	0x1U /* anonymous memory */
 #define DAXMIRROR_SESSION_ALLOW_WRITE	0x2U /* writable mirrors */
 #define DAXMIRROR_SESSION_ALLOW_PAGECACHE 0x4U /* non-DAX files */
+/*
+ * PER_PAGE: store one device entry per 4 KiB page even where the CPU maps
+ * a huge page, as the kernel's lib/test_hmm.c does. For benchmarks that
+ * compare it with the order-aware table; never needed otherwise.
+ */
+#define DAXMIRROR_SESSION_PER_PAGE	0x8U
 #define DAXMIRROR_SESSION_FLAGS		(DAXMIRROR_SESSION_ALLOW_ANON | \
 					 DAXMIRROR_SESSION_ALLOW_WRITE | \
-					 DAXMIRROR_SESSION_ALLOW_PAGECACHE)
+					 DAXMIRROR_SESSION_ALLOW_PAGECACHE | \
+					 DAXMIRROR_SESSION_PER_PAGE)
 
 /* Limits enforced on session creation. */
 #define DAXMIRROR_MAX_MIRRORS_LIMIT	4096
@@ -158,6 +165,11 @@ struct daxmirror_session_list {
  * @entries:		live device page-table entries by DAXMIRROR_ORDER_*
  * @bytes_read:		bytes read by the device (DAXMIRROR_IOC_READ)
  * @bytes_written:	bytes written by the device (DAXMIRROR_IOC_WRITE)
+ * @walk_ns:		time spent in the CPU page-table walk of faults (mmap
+ *			lock, policy check, hmm_range_fault())
+ * @lock_ns:		time spent waiting for the device page-table lock to
+ *			store fault results
+ * @update_ns:		time spent storing entries under that lock
  * @reserved:		0
  */
 struct daxmirror_stats {
@@ -170,7 +182,10 @@ struct daxmirror_stats {
 	__u64 entries[DAXMIRROR_NR_ORDERS];
 	__u64 bytes_read;
 	__u64 bytes_written;
-	__u64 reserved[5];
+	__u64 walk_ns;
+	__u64 lock_ns;
+	__u64 update_ns;
+	__u64 reserved[2];
 };
 
 /**

@@ -68,7 +68,10 @@ static const struct layout layouts[] = {
 	  F(daxmirror_stats, entries, 48, 24),
 	  F(daxmirror_stats, bytes_read, 72, 8),
 	  F(daxmirror_stats, bytes_written, 80, 8),
-	  F(daxmirror_stats, reserved, 88, 40)),
+	  F(daxmirror_stats, walk_ns, 88, 8),
+	  F(daxmirror_stats, lock_ns, 96, 8),
+	  F(daxmirror_stats, update_ns, 104, 8),
+	  F(daxmirror_stats, reserved, 112, 16)),
 	L(daxmirror_session_info, 216,
 	  F(daxmirror_session_info, session_id, 0, 8),
 	  F(daxmirror_session_info, flags, 8, 4),
@@ -289,7 +292,7 @@ static void run_constants(const void *arg)
 {
 	const unsigned int session[] = {
 		DAXMIRROR_SESSION_ALLOW_ANON, DAXMIRROR_SESSION_ALLOW_WRITE,
-		DAXMIRROR_SESSION_ALLOW_PAGECACHE,
+		DAXMIRROR_SESSION_ALLOW_PAGECACHE, DAXMIRROR_SESSION_PER_PAGE,
 	};
 	const unsigned int backing[] = {
 		DAXMIRROR_BACKING_ANON, DAXMIRROR_BACKING_FILE,
@@ -310,9 +313,9 @@ static void run_constants(const void *arg)
 	tap_ok(DAXMIRROR_ORDER_4K == 0 && DAXMIRROR_ORDER_2M == 1 &&
 	       DAXMIRROR_ORDER_1G == 2 && DAXMIRROR_NR_ORDERS == 3,
 	       "orders 4K=0, 2M=1, 1G=2, NR_ORDERS=3");
-	tap_ok(distinct_bits(session, 3, DAXMIRROR_SESSION_FLAGS) &&
-	       DAXMIRROR_SESSION_FLAGS == 0x7,
-	       "session flags: distinct bits 0-2, SESSION_FLAGS is their union");
+	tap_ok(distinct_bits(session, 4, DAXMIRROR_SESSION_FLAGS) &&
+	       DAXMIRROR_SESSION_FLAGS == 0xf,
+	       "session flags: distinct bits 0-3, SESSION_FLAGS is their union");
 	tap_ok(distinct_bits(backing, 3, 0x7), "backing flags: distinct bits 0-2");
 	tap_ok(DAXMIRROR_GRANT_WRITE == 1 && DAXMIRROR_MIRROR_WRITE == 1 &&
 	       DAXMIRROR_FAULT_WRITE == 1,
