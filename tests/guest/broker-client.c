@@ -1,0 +1,641 @@
+/* broker-client.c - the client side of the broker's end-to-end test
+ * (tests/guest/test-broker) and of the demo (tests/guest/daxmirror-demo):
+ * an application that mirrors a file through libdaxmirror, and a few
+ * deliberately bad D-Bus calls made with sd-bus directly.
+ *
+ * Output is "key=value" lines on stdout (flushed line by line), so that a
+ * shell script can pick what it asserts on; diagnostics go to stderr.
+ * Exit status: 0 success, 1 a step failed (error= and errno= say which),
+ * 2 usage, 3 a hold timed out.
+ *
+ *   broker-client mirror FILE [options]
+ *	Mirror FILE through the broker (daxmirror_mirror_file()) and report:
+ *	session=, dax=, granularity=, length=, then the mirror's counters
+ *	(entries_4k=, entries_2m=, entries_1g=, device_faults=, ...).
+ *	--offset N, --length N	the range (default: the whole file)
+ *	--write			a writable mirror (file opened O_RDWR)
+ *	--open-ro		open the file O_RDONLY even with --write
+ *	--prefault		LIBDAXMIRROR_MIRROR_PREFAULT
+ *	--prefetch		daxmirror_mirror_prefetch() of the whole range
+ *	--fill SEED		write pattern SEED over the whole range through
+ *				the device, persist, read it back through the
+ *				device and with pread (fill_device=, fill_pread=)
+ *	--message TEXT		write TEXT through the device at 3 MiB + 123,
+ *				read it back through the device
+ *				(message_device=) and with pread
+ *				(message_pread=, message_check=)
+ *	--hold			print ready=1, keep everything until stdin
+ *				closes (at most --hold-timeout seconds, 300)
+ *	--after-hold		after the hold, one more device write and read
+ *				(after_hold_write=, after_hold_read= as errno
+ *				names: ENODEV once the session was revoked)
+ *	--bus ADDRESS		a D-Bus address instead of the default
+ *
+ *   broker-client verify FILE --seed SEED [--offset N] [--length N]
+ *	pread the range and compare it with pattern SEED (verify=ok).
+ *
+ *   broker-client mkfile DIR SIZE
+ *	Create a file of SIZE bytes in DIR whose extents are 2 MiB aligned
+ *	(fallocate, FIEMAP-checked), mode 0666, and print path=.
+ *
+ *   broker-client raw CASE [ARG...]
+ *	One D-Bus call with sd-bus on the system bus (or $DAXMIRROR_BUS_ADDRESS),
+ *	printing reply=ok or error=NAME and message=:
+ *	open-wrong-signature	Manager.OpenSession("s" "x")
+ *	open-bad-option		Manager.OpenSession({"Write": <"yes">})
+ *	open-unknown-option	Manager.OpenSession({"NoSuchOption": <true>})
+ *	attach-devnull PATH	Session PATH .AttachFile(/dev/null fd, 0, 4096, {})
+ *	attach-opath PATH FILE	.AttachFile(an O_PATH fd of FILE, 0, 4096, {})
+ *	revoke PATH		Manager.RevokeSession(PATH)
+ *	no-interface PATH MEMBER a call of MEMBER on PATH without an interface
+ *
+ *   broker-client notify-listen SOCKET LOG SECONDS
+ *	Bind a datagram socket at SOCKET (mode 0666) and append every
+ *	message received (sd_notify() protocol) as a line to LOG, for
+ *	SECONDS seconds or until SIGTERM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "libdaxmirror.h"
+
+#include "dmt.h"
+
+#define CHUNK		(1u << 20)
+#define MESSAGE_OFF	((3ull << 20) + 123)
+
+static void kv(const char *key, const char *fmt, ...) TAP_PRINTF(2, 3);
+static void kv(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s=", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* errno name of a 0 / -errno return: "0" or "ENODEV". */
+static const char *rname(int r)
+{
+	return r == 0 ? "0" : tap_errname(-r);
+}
+
+/* Report a failed step and return 1 (the exit status). */
+static int failed(struct daxmirror_client *c, const char *step, int r)
+{
+	const char *last = c ? daxmirror_client_last_error(c) : NULL;
+
+	kv("step", "%s", step);
+	kv("error", "%d", r);
+	kv("errno", "%s", rname(r));
+	if (last)
+		kv("last_error", "%s", last);
+	kv("result", "failed");
+	return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': x <<= 10; end++; break;
+	case 'M': x <<= 20; end++; break;
+	case 'G': x <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+static void print_counters(const char *prefix, const struct daxmirror_counters *k)
+{
+	char key[64];
+
+#define C(f) do { snprintf(key, sizeof(key), "%s%s", prefix, #f); \
+		  kv(key, "%" PRIu64, k->f); } while (0)
+	C(entries_4k);
+	C(entries_2m);
+	C(entries_1g);
+	C(device_faults);
+	C(range_faults);
+	C(range_retries);
+	C(invalidations);
+	C(bytes_read);
+	C(bytes_written);
+#undef C
+}
+
+/* Wait until stdin reaches EOF, at most @timeout_s. 0 EOF, -ETIMEDOUT. */
+static int hold(unsigned int timeout_s)
+{
+	struct timespec start, now;
+	char buf[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		long left;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (long)timeout_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+						 (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			continue;
+		ssize_t n = read(0, buf, sizeof(buf));
+
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return 0;
+	}
+}
+
+/* Device-write pattern @seed over the mirror, persist, read back. */
+static int fill(struct daxmirror_client *c, struct daxmirror_mirror *m, int fd,
+		uint64_t file_off, uint64_t seed)
+{
+	uint64_t len = daxmirror_mirror_length(m);
+	_cleanup_free_ uint8_t *buf = malloc(CHUNK);
+	_cleanup_free_ uint8_t *back = malloc(CHUNK);
+	int r;
+
+	if (!buf || !back)
+		return failed(c, "malloc", -ENOMEM);
+	for (uint64_t off = 0; off < len; off += CHUNK) {
+		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+
+		dmt_pattern_fill(buf, n, seed, file_off + off);
+		r = daxmirror_mirror_write(m, off, buf, n);
+		if (r < 0)
+			return failed(c, "daxmirror_mirror_write", r);
+	}
+	r = daxmirror_mirror_persist(m, 0, len);
+	if (r < 0)
+		return failed(c, "daxmirror_mirror_persist", r);
+	kv("fill_bytes", "%" PRIu64, len);
+
+	for (uint64_t off = 0; off < len; off += CHUNK) {
+		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+		ssize_t d;
+
+		r = daxmirror_mirror_read(m, off, back, n);
+		if (r < 0)
+			return failed(c, "daxmirror_mirror_read", r);
+		d = dmt_pattern_check(back, n, seed, file_off + off);
+		if (d >= 0) {
+			kv("fill_device", "mismatch at %" PRIu64, off + (uint64_t)d);
+			return failed(c, "device read-back", -EIO);
+		}
+	}
+	kv("fill_device", "ok");
+
+	ssize_t d = dmt_file_check_pattern(fd, len, (off_t)file_off, seed);
+
+	if (d >= 0) {
+		kv("fill_pread", "mismatch at %zd", d);
+		return failed(c, "pread check", -EIO);
+	}
+	kv("fill_pread", "ok");
+	return 0;
+}
+
+static int message(struct daxmirror_client *c, struct daxmirror_mirror *m, int fd,
+		   uint64_t file_off, const char *text)
+{
+	size_t len = strlen(text);
+	_cleanup_free_ char *back = calloc(1, len + 1);
+	int r;
+
+	if (!back)
+		return failed(c, "malloc", -ENOMEM);
+	if (MESSAGE_OFF + len > daxmirror_mirror_length(m))
+		return failed(c, "--message: mirror too short", -EINVAL);
+	r = daxmirror_mirror_write(m, MESSAGE_OFF, text, len);
+	if (r < 0)
+		return failed(c, "daxmirror_mirror_write", r);
+	r = daxmirror_mirror_persist(m, MESSAGE_OFF, len);
+	if (r < 0)
+		return failed(c, "daxmirror_mirror_persist", r);
+	r = daxmirror_mirror_read(m, MESSAGE_OFF, back, len);
+	if (r < 0)
+		return failed(c, "daxmirror_mirror_read", r);
+	kv("message_device", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
+	memset(back, 0, len);
+	r = dmt_pread_full(fd, back, len, (off_t)(file_off + MESSAGE_OFF));
+	if (r < 0)
+		return failed(c, "pread", r);
+	kv("message_offset", "%llu", (unsigned long long)(file_off + MESSAGE_OFF));
+	kv("message_pread", "%s", back);
+	kv("message_check", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
+	return memcmp(back, text, len) ? failed(c, "message check", -EIO) : 0;
+}
+
+static int cmd_mirror(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "offset", required_argument, NULL, 'o' },
+		{ "length", required_argument, NULL, 'l' },
+		{ "write", no_argument, NULL, 'w' },
+		{ "open-ro", no_argument, NULL, 'r' },
+		{ "prefault", no_argument, NULL, 'P' },
+		{ "prefetch", no_argument, NULL, 'p' },
+		{ "fill", required_argument, NULL, 'f' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "hold", no_argument, NULL, 'h' },
+		{ "hold-timeout", required_argument, NULL, 'T' },
+		{ "after-hold", no_argument, NULL, 'a' },
+		{ "bus", required_argument, NULL, 'b' },
+		{}
+	};
+	uint64_t offset = 0, length = 0, seed = 0, timeout = 300;
+	bool write = false, open_ro = false, prefault = false, prefetch = false;
+	bool do_fill = false, do_hold = false, after = false;
+	const char *text = NULL, *bus = NULL, *path;
+	struct daxmirror_client *c = NULL;
+	struct daxmirror_mirror *m = NULL;
+	struct daxmirror_counters k;
+	_cleanup_fd_ int fd = -1;
+	unsigned int flags = 0;
+	int r, o, status = 0;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': if (parse_u64(optarg, &offset)) return 2; break;
+		case 'l': if (parse_u64(optarg, &length)) return 2; break;
+		case 'w': write = true; break;
+		case 'r': open_ro = true; break;
+		case 'P': prefault = true; break;
+		case 'p': prefetch = true; break;
+		case 'f': if (parse_u64(optarg, &seed)) return 2; do_fill = true; break;
+		case 'm': text = optarg; break;
+		case 'h': do_hold = true; break;
+		case 'T': if (parse_u64(optarg, &timeout)) return 2; break;
+		case 'a': after = true; break;
+		case 'b': bus = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: broker-client mirror FILE [options]\n");
+		return 2;
+	}
+	path = argv[optind];
+
+	kv("pid", "%d", (int)getpid());
+	kv("uid", "%u", (unsigned int)getuid());
+	fd = open(path, (write && !open_ro ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return failed(NULL, "open", -errno);
+	kv("file", "%s", path);
+	kv("open_mode", "%s", write && !open_ro ? "O_RDWR" : "O_RDONLY");
+
+	r = daxmirror_client_new(&c, bus);
+	if (r < 0)
+		return failed(NULL, "daxmirror_client_new", r);
+	if (write)
+		flags |= LIBDAXMIRROR_MIRROR_WRITE;
+	if (prefault)
+		flags |= LIBDAXMIRROR_MIRROR_PREFAULT;
+	r = daxmirror_mirror_file(c, fd, offset, length, flags, &m);
+	if (r < 0) {
+		status = failed(c, "daxmirror_mirror_file", r);
+		goto out;
+	}
+	kv("session", "%s", daxmirror_client_session_path(c) ?: "(none)");
+	kv("dax", "%d", daxmirror_mirror_is_dax(m));
+	kv("granularity", "%s", daxmirror_mirror_granularity(m));
+	kv("addr", "%p", daxmirror_mirror_addr(m));
+	kv("length", "%" PRIu64, daxmirror_mirror_length(m));
+
+	if (prefetch) {
+		r = daxmirror_mirror_prefetch(m, 0, daxmirror_mirror_length(m), write);
+		if (r < 0) {
+			status = failed(c, "daxmirror_mirror_prefetch", r);
+			goto out;
+		}
+		kv("prefetch", "ok");
+	}
+	if (do_fill && (status = fill(c, m, fd, offset, seed)))
+		goto out;
+	if (text && (status = message(c, m, fd, offset, text)))
+		goto out;
+
+	r = daxmirror_mirror_counters(m, &k);
+	if (r < 0) {
+		status = failed(c, "daxmirror_mirror_counters", r);
+		goto out;
+	}
+	print_counters("", &k);
+	r = daxmirror_client_counters(c, &k);
+	if (r < 0) {
+		status = failed(c, "daxmirror_client_counters", r);
+		goto out;
+	}
+	print_counters("session_", &k);
+
+	if (do_hold) {
+		kv("ready", "1");
+		r = hold((unsigned int)timeout);
+		if (r < 0) {
+			kv("hold", "timeout");
+			status = 3;
+			goto out;
+		}
+		kv("hold", "released");
+	}
+	if (after) {
+		char b[64];
+
+		memset(b, 0x5a, sizeof(b));
+		kv("after_hold_write", "%s", rname(daxmirror_mirror_write(m, 0, b, sizeof(b))));
+		kv("after_hold_read", "%s", rname(daxmirror_mirror_read(m, 0, b, sizeof(b))));
+	}
+	kv("result", "ok");
+out:
+	daxmirror_mirror_free(m);
+	daxmirror_client_free(c);
+	return status;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "length", required_argument, NULL, 'l' },
+		{}
+	};
+	uint64_t seed = 0, offset = 0, length = 0;
+	_cleanup_fd_ int fd = -1;
+	bool have_seed = false;
+	struct stat st;
+	ssize_t d;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': if (parse_u64(optarg, &seed)) return 2; have_seed = true; break;
+		case 'o': if (parse_u64(optarg, &offset)) return 2; break;
+		case 'l': if (parse_u64(optarg, &length)) return 2; break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || !have_seed) {
+		fprintf(stderr, "usage: broker-client verify FILE --seed SEED\n");
+		return 2;
+	}
+	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return failed(NULL, "open", -errno);
+	if (!length)
+		length = (uint64_t)st.st_size - offset;
+	d = dmt_file_check_pattern(fd, length, (off_t)offset, seed);
+	if (d >= 0) {
+		kv("verify", "mismatch at %zd", d);
+		return 1;
+	}
+	kv("verify", "ok");
+	kv("verified_bytes", "%" PRIu64, length);
+	return 0;
+}
+
+static int cmd_mkfile(int argc, char **argv)
+{
+	struct dmt_file f = DMT_FILE_INIT;
+	char why[256] = "";
+	uint64_t size;
+	int r;
+
+	if (argc != 3 || parse_u64(argv[2], &size)) {
+		fprintf(stderr, "usage: broker-client mkfile DIR SIZE\n");
+		return 2;
+	}
+	r = dmt_file_create_aligned(&f, argv[1], size, DMT_2M, 0x5eed, why, sizeof(why));
+	if (r != 0) {
+		kv("why", "%s", why);
+		return failed(NULL, "dmt_file_create_aligned", r < 0 ? r : -EAGAIN);
+	}
+	if (fchmod(f.fd, 0666) < 0)
+		return failed(NULL, "fchmod", -errno);
+	kv("path", "%s", f.path);
+	kv("size", "%" PRIu64, size);
+	kv("dax", "%d", dmt_file_is_dax(f.fd));
+	close(f.fd);	/* keep the file */
+	return 0;
+}
+
+static int open_bus(sd_bus **bus)
+{
+	const char *addr = getenv("DAXMIRROR_BUS_ADDRESS");
+	int r;
+
+	if (!addr || !*addr)
+		return sd_bus_open_system(bus);
+	r = sd_bus_new(bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_set_address(*bus, addr);
+	if (r >= 0)
+		r = sd_bus_set_bus_client(*bus, 1);
+	if (r >= 0)
+		r = sd_bus_negotiate_fds(*bus, 1);
+	if (r >= 0)
+		r = sd_bus_start(*bus);
+	if (r < 0)
+		*bus = sd_bus_unref(*bus);
+	return r;
+}
+
+static int cmd_raw(int argc, char **argv)
+{
+	__attribute__((cleanup(sd_bus_flush_close_unrefp))) sd_bus *bus = NULL;
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *msg = NULL;
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	const char *what = argc > 1 ? argv[1] : "";
+	const char *dest = "org.daxmirror1", *mgr = "/org/daxmirror1";
+	const char *miface = "org.daxmirror1.Manager";
+	_cleanup_fd_ int fd = -1;
+	int r;
+
+	r = open_bus(&bus);
+	if (r < 0)
+		return failed(NULL, "connect to the bus", r);
+
+	if (!strcmp(what, "open-wrong-signature")) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "OpenSession");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "s", "x");
+	} else if (!strcmp(what, "open-bad-option")) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "OpenSession");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "a{sv}", 1, "Write", "s", "yes");
+	} else if (!strcmp(what, "open-unknown-option")) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "OpenSession");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "a{sv}", 1, "NoSuchOption", "b", 1);
+	} else if ((!strcmp(what, "attach-devnull") && argc == 3) ||
+		   (!strcmp(what, "attach-opath") && argc == 4)) {
+		fd = argc == 4 ? open(argv[3], O_PATH | O_CLOEXEC)
+			       : open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return failed(NULL, "open", -errno);
+		r = sd_bus_message_new_method_call(bus, &msg, dest, argv[2],
+						   "org.daxmirror1.Session", "AttachFile");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "htta{sv}", fd, (uint64_t)0,
+						  (uint64_t)4096, 0);
+	} else if (!strcmp(what, "revoke") && argc == 3) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "RevokeSession");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "o", argv[2]);
+	} else if (!strcmp(what, "no-interface") && argc == 4) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, argv[2], NULL, argv[3]);
+	} else {
+		fprintf(stderr, "usage: broker-client raw open-wrong-signature|open-bad-option|"
+			"open-unknown-option|attach-devnull PATH|attach-opath PATH FILE|"
+			"revoke PATH|no-interface PATH MEMBER\n");
+		return 2;
+	}
+	if (r < 0)
+		return failed(NULL, "build the message", r);
+
+	r = sd_bus_call(bus, msg, 30 * 1000000ULL, &err, &reply);
+	if (r < 0) {
+		kv("error", "%s", err.name ?: rname(r));
+		kv("message", "%s", err.message ?: "");
+		sd_bus_error_free(&err);
+		return 1;
+	}
+	kv("reply", "ok");
+	kv("signature", "%s", sd_bus_message_get_signature(reply, 1) ?: "");
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
+
+static int cmd_notify_listen(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_fd_ int s = -1;
+	struct sigaction act = { .sa_handler = on_term };
+	struct timespec start, now;
+	uint64_t seconds;
+	FILE *log;
+	int one = 1;
+
+	if (argc != 4 || parse_u64(argv[3], &seconds) ||
+	    strlen(argv[1]) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "usage: broker-client notify-listen SOCKET LOG SECONDS\n");
+		return 2;
+	}
+	sigaction(SIGTERM, &act, NULL);
+	sigaction(SIGINT, &act, NULL);
+	strcpy(sa.sun_path, argv[1]);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return failed(NULL, "socket", -errno);
+	/* sd_notify() sends its credentials; accept them. */
+	setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	unlink(sa.sun_path);
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return failed(NULL, "bind", -errno);
+	chmod(sa.sun_path, 0666);
+	log = fopen(argv[2], "a");
+	if (!log)
+		return failed(NULL, "fopen", -errno);
+	setvbuf(log, NULL, _IOLBF, 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!stop) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		char buf[4096], ctl[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)(now.tv_sec - start.tv_sec) >= seconds)
+			break;
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0)
+			continue;
+		/* Close any fd sent along (FDSTORE=1). */
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(cm);
+				size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t i = 0; i < nfds; i++)
+					close(fds[i]);
+				fprintf(log, "(%zu fds)\n", nfds);
+			}
+		}
+		buf[n] = '\0';
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(log, "%s\n", line);
+	}
+	fclose(log);
+	unlink(sa.sun_path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(cmd, "mirror"))
+		return cmd_mirror(argc - 1, argv + 1);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(cmd, "mkfile"))
+		return cmd_mkfile(argc - 1, argv + 1);
+	if (!strcmp(cmd, "raw"))
+		return cmd_raw(argc - 1, argv + 1);
+	if (!strcmp(cmd, "notify-listen"))
+		return cmd_notify_listen(argc - 1, argv + 1);
+	fprintf(stderr, "usage: broker-client mirror|verify|mkfile|raw|notify-listen ...\n"
+		"(see the comment at the top of tests/guest/broker-client.c)\n");
+	return 2;
+}
