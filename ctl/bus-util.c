@@ -1,0 +1,391 @@
+/* bus-util.c - daxmirrorctl's sd-bus side (see bus-util.h): connection,
+ * Properties.GetAll readers for the Manager and the Sessions, and the
+ * D-Bus error → message and exit code table. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-util.h"
+#include "util.h"
+
+#define CALL_TIMEOUT_USEC (25ULL * 1000000ULL)
+
+static void sd_bus_message_unrefp_ctl(sd_bus_message **m)
+{
+	sd_bus_message_unref(*m);
+}
+
+int bus_connect(const char *address, sd_bus **ret)
+{
+	sd_bus *bus = NULL;
+	int r;
+
+	if (!address || !*address) {
+		r = sd_bus_open_system(&bus);
+		if (r < 0)
+			return r;
+		*ret = bus;
+		return 0;
+	}
+	r = sd_bus_new(&bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_set_address(bus, address);
+	if (r >= 0)
+		r = sd_bus_set_bus_client(bus, 1);
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0) {
+		sd_bus_unref(bus);
+		return r;
+	}
+	*ret = bus;
+	return 0;
+}
+
+const char *bus_address_choose(const char *option)
+{
+	const char *env;
+
+	if (option && *option)
+		return option;
+	env = secure_getenv("DAXMIRROR_BUS_ADDRESS");
+	return env && *env ? env : NULL;
+}
+
+int bus_connect_fail(const char *address, int r)
+{
+	fprintf(stderr, "daxmirrorctl: cannot connect to %s: %s\n"
+		"daxmirrord is not reachable: is D-Bus running ('systemctl status dbus')?\n",
+		address ? address : "the system bus", strerror(-r));
+	return CTL_EXIT_NO_DAEMON;
+}
+
+int bus_fail(const sd_bus_error *e, int r, const char *what, const char *denied)
+{
+	const char *msg = e && e->message ? e->message : strerror(r < 0 ? -r : EIO);
+
+	if (!e || !e->name) {
+		fprintf(stderr, "daxmirrorctl: %s: %s\n", what, msg);
+		return CTL_EXIT_FAILURE;
+	}
+	if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+				   SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+		fprintf(stderr, "daxmirrorctl: daxmirrord is not running: start it with "
+			"'systemctl start daxmirrord' or check 'journalctl -u daxmirrord'\n");
+		return CTL_EXIT_NO_DAEMON;
+	}
+	if (sd_bus_error_has_name(e, DM_ERROR_MODULE_NOT_LOADED)) {
+		fprintf(stderr, "daxmirrorctl: the daxmirror module is not loaded: "
+			"modprobe daxmirror\n");
+		return CTL_EXIT_NO_MODULE;
+	}
+	if (sd_bus_error_has_names(e, DM_ERROR_ACCESS_DENIED, SD_BUS_ERROR_ACCESS_DENIED)) {
+		fprintf(stderr, "daxmirrorctl: permission denied: %s (%s)\n",
+			denied ? denied : what, msg);
+		return CTL_EXIT_DENIED;
+	}
+	if (sd_bus_error_has_name(e, DM_ERROR_QUOTA_EXCEEDED)) {
+		fprintf(stderr, "daxmirrorctl: quota exceeded: %s\n"
+			"'daxmirrorctl status' shows the limits (set in "
+			"/etc/daxmirror/daxmirrord.conf); free some sessions or mirrors first\n",
+			msg);
+		return CTL_EXIT_QUOTA;
+	}
+	if (sd_bus_error_has_names(e, DM_ERROR_NO_SUCH_SESSION, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+		fprintf(stderr, "daxmirrorctl: %s: no such session "
+			"('daxmirrorctl list-sessions' lists them)\n", what);
+		return CTL_EXIT_FAILURE;
+	}
+	if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT)) {
+		fprintf(stderr, "daxmirrorctl: %s: daxmirrord did not answer (%s); "
+			"check 'journalctl -u daxmirrord'\n", what, msg);
+		return CTL_EXIT_FAILURE;
+	}
+	fprintf(stderr, "daxmirrorctl: %s: %s (%s)\n", what, msg, e->name);
+	return CTL_EXIT_FAILURE;
+}
+
+/* ---- Properties.GetAll ------------------------------------------------ */
+
+/* Reads the variant's value if its signature is @sig (1 if read, 0 if
+ * skipped: a type this version does not expect). */
+static int read_variant_basic(sd_bus_message *m, char type, void *out)
+{
+	char sig[2] = { type, 0 };
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', sig);
+	if (r == 0 || r == -ENXIO)
+		return sd_bus_message_skip(m, "v") < 0 ? -EBADMSG : 0;
+	if (r < 0)
+		return r;
+	if (type == 's') {
+		const char *s;
+		char **p = out;
+
+		r = sd_bus_message_read_basic(m, 's', &s);
+		if (r < 0)
+			return r;
+		free(*p);
+		*p = strdup(s);
+		if (!*p)
+			return -ENOMEM;
+	} else if (type == 'b') {
+		int b;
+
+		r = sd_bus_message_read_basic(m, 'b', &b);
+		if (r < 0)
+			return r;
+		*(bool *)out = b;
+	} else {
+		r = sd_bus_message_read_basic(m, type, out);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_exit_container(m);
+	return r < 0 ? r : 1;
+}
+
+typedef struct Prop {
+	const char *name;
+	char type;
+	size_t offset;
+} Prop;
+
+typedef int (*prop_special_t)(sd_bus_message *m, const char *name, void *userdata);
+
+/* Calls GetAll(@iface) on @path and fills @obj through @props; keys not in
+ * @props go to @special (if not NULL and it returns 1), else are skipped. */
+static int get_all(sd_bus *bus, const char *path, const char *iface, const Prop *props,
+		   size_t n_props, void *obj, prop_special_t special, sd_bus_error *e)
+{
+	_cleanup_(sd_bus_message_unrefp_ctl) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DM_DEST, path, "org.freedesktop.DBus.Properties", "GetAll",
+			       e, &reply, "s", iface);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		const char *name;
+		bool done = false;
+
+		r = sd_bus_message_read_basic(reply, 's', &name);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n_props && !done; i++) {
+			if (!streq(props[i].name, name))
+				continue;
+			r = read_variant_basic(reply, props[i].type, (char *)obj + props[i].offset);
+			if (r < 0)
+				return r;
+			done = true;
+		}
+		if (!done && special) {
+			r = special(reply, name, obj);
+			if (r < 0)
+				return r;
+			done = r > 0;
+		}
+		if (!done && sd_bus_message_skip(reply, "v") < 0)
+			return -EBADMSG;
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(reply) < 0 ? -EBADMSG : 0;
+}
+
+int manager_get(sd_bus *bus, ManagerInfo *m, sd_bus_error *e)
+{
+	static const Prop props[] = {
+		{ "Version", 's', offsetof(ManagerInfo, version) },
+		{ "ModuleState", 's', offsetof(ManagerInfo, module_state) },
+		{ "ModuleVersion", 'u', offsetof(ManagerInfo, module_version) },
+		{ "SessionCount", 'u', offsetof(ManagerInfo, session_count) },
+		{ "MirrorCount", 'u', offsetof(ManagerInfo, mirror_count) },
+		{ "MirroredBytes", 't', offsetof(ManagerInfo, mirrored_bytes) },
+		{ "MaxSessionsPerUser", 'u', offsetof(ManagerInfo, max_sessions_per_user) },
+		{ "MaxBytesPerUser", 't', offsetof(ManagerInfo, max_bytes_per_user) },
+		{ "MaxMirrorsPerSession", 'u', offsetof(ManagerInfo, max_mirrors_per_session) },
+	};
+
+	return get_all(bus, DM_ROOT, DM_MANAGER, props, ARRAY_SIZE(props), m, NULL, e);
+}
+
+static int read_files(sd_bus_message *m, SessionInfo *s)
+{
+	const char *path;
+	uint64_t off, len;
+	int w, r;
+
+	r = sd_bus_message_enter_container(m, 'v', "a(sttb)");
+	if (r <= 0)
+		return r < 0 ? r : -EBADMSG;
+	r = sd_bus_message_enter_container(m, 'a', "(sttb)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(m, "(sttb)", &path, &off, &len, &w)) > 0) {
+		SessionFile *n = realloc(s->files, (s->n_files + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->files = n;
+		n[s->n_files] = (SessionFile){ .path = strdup(path), .offset = off,
+					       .length = len, .write = w };
+		if (!n[s->n_files++].path)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(m);
+	return r < 0 ? r : 1;
+}
+
+static int read_mirrors(sd_bus_message *m, SessionInfo *s)
+{
+	uint64_t id, start, len, e4k, e2m, e1g;
+	const char *state;
+	int dax, r;
+
+	r = sd_bus_message_enter_container(m, 'v', "a(tttsbttt)");
+	if (r <= 0)
+		return r < 0 ? r : -EBADMSG;
+	r = sd_bus_message_enter_container(m, 'a', "(tttsbttt)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(m, "(tttsbttt)", &id, &start, &len, &state, &dax,
+					&e4k, &e2m, &e1g)) > 0) {
+		SessionMirror *n = realloc(s->mirrors, (s->n_mirrors + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->mirrors = n;
+		n[s->n_mirrors] = (SessionMirror){
+			.id = id, .start = start, .length = len, .state = strdup(state),
+			.dax = dax, .entries_4k = e4k, .entries_2m = e2m, .entries_1g = e1g,
+		};
+		if (!n[s->n_mirrors++].state)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(m);
+	return r < 0 ? r : 1;
+}
+
+static int session_special(sd_bus_message *m, const char *name, void *userdata)
+{
+	if (streq(name, "Files"))
+		return read_files(m, userdata);
+	if (streq(name, "Mirrors"))
+		return read_mirrors(m, userdata);
+	return 0;
+}
+
+int session_get(sd_bus *bus, const char *path, SessionInfo *s, sd_bus_error *e)
+{
+	static const Prop props[] = {
+		{ "Id", 't', offsetof(SessionInfo, id) },
+		{ "UID", 'u', offsetof(SessionInfo, uid) },
+		{ "PID", 'u', offsetof(SessionInfo, pid) },
+		{ "State", 's', offsetof(SessionInfo, state) },
+		{ "CreatedUSec", 't', offsetof(SessionInfo, created_usec) },
+		{ "Write", 'b', offsetof(SessionInfo, write) },
+		{ "PageCache", 'b', offsetof(SessionInfo, page_cache) },
+		{ "MirroredBytes", 't', offsetof(SessionInfo, mirrored_bytes) },
+		{ "DeviceFaults", 't', offsetof(SessionInfo, device_faults) },
+		{ "RangeFaults", 't', offsetof(SessionInfo, range_faults) },
+		{ "RangeRetries", 't', offsetof(SessionInfo, range_retries) },
+		{ "Invalidations", 't', offsetof(SessionInfo, invalidations) },
+		{ "BytesRead", 't', offsetof(SessionInfo, bytes_read) },
+		{ "BytesWritten", 't', offsetof(SessionInfo, bytes_written) },
+	};
+
+	s->path = strdup(path);
+	if (!s->path)
+		return -ENOMEM;
+	return get_all(bus, path, DM_SESSION, props, ARRAY_SIZE(props), s, session_special, e);
+}
+
+int sessions_get_all(sd_bus *bus, SessionInfo **ret, size_t *n_ret, sd_bus_error *e)
+{
+	_cleanup_(sd_bus_message_unrefp_ctl) sd_bus_message *reply = NULL;
+	SessionInfo *v = NULL;
+	size_t n = 0;
+	uint64_t id;
+	const char *path, *state;
+	uint32_t uid, pid;
+	int r;
+
+	r = sd_bus_call_method(bus, DM_DEST, DM_ROOT, DM_MANAGER, "ListSessions", e, &reply, "");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "(tousu)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(reply, "(tousu)", &id, &path, &uid, &state, &pid)) > 0) {
+		sd_bus_error e2 = SD_BUS_ERROR_NULL;
+		SessionInfo *nv = realloc(v, (n + 1) * sizeof(*nv));
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		v[n] = (SessionInfo){ 0 };
+		r = session_get(bus, path, &v[n], &e2);
+		if (r < 0 && sd_bus_error_has_names(&e2, SD_BUS_ERROR_UNKNOWN_OBJECT,
+						    DM_ERROR_NO_SUCH_SESSION)) {
+			/* Gone since ListSessions: leave it out. */
+			session_info_done(&v[n]);
+			sd_bus_error_free(&e2);
+			continue;
+		}
+		if (r < 0) {
+			sd_bus_error_move(e, &e2);
+			session_info_done(&v[n]);
+			break;
+		}
+		sd_bus_error_free(&e2);
+		n++;
+	}
+	if (r < 0) {
+		session_infos_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*n_ret = n;
+	return 0;
+}
+
+int session_path_from_arg(const char *arg, char **ret)
+{
+	const char *id = arg;
+	char *end = NULL;
+	unsigned long long v;
+
+	if (strncmp(arg, DM_SESSION_PREFIX, strlen(DM_SESSION_PREFIX)) == 0)
+		id = arg + strlen(DM_SESSION_PREFIX);
+	if (*id < '1' || *id > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(id, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	if (asprintf(ret, DM_SESSION_PREFIX "%llu", v) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,547 @@
+/* test-bus.c - daxmirrorctl against a private bus: starts dbus-daemon (a
+ * session-type config in a temporary directory that allows everything),
+ * then runs the sanitized daxmirrorctl with --bus-address against
+ *  - no daemon at all (exit 3) and no bus at all (exit 3);
+ *  - the real daemon with --control /nonexistent (module missing: 4);
+ *  - daxmirrord-fake over a FIFO control node (daemon/test-fake-kernel.c),
+ *    with a session this test opens and attaches a file to: status,
+ *    list-sessions, show-session, list-mirrors (text, --no-legend, --json
+ *    parsed by python3), mirror (NotDax: 1, QuotaExceeded: 6), revoke as
+ *    nobody (5) and as root;
+ * and checks the usage errors (2), --help and --version.
+ *
+ * argv: DAXMIRRORCTL DAXMIRRORD DAXMIRRORD_FAKE VERSION;
+ * env DBUS_DAEMON, PYTHON3, SETPRIV (empty: not installed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-tap.h"
+
+#define DEST "org.daxmirror1"
+#define ROOT "/org/daxmirror1"
+#define MGR "org.daxmirror1.Manager"
+
+typedef struct Env {
+	Tap tap;
+	const char *ctl, *daemon, *fake, *version, *python, *setpriv;
+	char tmpdir[64];
+	char address[1024];
+	pid_t bus_pid;
+	char *out, *err;	/* of the last run */
+} Env;
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		printf("Bail out! writing %s: %m\n", path);
+		exit(EXIT_FAILURE);
+	}
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return strdup("");
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int start_bus(Env *env)
+{
+	char conf[512], cfgarg[600], text[2048];
+	size_t len = 0;
+	int p[2];
+
+	snprintf(conf, sizeof(conf), "%s/bus.conf", env->tmpdir);
+	snprintf(text, sizeof(text),
+		 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+		 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+		 "<busconfig>\n"
+		 "  <type>session</type>\n"
+		 "  <listen>unix:path=%s/bus</listen>\n"
+		 "  <auth>EXTERNAL</auth>\n"
+		 "  <policy context=\"default\">\n"
+		 "    <allow user=\"*\"/>\n"
+		 "    <allow own=\"*\"/>\n"
+		 "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+		 "    <allow eavesdrop=\"true\"/>\n"
+		 "  </policy>\n"
+		 "</busconfig>\n", env->tmpdir);
+	write_file(conf, text);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	env->bus_pid = fork();
+	if (env->bus_pid < 0)
+		return -errno;
+	if (env->bus_pid == 0) {
+		dup2(p[1], 3);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		snprintf(cfgarg, sizeof(cfgarg), "--config-file=%s", conf);
+		execl(getenv("DBUS_DAEMON"), "dbus-daemon", cfgarg, "--nofork", "--nopidfile",
+		      "--print-address=3", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < sizeof(env->address) - 1) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		n = read(p[0], env->address + len, sizeof(env->address) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(env->address, '\n', len))
+			break;
+	}
+	close(p[0]);
+	env->address[len] = '\0';
+	env->address[strcspn(env->address, "\n")] = '\0';
+	return env->address[0] ? 0 : -EIO;
+}
+
+static pid_t start_daemon(Env *env, const char *path, const char *control, const char *conf)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);	/* keep TAP clean */
+		execl(path, path, "--bus-address", env->address, "--control", control,
+		      "--config", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	int st;
+
+	while (now_ms() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -2;
+}
+
+static sd_bus *connect_bus(Env *env)
+{
+	sd_bus *bus = NULL;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, env->address) < 0 ||
+	    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
+		return sd_bus_unref(bus);
+	return bus;
+}
+
+static bool name_owned(sd_bus *bus)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			       "org.freedesktop.DBus", "GetNameOwner", &e, NULL, "s", DEST);
+	sd_bus_error_free(&e);
+	return r >= 0;
+}
+
+static bool wait_name(sd_bus *bus, pid_t pid, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < end) {
+		if (name_owned(bus))
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* Runs daxmirrorctl with @args (shell words) as root, or as nobody when
+ * @nobody; env->out and env->err get its output. Returns its exit status
+ * (-1: killed). A sanitizer report fails a test of its own. */
+static int run(Env *env, bool nobody, const char *args)
+{
+	char cmd[4096], outp[128], errp[128];
+	int st;
+
+	free(env->out);
+	free(env->err);
+	snprintf(outp, sizeof(outp), "%s/out", env->tmpdir);
+	snprintf(errp, sizeof(errp), "%s/err", env->tmpdir);
+	snprintf(cmd, sizeof(cmd), "%s%s%s '%s' %s >'%s' 2>'%s' </dev/null",
+		 nobody ? "ASAN_OPTIONS=detect_leaks=0 '" : "", nobody ? env->setpriv : "",
+		 nobody ? "' --reuid=65534 --regid=65534 --clear-groups" : "",
+		 env->ctl, args, outp, errp);
+	st = system(cmd);
+	env->out = read_file(outp);
+	env->err = read_file(errp);
+	if (strstr(env->err, "Sanitizer")) {
+		tap_ok(&env->tap, 0, "sanitizer report from: daxmirrorctl %s", args);
+		tap_diag_text(env->err);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Whether env->out parses as one JSON document. */
+static bool json_valid(Env *env)
+{
+	char cmd[1024];
+
+	if (!env->python || !*env->python)
+		return true;
+	snprintf(cmd, sizeof(cmd), "'%s' -c 'import json,sys; json.load(sys.stdin)' <'%s/out'",
+		 env->python, env->tmpdir);
+	return system(cmd) == 0;
+}
+
+/* Checks a run: exit status @want and @needle (if any) in stdout+stderr. */
+static void expect(Env *env, bool nobody, const char *args, int want, const char *needle,
+		   const char *what)
+{
+	int r = run(env, nobody, args);
+	bool found = !needle || strstr(env->out, needle) || strstr(env->err, needle);
+
+	if (!tap_ok(&env->tap, r == want && found, "%s: daxmirrorctl %s -> %d (%d)%s%s", what,
+		    args, want, r, needle ? ", says " : "", needle ? needle : "")) {
+		tap_diag_text(env->out);
+		tap_diag_text(env->err);
+	}
+}
+
+static void expect_json(Env *env, bool nobody, const char *args, const char *needle,
+			const char *what)
+{
+	int r = run(env, nobody, args);
+	bool valid = json_valid(env);
+
+	if (!tap_ok(&env->tap, r == 0 && valid && (!needle || strstr(env->out, needle)),
+		    "%s: daxmirrorctl %s -> valid JSON%s%s", what, args,
+		    needle ? " with " : "", needle ? needle : "")) {
+		tap_diag_text(env->out);
+		tap_diag_text(env->err);
+	}
+}
+
+/* OpenSession({Write, PageCache}) and AttachFile(@file, 0, 8192, Write);
+ * the session lives as long as @bus. */
+static int open_session(sd_bus *bus, int filefd, char *path, size_t size)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL, *m = NULL;
+	const char *o = NULL;
+	int fd, r;
+
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", &e, &reply, "a{sv}", 2,
+			       "Write", "b", 1, "PageCache", "b", 1);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "oh", &o, &fd);
+	if (r >= 0)
+		snprintf(path, size, "%s", o);
+	reply = sd_bus_message_unref(reply);
+	if (r < 0) {
+		printf("# OpenSession: %s\n", e.message ? e.message : strerror(-r));
+		sd_bus_error_free(&e);
+		return r;
+	}
+	r = sd_bus_message_new_method_call(bus, &m, DEST, path, "org.daxmirror1.Session",
+					   "AttachFile");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "htta{sv}", filefd, (uint64_t)0, (uint64_t)8192, 1,
+					  "Write", "b", 1);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 10 * 1000000, &e, NULL);
+	if (r < 0)
+		printf("# AttachFile: %s\n", e.message ? e.message : strerror(-r));
+	sd_bus_message_unref(m);
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static void no_daemon(Env *env, const char *when)
+{
+	char args[1200], what[128];
+
+	snprintf(what, sizeof(what), "no daemon (%s)", when);
+	snprintf(args, sizeof(args), "--bus-address '%s' status", env->address);
+	expect(env, false, args, 3, "daxmirrord is not running: start it with "
+	       "'systemctl start daxmirrord'", what);
+}
+
+static void usage_checks(Env *env)
+{
+	char args[256];
+
+	expect(env, false, "--help", 0, "Exit status:", "--help");
+	expect(env, false, "--version", 0, env->version, "--version");
+	expect(env, false, "frobnicate", 2, "unknown command 'frobnicate'", "usage");
+	expect(env, false, "--bogus status", 2, "Try 'daxmirrorctl --help'", "usage");
+	expect(env, false, "show-session", 2, "needs a session ID", "usage");
+	expect(env, false, "show-session abc", 2, "is not a session ID", "usage");
+	expect(env, false, "revoke 0", 2, "is not a session ID", "usage");
+	expect(env, false, "list-sessions extra", 2, "takes no arguments", "usage");
+	expect(env, false, "status --write", 2, "options of 'mirror' only", "usage");
+	expect(env, false, "mirror", 2, "mirror needs one FILE", "usage");
+	expect(env, false, "mirror /x --hold soon", 2, "not a number of seconds", "usage");
+	expect(env, false, "mirror /x --hold 1 --watch", 2, "do not go together", "usage");
+	expect(env, false, "mirror /x --offset 12Q", 2, "is not a size", "usage");
+	expect(env, false, "--bus-address unix:path=/nonexistent/bus mirror /x --offset 100", 2,
+	       "multiples of 4096", "usage");
+	snprintf(args, sizeof(args), "--bus-address unix:path=%s/nothing status", env->tmpdir);
+	expect(env, false, args, 3, "cannot connect to", "no bus");
+}
+
+static void module_missing(Env *env, sd_bus *bus, const char *file)
+{
+	char conf[128], args[1400];
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/missing.conf", env->tmpdir);
+	write_file(conf, "[Limits]\nMaxSessionsPerUser=3\n");
+	pid = start_daemon(env, env->daemon, "/nonexistent", conf);
+	if (!tap_ok(&env->tap, wait_name(bus, pid, 20000), "daxmirrord --control /nonexistent up"))
+		return;
+	snprintf(args, sizeof(args), "--bus-address '%s' status", env->address);
+	expect(env, false, args, 4, "the daxmirror module is not loaded: modprobe daxmirror",
+	       "module missing: status");
+	tap_ok(&env->tap, strstr(env->out, "Module: missing") && strstr(env->out, "3 sessions"),
+	       "module missing: status still prints the state and the limits");
+	snprintf(args, sizeof(args), "--bus-address '%s' --json status", env->address);
+	run(env, false, args);
+	tap_ok(&env->tap, json_valid(env) && strstr(env->out, "\"module_state\":\"missing\"") &&
+	       strstr(env->out, "\"module_version\":0"), "module missing: status --json");
+	snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s'", env->address, file);
+	expect(env, false, args, 4, "modprobe daxmirror", "module missing: mirror");
+	snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", env->address);
+	expect(env, false, args, 0, "0 sessions listed.", "module missing: list-sessions");
+	kill(pid, SIGTERM);
+	tap_ok(&env->tap, wait_exit(pid, 20000) == 0, "daxmirrord stopped");
+}
+
+static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
+{
+	char conf[128], fifo[128], args[1400], path[256] = "", want[512];
+	const char *a = env->address, *id = "1";
+	bool root = geteuid() == 0;
+	pid_t pid;
+	sd_bus *owner = NULL;
+
+	snprintf(conf, sizeof(conf), "%s/fake.conf", env->tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/control", env->tmpdir);
+	write_file(conf, "[Limits]\nMaxSessionsPerUser=1\nMaxBytesPerUser=1M\n");
+	if (mkfifo(fifo, 0600) < 0) {
+		tap_ok(&env->tap, 0, "mkfifo: %m");
+		return;
+	}
+	pid = start_daemon(env, env->fake, fifo, conf);
+	if (!tap_ok(&env->tap, wait_name(bus, pid, 20000), "daxmirrord-fake up"))
+		return;
+
+	snprintf(args, sizeof(args), "--bus-address '%s' status", a);
+	expect(env, false, args, 0, "Module: loaded (ABI version 1)", "fake module: status");
+	tap_ok(&env->tap, strstr(env->out, "Sessions: 0") &&
+	       strstr(env->out, "1 sessions and 1M per user"), "status: counts and limits");
+	snprintf(args, sizeof(args), "--bus-address '%s' status --json", a);
+	expect_json(env, false, args, "\"module_state\":\"loaded\"", "fake module");
+
+	/* mirror: the broker refuses a non-DAX file for a session without
+	 * PageCache (libdaxmirror never asks for it). */
+	snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s' --write --prefault", a, file);
+	expect(env, false, args, 1, "is not on a DAX filesystem", "mirror of a page-cache file");
+	tap_ok(&env->tap, strstr(env->err, "NotDax") != NULL, "... naming the D-Bus error");
+
+	/* A session of our own, with a file. */
+	owner = connect_bus(env);
+	if (!tap_ok(&env->tap, owner && open_session(owner, filefd, path, sizeof(path)) >= 0,
+		    "a session with an attached file (%s)", owner ? path : "-"))
+		goto out;
+
+	/* (The failed mirror above opened and closed session 1.) */
+	id = strrchr(path, '/') + 1;
+	snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", a);
+	run(env, false, args);
+	{
+		char row[128];
+
+		snprintf(row, sizeof(row), "%u", (unsigned)getpid());
+		tap_ok(&env->tap, strstr(env->out, "ID  UID") && strstr(env->out, "STATE") &&
+		       strstr(env->out, "MIRRORS  BYTES  4K  2M  1G") && strstr(env->out, row) &&
+		       strstr(env->out, "new") && strstr(env->out, "1 session listed."),
+		       "list-sessions: header, our session, footer");
+		tap_diag_text(env->out);
+	}
+	snprintf(args, sizeof(args), "--bus-address '%s' --no-legend list-sessions", a);
+	run(env, false, args);
+	tap_ok(&env->tap, env->out[0] && !strstr(env->out, "STATE") && !strstr(env->out, "listed"),
+	       "list-sessions --no-legend: rows only");
+	snprintf(args, sizeof(args), "--bus-address '%s' list-sessions --json", a);
+	snprintf(want, sizeof(want), "\"id\":%s,\"path\":\"%s\",\"uid\":%u,\"pid\":%u,"
+		 "\"state\":\"new\"", id, path, geteuid(), getpid());
+	expect_json(env, false, args, want, "list-sessions");
+
+	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s", a, id);
+	expect(env, false, args, 0, file, "show-session: the attached file");
+	snprintf(want, sizeof(want), "Session %s (%s)", id, path);
+	tap_ok(&env->tap, strstr(env->out, want) &&
+	       strstr(env->out, "State: new") && strstr(env->out, "Write: yes") &&
+	       strstr(env->out, "PageCache: yes") && strstr(env->out, "[0, +8K) rw"),
+	       "show-session: properties");
+	tap_diag_text(env->out);
+	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s --json", a, path);
+	snprintf(want, sizeof(want), "\"files\":[{\"path\":\"%s\",\"offset\":0,\"length\":8192,"
+		 "\"write\":true}]", file);
+	expect_json(env, false, args, want, "show-session by path");
+	snprintf(args, sizeof(args), "--bus-address '%s' show-session 99", a);
+	expect(env, false, args, 1, "no such session", "show-session of an unknown ID");
+
+	snprintf(args, sizeof(args), "--bus-address '%s' list-mirrors", a);
+	expect(env, false, args, 0, "SESSION  ID  START  LENGTH  STATE  DAX  4K  2M  1G",
+	       "list-mirrors header");
+	tap_ok(&env->tap, strstr(env->out, "0 mirrors listed.") != NULL,
+	       "list-mirrors: none (the fake module lists no mirrors)");
+	snprintf(args, sizeof(args), "--bus-address '%s' list-mirrors %s --json", a, id);
+	expect_json(env, false, args, "[]", "list-mirrors ID");
+	snprintf(args, sizeof(args), "--bus-address '%s' --json list-mirrors", a);
+	expect_json(env, false, args, NULL, "list-mirrors");
+
+	/* The one session allowed is ours: a mirror exceeds the quota. */
+	snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s'", a, file);
+	expect(env, false, args, 6, "quota exceeded", "mirror over MaxSessionsPerUser=1");
+
+	if (root && env->setpriv && *env->setpriv) {
+		snprintf(args, sizeof(args), "--bus-address '%s' revoke %s", a, id);
+		expect(env, true, args, 5, "permission denied: revoking needs root",
+		       "revoke as nobody");
+		snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", a);
+		expect(env, true, args, 0, "0 sessions listed.",
+		       "list-sessions as nobody: only its own");
+	}
+	snprintf(args, sizeof(args), "--bus-address '%s' revoke %s", a, id);
+	if (root) {
+		expect(env, false, args, 0, NULL, "revoke as root");
+		snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", a);
+		expect(env, false, args, 0, "0 sessions listed.", "the session is gone");
+		snprintf(args, sizeof(args), "--bus-address '%s' revoke %s", a, id);
+		expect(env, false, args, 1, "no such session", "revoking it again");
+	} else {
+		expect(env, false, args, 5, "revoking needs root", "revoke as non-root");
+	}
+out:
+	sd_bus_flush_close_unref(owner);
+	kill(pid, SIGTERM);
+	tap_ok(&env->tap, wait_exit(pid, 20000) == 0, "daxmirrord-fake stopped");
+}
+
+int main(int argc, char **argv)
+{
+	Env env = { .bus_pid = -1 };
+	char file[128], cmd[256];
+	sd_bus *bus = NULL;
+	int filefd = -1;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s DAXMIRRORCTL DAXMIRRORD DAXMIRRORD_FAKE VERSION\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	env.ctl = argv[1];
+	env.daemon = argv[2];
+	env.fake = argv[3];
+	env.version = argv[4];
+	env.python = getenv("PYTHON3");
+	env.setpriv = getenv("SETPRIV");
+	if (!getenv("DBUS_DAEMON") || !*getenv("DBUS_DAEMON")) {
+		printf("1..0 # SKIP dbus-daemon not installed\n");
+		return 0;
+	}
+	unsetenv("DAXMIRROR_BUS_ADDRESS");
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(env.tmpdir, sizeof(env.tmpdir), "/tmp/test-ctl-bus-XXXXXX");
+	if (!mkdtemp(env.tmpdir) || chmod(env.tmpdir, 0755) < 0) {
+		printf("1..0 # SKIP mkdtemp: %m\n");
+		return 0;
+	}
+	if (start_bus(&env) < 0) {
+		printf("Bail out! cannot start dbus-daemon\n");
+		return EXIT_FAILURE;
+	}
+	printf("# private bus at %s\n", env.address);
+	bus = connect_bus(&env);
+	if (!tap_ok(&env.tap, bus != NULL, "connected to the private bus"))
+		goto out;
+
+	snprintf(file, sizeof(file), "%s/data", env.tmpdir);
+	filefd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (!tap_ok(&env.tap, filefd >= 0 && ftruncate(filefd, 16384) == 0, "a data file"))
+		goto out;
+
+	usage_checks(&env);
+	no_daemon(&env, "nothing owns org.daxmirror1");
+	{
+		char args[1400];
+
+		snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", env.address);
+		expect(&env, false, args, 3, "daxmirrord is not running", "no daemon");
+		snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s'", env.address, file);
+		expect(&env, false, args, 3, "daxmirrord is not running", "no daemon: mirror");
+		/* The address from the environment. */
+		setenv("DAXMIRROR_BUS_ADDRESS", env.address, 1);
+		expect(&env, false, "status", 3, "daxmirrord is not running",
+		       "no daemon, bus from $DAXMIRROR_BUS_ADDRESS");
+		unsetenv("DAXMIRROR_BUS_ADDRESS");
+	}
+	module_missing(&env, bus, file);
+	with_fake(&env, bus, file, filefd);
+	no_daemon(&env, "after it stopped");
+
+out:
+	sd_bus_flush_close_unref(bus);
+	if (filefd >= 0)
+		close(filefd);
+	if (env.bus_pid > 0) {
+		kill(env.bus_pid, SIGTERM);
+		waitpid(env.bus_pid, NULL, 0);
+	}
+	free(env.out);
+	free(env.err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env.tmpdir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", env.tmpdir);
+	return tap_done(&env.tap);
+}

@@ -1,0 +1,257 @@
+/* test-format.c - unit tests of daxmirrorctl's output: JSON escaping and
+ * nesting, size formatting and parsing, the table printer, and the
+ * session/mirror/status printers over a hand-made model. No bus. */
+#include <stdint.h>
+#include <string.h>
+
+#include "json.h"
+#include "model.h"
+#include "table.h"
+#include "util.h"
+#include "test-tap.h"
+
+/* Runs @fn into a memory stream and returns what it wrote (malloc()ed). */
+#define CAPTURE(out, stmt) do {						\
+		size_t _len = 0;					\
+		FILE *f = open_memstream(&(out), &_len);		\
+		if (!f) { (out) = NULL; break; }			\
+		stmt;							\
+		fclose(f);						\
+	} while (0)
+
+static void check_escape(Tap *t, const char *in, const char *want, const char *what)
+{
+	char *out = NULL;
+
+	CAPTURE(out, json_write_string(f, in));
+	tap_ok(t, out && strcmp(out, want) == 0, "escape %s: %s", what, out ? out : "(null)");
+	free(out);
+}
+
+static void test_json(Tap *t)
+{
+	char *out = NULL;
+
+	check_escape(t, "plain", "\"plain\"", "plain");
+	check_escape(t, "", "\"\"", "empty");
+	check_escape(t, "a\"b\\c", "\"a\\\"b\\\\c\"", "quote and backslash");
+	check_escape(t, "\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\"", "short escapes");
+	check_escape(t, "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"", "control characters");
+	check_escape(t, "/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80", "\"/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80\"",
+		     "valid UTF-8 passes");
+	check_escape(t, "a\xff" "b", "\"a\\ufffdb\"", "invalid byte");
+	check_escape(t, "\xc0\xaf", "\"\\ufffd\\ufffd\"", "overlong");
+	check_escape(t, "x\xe2\x82", "\"x\\ufffd\\ufffd\"", "truncated sequence");
+	check_escape(t, "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"", "surrogate");
+	check_escape(t, "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", "above U+10FFFF");
+
+	CAPTURE(out, {
+		JsonWriter w = JSON_WRITER_INIT(f);
+
+		json_begin_object(&w);
+		json_kv_string(&w, "s", "x");
+		json_kv_u64(&w, "n", UINT64_MAX);
+		json_key(&w, "a");
+		json_begin_array(&w);
+		json_u64(&w, 1);
+		json_begin_object(&w);
+		json_end_object(&w);
+		json_begin_array(&w);
+		json_end_array(&w);
+		json_i64(&w, -5);
+		json_null(&w);
+		json_string(&w, NULL);
+		json_end_array(&w);
+		json_kv_bool(&w, "t", true);
+		json_kv_bool(&w, "f", false);
+		json_end_object(&w);
+		json_finish(&w);
+	});
+	tap_ok(t, out && strcmp(out, "{\"s\":\"x\",\"n\":18446744073709551615,\"a\":[1,{},[],-5,null,null],"
+			    "\"t\":true,\"f\":false}\n") == 0, "nesting and commas: %s", out);
+	free(out);
+}
+
+static void test_sizes(Tap *t)
+{
+	static const struct {
+		uint64_t v;
+		const char *want;
+	} fmt[] = {
+		{ 0, "0B" }, { 1023, "1023B" }, { 1024, "1K" }, { 1536, "1.5K" },
+		{ 4096, "4K" }, { 2 << 20, "2M" }, { 16ULL << 20, "16M" },
+		{ (2ULL << 20) - 1, "1.9M" }, { 1048575, "1023K" }, { 64ULL << 30, "64G" },
+		{ 3ULL << 40, "3T" }, { UINT64_MAX, "15.9E" },
+	};
+	static const struct {
+		const char *s;
+		int r;
+		uint64_t v;
+	} parse[] = {
+		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "4K", 0, 4096 }, { "2M", 0, 2 << 20 },
+		{ "16MiB", 0, 16ULL << 20 }, { "1G", 0, 1ULL << 30 }, { "1T", 0, 1ULL << 40 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "", -EINVAL, 0 }, { "K", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "4Q", -EINVAL, 0 },
+		{ "4 K", -EINVAL, 0 }, { "4k", -EINVAL, 0 },
+		{ "18446744073709551616", -ERANGE, 0 }, { "17179869184G", -ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fmt); i++) {
+		char buf[FORMAT_BYTES_MAX];
+
+		format_bytes(buf, sizeof(buf), fmt[i].v);
+		tap_ok(t, strcmp(buf, fmt[i].want) == 0, "format_bytes(%llu) = %s (want %s)",
+		       (unsigned long long)fmt[i].v, buf, fmt[i].want);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(parse); i++) {
+		uint64_t v = 12345;
+		int r = parse_size(parse[i].s, &v);
+
+		tap_ok(t, r == parse[i].r && (r < 0 ? v == 12345 : v == parse[i].v),
+		       "parse_size(\"%s\") = %d, %llu", parse[i].s, r, (unsigned long long)v);
+	}
+}
+
+static void test_table(Tap *t)
+{
+	static const TableColumn cols[] = { { "ID", true }, { "NAME", false }, { "N", true } };
+	Table tb = TABLE_INIT(cols, ARRAY_SIZE(cols));
+	char *out = NULL;
+
+	table_add_u64(&tb, 1);
+	table_add(&tb, "a");
+	table_add_u64(&tb, 100);
+	table_add_u64(&tb, 12345);
+	table_add(&tb, "line\nbreak");
+	table_add(&tb, NULL);
+	tap_ok(t, table_rows(&tb) == 2, "two rows");
+	CAPTURE(out, table_print(&tb, f, true));
+	tap_ok(t, out && strcmp(out,
+		"   ID  NAME          N\n"
+		"    1  a           100\n"
+		"12345  line?break    -\n") == 0, "table with legend, aligned");
+	if (out)
+		tap_diag_text(out);
+	free(out);
+	CAPTURE(out, table_print(&tb, f, false));
+	tap_ok(t, out && strcmp(out,
+		"    1  a           100\n"
+		"12345  line?break    -\n") == 0, "table without legend");
+	free(out);
+	table_done(&tb);
+
+	tb = TABLE_INIT(cols, 2);
+	table_add(&tb, "7");
+	table_add(&tb, "last");
+	CAPTURE(out, table_print(&tb, f, true));
+	tap_ok(t, out && strcmp(out, "ID  NAME\n 7  last\n") == 0,
+	       "no trailing blanks after the last column");
+	free(out);
+	table_done(&tb);
+}
+
+static void test_printers(Tap *t)
+{
+	SessionMirror mirrors[] = {
+		{ .id = 1, .start = 0x7f0000000000, .length = 16ULL << 20, .state = "live",
+		  .dax = true, .entries_4k = 0, .entries_2m = 8 },
+		{ .id = 2, .start = 0x7f0001000000, .length = 8192, .state = "released",
+		  .entries_4k = 2 },
+	};
+	SessionFile files[] = { { .path = "/mnt/\"odd\"\nname", .offset = 0,
+				  .length = 16ULL << 20, .write = true } };
+	SessionInfo s[] = {
+		{ .path = "/org/daxmirror1/session/3", .id = 3, .uid = 65534, .pid = 42,
+		  .state = "bound", .write = true, .files = files, .n_files = 1,
+		  .mirrors = mirrors, .n_mirrors = 2, .mirrored_bytes = (16ULL << 20) + 8192,
+		  .device_faults = 5 },
+		{ .path = "/org/daxmirror1/session/4", .id = 4, .uid = 0, .pid = 7, .state = "new" },
+	};
+	ManagerInfo m = { .version = "0.1.0", .module_state = "loaded", .module_version = 1,
+			  .session_count = 2, .mirror_count = 2,
+			  .mirrored_bytes = (16ULL << 20) + 8192, .max_sessions_per_user = 16,
+			  .max_bytes_per_user = 64ULL << 30, .max_mirrors_per_session = 64 };
+	char *out = NULL;
+
+	CAPTURE(out, print_sessions(f, s, 2, false, true));
+	tap_ok(t, out && strcmp(out,
+		"ID    UID  PID  STATE  MIRRORS  BYTES  4K  2M  1G\n"
+		" 3  65534   42  bound        2    16M   2   8   0\n"
+		" 4      0    7  new          0     0B   0   0   0\n"
+		"\n2 sessions listed.\n") == 0, "list-sessions table");
+	if (out)
+		tap_diag_text(out);
+	free(out);
+	CAPTURE(out, print_sessions(f, s, 2, false, false));
+	tap_ok(t, out && !strstr(out, "STATE") && !strstr(out, "listed"),
+	       "list-sessions --no-legend: no header, no footer");
+	free(out);
+	CAPTURE(out, print_sessions(f, s, 2, true, true));
+	tap_ok(t, out && strcmp(out,
+		"[{\"id\":3,\"path\":\"/org/daxmirror1/session/3\",\"uid\":65534,\"pid\":42,"
+		"\"state\":\"bound\",\"mirrors\":2,\"mirrored_bytes\":16785408,\"entries_4k\":2,"
+		"\"entries_2m\":8,\"entries_1g\":0},"
+		"{\"id\":4,\"path\":\"/org/daxmirror1/session/4\",\"uid\":0,\"pid\":7,"
+		"\"state\":\"new\",\"mirrors\":0,\"mirrored_bytes\":0,\"entries_4k\":0,"
+		"\"entries_2m\":0,\"entries_1g\":0}]\n") == 0, "list-sessions --json");
+	free(out);
+	CAPTURE(out, print_sessions(f, s, 0, true, true));
+	tap_ok(t, out && strcmp(out, "[]\n") == 0, "no sessions --json: []");
+	free(out);
+
+	CAPTURE(out, print_mirrors(f, s, 2, false, true));
+	tap_ok(t, out && strcmp(out,
+		"SESSION  ID  START           LENGTH  STATE     DAX  4K  2M  1G\n"
+		"      3   1  0x7f0000000000     16M  live      yes   0   8   0\n"
+		"      3   2  0x7f0001000000      8K  released  no    2   0   0\n"
+		"\n2 mirrors listed.\n") == 0, "list-mirrors table");
+	if (out)
+		tap_diag_text(out);
+	free(out);
+	CAPTURE(out, print_mirrors(f, s, 2, true, true));
+	tap_ok(t, out && strcmp(out,
+		"[{\"session\":3,\"id\":1,\"start\":139637976727552,\"length\":16777216,"
+		"\"state\":\"live\",\"dax\":true,\"entries_4k\":0,\"entries_2m\":8,\"entries_1g\":0},"
+		"{\"session\":3,\"id\":2,\"start\":139637993504768,\"length\":8192,"
+		"\"state\":\"released\",\"dax\":false,\"entries_4k\":2,\"entries_2m\":0,"
+		"\"entries_1g\":0}]\n") == 0, "list-mirrors --json");
+	free(out);
+
+	CAPTURE(out, print_session(f, &s[0], true));
+	tap_ok(t, out && strstr(out, "\"files\":[{\"path\":\"/mnt/\\\"odd\\\"\\nname\",\"offset\":0,"
+				"\"length\":16777216,\"write\":true}]") &&
+	       strstr(out, "\"mirrors\":[{\"session\":3,\"id\":1,") &&
+	       strstr(out, "\"device_faults\":5"), "show-session --json: files escaped, mirrors");
+	free(out);
+	CAPTURE(out, print_session(f, &s[0], false));
+	tap_ok(t, out && strstr(out, "Session 3 (/org/daxmirror1/session/3)") &&
+	       strstr(out, "/mnt/\"odd\"?name [0, +16M) rw") && strstr(out, "0x7f0001000000") &&
+	       strstr(out, "State: bound"), "show-session text: a file on one line, the mirrors");
+	if (out)
+		tap_diag_text(out);
+	free(out);
+
+	CAPTURE(out, print_status(f, &m, false));
+	tap_ok(t, out && strstr(out, "Module: loaded (ABI version 1)") &&
+	       strstr(out, "Limits: 16 sessions and 64G per user, 64 mirrors per session"),
+	       "status text");
+	free(out);
+	CAPTURE(out, print_status(f, &m, true));
+	tap_ok(t, out && strcmp(out,
+		"{\"version\":\"0.1.0\",\"module_state\":\"loaded\",\"module_version\":1,"
+		"\"session_count\":2,\"mirror_count\":2,\"mirrored_bytes\":16785408,"
+		"\"max_sessions_per_user\":16,\"max_bytes_per_user\":68719476736,"
+		"\"max_mirrors_per_session\":64}\n") == 0, "status --json");
+	free(out);
+}
+
+int main(void)
+{
+	Tap t = { 0 };
+
+	test_json(&t);
+	test_sizes(&t);
+	test_table(&t);
+	test_printers(&t);
+	return tap_done(&t);
+}

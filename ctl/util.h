@@ -1,0 +1,72 @@
+/* util.h - small helpers of daxmirrorctl: cleanup attributes, the exit
+ * codes, size parsing and formatting. Header only, except the two size
+ * functions (util.c). */
+#ifndef DAXMIRRORCTL_UTIL_H
+#define DAXMIRRORCTL_UTIL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes (documented in --help and docs/daxmirrorctl.md). */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILURE = 1,	/* any other error: the D-Bus error message is printed */
+	CTL_EXIT_USAGE = 2,	/* bad command line */
+	CTL_EXIT_NO_DAEMON = 3,	/* daxmirrord not running, or no bus to reach it on */
+	CTL_EXIT_NO_MODULE = 4,	/* daxmirror.ko not loaded */
+	CTL_EXIT_DENIED = 5,	/* permission denied */
+	CTL_EXIT_QUOTA = 6,	/* a quota of daxmirrord.conf would be exceeded */
+};
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+/* Closes *fd if >= 0, keeping errno. */
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+
+/* Closes @fd if >= 0; returns -1 for "fd = safe_close_fd(fd);". */
+static inline int safe_close_fd(int fd)
+{
+	closep(&fd);
+	return -1;
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+static inline int streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* "Size" format bytes: "0B", "512B", "4K", "1.5M", "16G" (powers of 1024,
+ * one decimal, rounded down). Returns @buf. @size >= FORMAT_BYTES_MAX. */
+#define FORMAT_BYTES_MAX 16
+char *format_bytes(char *buf, size_t size, uint64_t bytes);
+
+/* Parses decimal bytes with an optional suffix K, M, G, T (powers of
+ * 1024, also KiB..TiB). 0 or -EINVAL (syntax), -ERANGE (overflow). */
+int parse_size(const char *s, uint64_t *ret);
+
+#endif
