@@ -9,6 +9,8 @@
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -16,92 +18,111 @@
 
 /* The device faults this block around a missing page (clipped to the mirror). */
 #define DM_DEVICE_FAULT_SIZE	PMD_SIZE
+/* Bytes copied per hold of the page-table lock, at most. */
+#define DM_LOCK_BYTES		(256 * 1024)
+
+/* Why a locked copy step stopped before the end. */
+enum dm_step {
+	DM_STEP_DONE,		/* everything asked for was copied */
+	DM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
+	DM_STEP_USER_FAULT,	/* the user buffer is not resident */
+};
 
 /*
- * Copy between @buf and the mirrored page at @addr (@len bytes, not
- * crossing a page) if the device page table maps it with the access
- * needed. Returns 1 on success, 0 if the device must fault first. Caller
- * holds the page-table lock, which keeps the page from being freed: an
- * invalidation of it must take the same lock before the CPU side lets go.
+ * Copy between the user buffer and the mirrored memory of [@addr, @addr +
+ * @len) (inside mirror @m) through the device page table, straight to or
+ * from the user buffer, under one hold of the page-table lock: the lock
+ * keeps every page it maps from being freed (an invalidation must take it
+ * before the CPU side lets go). Page faults are disabled, so a user buffer
+ * that is not resident stops the step (the caller faults it in without
+ * the lock). *@copied gets the bytes done.
  */
-static int dm_copy_page(struct dm_session *s, unsigned long addr, void *buf,
-			size_t len, bool write, bool *flushed)
+static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
+				 char __user *ubuf, size_t len, bool write,
+				 bool *flushed, size_t *copied)
 {
-	unsigned long index = addr >> PAGE_SHIFT, pfn, flags;
-	unsigned int order;
-	void *pte, *kaddr;
-	struct page *page;
+	enum dm_step st = DM_STEP_DONE;
+	unsigned long base = 0, nr = 0;
+	void *pte = NULL;
+	size_t done = 0;
 
-	pte = xa_load(&s->pt, index);
-	if (!pte)
-		return 0;
-	flags = dm_pte_flags(pte);
-	if (write && !(flags & DM_PTE_WRITE))
-		return 0;
-	order = dm_pte_order(pte);
-	pfn = dm_pte_pfn(pte) + (index & ((1UL << order) - 1));
-	page = pfn_to_page(pfn);
-	kaddr = kmap_local_page(page) + offset_in_page(addr);
-	if (!write) {
-		memcpy(buf, kaddr, len);
-	} else if (flags & DM_PTE_DAX) {
-		memcpy_flushcache(kaddr, buf, len);
-		*flushed = true;
-	} else {
-		memcpy(kaddr, buf, len);
+	len = min_t(size_t, len, DM_LOCK_BYTES);
+	pagefault_disable();
+	spin_lock(&s->pt.lock);
+	while (done < len) {
+		unsigned long a = addr + done, index = a >> PAGE_SHIFT, flags;
+		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
+		unsigned long left;
+		void *kaddr;
+
+		if (!pte || index < base || index >= base + nr) {
+			pte = dm_pt_lookup(&s->pt, index, &base);
+			if (!pte) {
+				st = DM_STEP_DEVICE_FAULT;
+				break;
+			}
+			nr = 1UL << dm_pte_order(pte);
+		}
+		flags = dm_pte_flags(pte);
+		if (write && !(flags & DM_PTE_WRITE)) {
+			st = DM_STEP_DEVICE_FAULT;
+			break;
+		}
+		kaddr = kmap_local_page(pfn_to_page(dm_pte_pfn(pte) + index - base));
+		if (!write) {
+			left = __copy_to_user_inatomic(ubuf + done,
+						       kaddr + offset_in_page(a), n);
+		} else if (flags & DM_PTE_DAX) {
+			/* Written back from the CPU caches: durable on return. */
+			left = __copy_from_user_inatomic(kaddr + offset_in_page(a),
+							 ubuf + done, n);
+			arch_wb_cache_pmem(kaddr + offset_in_page(a), n - left);
+			*flushed = true;
+		} else {
+			left = __copy_from_user_inatomic(kaddr + offset_in_page(a),
+							 ubuf + done, n);
+		}
+		kunmap_local(kaddr);
+		done += n - left;
+		if (left) {
+			st = DM_STEP_USER_FAULT;
+			break;
+		}
 	}
-	kunmap_local(kaddr);
-	return 1;
+	spin_unlock(&s->pt.lock);
+	pagefault_enable();
+	*copied = done;
+	return st;
 }
 
-/* Device access of [@addr, @addr + @len) to or from the kernel buffer @buf. */
-static int dm_access(struct dm_session *s, unsigned long addr, void *buf,
-		     size_t len, bool write, bool *flushed)
+/* Device fault of the page at @addr of @m: its block, else the page alone. */
+static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
+			   unsigned long addr, bool write)
 {
-	while (len) {
-		size_t n = min_t(size_t, len, PAGE_SIZE - offset_in_page(addr));
-		unsigned long fs, fe;
-		struct dm_mirror *m;
-		int ret;
+	unsigned long fs, fe;
+	int ret;
 
-		m = dm_mirror_find(s, addr);
-		if (!m)
-			return -ENOENT;
-		if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
-			return -EPERM;
-		xa_lock(&s->pt);
-		ret = dm_copy_page(s, addr, buf, n, write, flushed);
-		xa_unlock(&s->pt);
-		if (ret) {
-			addr += n;
-			buf += n;
-			len -= n;
-			continue;
-		}
-		/*
-		 * Device fault: fill the entry and its block, so huge entries
-		 * form, then retry. If the block cannot be faulted as a whole
-		 * (a hole or memory the policy refuses next to the page), fault
-		 * the page alone: its own result is the one that counts.
-		 */
-		s->ops.device_faults++;
-		fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
-		fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) +
-			 DM_DEVICE_FAULT_SIZE, m->end);
-		ret = dm_mirror_fault(s, m, fs, fe, write);
-		if (ret && ret != -EINTR && fe - fs > PAGE_SIZE)
-			ret = dm_mirror_fault(s, m, addr & PAGE_MASK,
-					      (addr & PAGE_MASK) + PAGE_SIZE,
-					      write);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	/*
+	 * Fault the block around the page, so huge entries form. If the
+	 * block cannot be faulted as a whole (a hole, or memory the policy
+	 * refuses next to the page), fault the page alone: its own result is
+	 * the one that counts.
+	 */
+	s->ops.device_faults++;
+	fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
+	fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) + DM_DEVICE_FAULT_SIZE,
+		 m->end);
+	ret = dm_mirror_fault(s, m, fs, fe, write);
+	if (ret && ret != -EINTR && fe - fs > PAGE_SIZE)
+		ret = dm_mirror_fault(s, m, addr & PAGE_MASK,
+				      (addr & PAGE_MASK) + PAGE_SIZE, write);
+	return ret;
 }
 
 long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 {
 	struct daxmirror_rw a;
+	struct dm_mirror *m = NULL;
 	char __user *ubuf;
 	bool flushed = false;
 	u64 done = 0;
@@ -115,23 +136,41 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 	    a.addr + a.length > TASK_SIZE)
 		return -EINVAL;
 	ubuf = u64_to_user_ptr(a.buf);
+	if (!access_ok(ubuf, a.length))
+		return -EFAULT;
 
 	while (done < a.length) {
-		size_t n = min_t(u64, a.length - done, DM_BOUNCE_SIZE);
+		unsigned long addr = a.addr + done;
+		size_t copied;
+		enum dm_step st;
 
-		if (write && copy_from_user(s->bounce, ubuf + done, n)) {
-			ret = -EFAULT;
-			break;
+		if (!m || addr >= m->end) {
+			m = dm_mirror_find(s, addr);
+			if (!m) {
+				ret = -ENOENT;
+				break;
+			}
+			if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE)) {
+				ret = -EPERM;
+				break;
+			}
 		}
-		ret = dm_access(s, a.addr + done, s->bounce, n, write,
-				&flushed);
+		st = dm_copy_step(s, addr, ubuf + done,
+				  min_t(u64, a.length - done, m->end - addr),
+				  write, &flushed, &copied);
+		done += copied;
+		if (st == DM_STEP_DEVICE_FAULT) {
+			ret = dm_device_fault(s, m, addr + copied, write);
+		} else if (st == DM_STEP_USER_FAULT) {
+			size_t n = min_t(u64, a.length - done, PAGE_SIZE);
+
+			if (write ? fault_in_readable(ubuf + done, n) :
+				    fault_in_writeable(ubuf + done, n))
+				ret = -EFAULT;
+		}
 		if (ret)
 			break;
-		if (!write && copy_to_user(ubuf + done, s->bounce, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		done += n;
+		cond_resched();
 	}
 	if (flushed)
 		wmb();	/* order the non-temporal stores before returning */
@@ -165,20 +204,23 @@ static u8 dm_snap_byte(void *pte)
 static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 			      unsigned long n, u8 *out)
 {
-	XA_STATE(xas, &s->pt, first);
+	unsigned long index = first, end = first + n, base;
 	void *pte;
 
 	memset(out, DAXMIRROR_SNAP_NONE, n);
-	xa_lock(&s->pt);
-	xas_for_each(&xas, pte, first + n - 1) {
-		unsigned long nr = 1UL << dm_pte_order(pte);
-		unsigned long base = xas.xa_index & ~(nr - 1);
-		unsigned long a = max(base, first);
-		unsigned long b = min(base + nr, first + n);
-
-		memset(out + (a - first), dm_snap_byte(pte), b - a);
+	spin_lock(&s->pt.lock);
+	while (index < end) {
+		pte = dm_pt_lookup(&s->pt, index, &base);
+		if (!pte) {
+			index++;
+			continue;
+		}
+		base += 1UL << dm_pte_order(pte);	/* now: past the entry */
+		memset(out + (index - first), dm_snap_byte(pte),
+		       min(base, end) - index);
+		index = base;
 	}
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 }
 
 long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)

@@ -7,7 +7,8 @@
  *   dm_sessions_lock (mutex, control.c)
  *     -> dm_session.lock (mutex)
  *       -> mm->mmap_lock (read)
- *         -> device page-table lock: xa_lock(&dm_session.pt) (spinlock)
+ *         -> device page-table lock: dm_session.pt.lock (spinlock)
+ *           -> xa_lock of one level of the table (spinlock)
  *           -> dm_event_ring.lock (spinlock)
  *
  * The invalidation callback takes only the page-table lock and the event
@@ -44,7 +45,7 @@
 #define DM_PTE_ORDER_BITS	5
 #define DM_PTE_PFN_SHIFT	(DM_PTE_ORDER_SHIFT + DM_PTE_ORDER_BITS)
 
-/* Bytes copied per device-access step (the bounce buffer). */
+/* Bytes of the per-session buffer for snapshots. */
 #define DM_BOUNCE_SIZE		(64 * 1024)
 
 /**
@@ -63,6 +64,25 @@ struct dm_event_ring {
 	bool dead;
 	bool hup;
 	struct daxmirror_event ev[DM_EVENT_RING_SIZE];
+};
+
+/**
+ * struct dm_pt - the device page table, one xarray per entry order
+ * @lock:	the device page-table lock (see the lock order above); also
+ *		protects the session's @mm_gone and @inv and every mirror's
+ *		@released and @entries
+ * @level:	entries of order 0, 9 and 18, keyed by page number >> order
+ * @nr:		entries per level
+ */
+struct dm_pt {
+	spinlock_t lock;		/* the device page-table lock */
+	struct xarray level[DAXMIRROR_NR_ORDERS];
+	unsigned long nr[DAXMIRROR_NR_ORDERS];
+};
+
+/* One xa_state per level, for stores that may need memory. */
+struct dm_pt_cursor {
+	struct xa_state xas[DAXMIRROR_NR_ORDERS];
 };
 
 /**
@@ -104,12 +124,12 @@ struct dm_grant {
  * @mirrored_pages: pages covered by @mirrors
  * @next_mirror_id: id of the next mirror
  * @grants:	granted file ranges, @nr_grants of them
- * @bounce:	DM_BOUNCE_SIZE bytes for device read/write, from bind on
+ * @bounce:	DM_BOUNCE_SIZE bytes for snapshots, from bind on
  * @ops:	device_faults, fault_calls, range_faults, range_retries,
  *		bytes_read, bytes_written
  *
  * @pt:		the device page table, indexed by user page number; its
- *		xa_lock is the page-table lock, which also protects @mm_gone,
+ *		lock is the page-table lock, which also protects @mm_gone,
  *		@inv and every mirror's @released and @entries
  * @mm_gone:	the bound mm exited (MMU_NOTIFY_RELEASE seen)
  * @inv:	invalidations and pages_invalidated
@@ -140,7 +160,7 @@ struct dm_session {
 	void *bounce;
 	struct daxmirror_stats ops;
 
-	struct xarray pt;
+	struct dm_pt pt;
 	bool mm_gone;
 	struct daxmirror_stats inv;
 
@@ -230,10 +250,17 @@ unsigned long dm_pte_pfn(const void *pte);
 unsigned int dm_pte_order(const void *pte);
 unsigned long dm_pte_flags(const void *pte);
 int dm_order_slot(unsigned int order);
-int dm_pt_set(struct xa_state *xas, struct dm_mirror *m, unsigned long index,
-	      unsigned int order, void *pte);
-unsigned long dm_pt_erase(struct dm_mirror *m, unsigned long first,
-			  unsigned long last);
+void dm_pt_init(struct dm_pt *pt);
+void dm_pt_destroy(struct dm_pt *pt);
+void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur);
+bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur);
+void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base);
+int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
+	      unsigned long index, unsigned int order, void *pte);
+unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
+			  unsigned long first, unsigned long last);
+bool dm_pt_covered(struct dm_pt *pt, unsigned long first, unsigned long last,
+		   bool write);
 
 /* access.c */
 long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write);

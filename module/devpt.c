@@ -2,11 +2,16 @@
 /*
  * devpt.c - the order-aware device page table.
  *
- * The simulated device translates a user page number to a PFN through an
- * xarray indexed by page number. A range the CPU maps with a PMD or a PUD
- * (DAX or THP) is stored as ONE multi-index entry of order 9 or 18, not as
- * 512 or 262144 entries: one store to fill it, one erase to drop it, and a
- * lookup of any page inside it finds it. An entry is an xarray value:
+ * The simulated device translates a user page number to a PFN. A range the
+ * CPU maps with a PMD or a PUD (DAX or THP) is ONE entry of order 9 or 18,
+ * not 512 or 262144 entries. The table is one xarray per order, each
+ * indexed by the page number shifted right by that order: a 2 MiB entry is
+ * one slot of the 2 MiB level (key = page >> 9), so a fully PMD-mapped
+ * 1 GiB range costs 512 slots in 9 xarray nodes. (A single xarray with
+ * multi-index entries spends 8 of a node's 64 slots per order-9 entry and
+ * needs ~7x the nodes; measured in bench/.) Entries of different levels
+ * never overlap: storing one drops whatever it covers on the other levels.
+ * An entry is an xarray value:
  *
  *   bits 0-2   DM_PTE_WRITE, DM_PTE_ZONE_DEVICE, DM_PTE_DAX
  *   bits 3-7   map order
@@ -16,13 +21,21 @@
  * entry: the CPU side has split or zapped that huge mapping anyway, and the
  * next device access faults back exactly what the CPU now maps.
  *
- * Every function here runs with the page-table lock (xa_lock of the
- * session's pt) held and never allocates; a store that needs memory fails
- * with the error left in the xa_state for xas_nomem() outside the lock.
+ * Locking: pt->lock (a spinlock) is the device page-table lock; it is held
+ * around every function here. Each level's own xa_lock is taken inside it
+ * for modifications, as the xarray API wants. Nothing here allocates with
+ * reclaim: a store that needs memory fails and leaves -ENOMEM in its
+ * xa_state for xas_nomem() once the caller has dropped pt->lock.
  */
 #include <linux/mm.h>
 
 #include "daxmirror.h"
+
+static const unsigned int dm_level_order[DAXMIRROR_NR_ORDERS] = {
+	[DAXMIRROR_ORDER_4K] = 0,
+	[DAXMIRROR_ORDER_2M] = PMD_SHIFT - PAGE_SHIFT,
+	[DAXMIRROR_ORDER_1G] = PUD_SHIFT - PAGE_SHIFT,
+};
 
 void *dm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags)
 {
@@ -46,66 +59,174 @@ unsigned long dm_pte_flags(const void *pte)
 	return xa_to_value(pte) & ((1UL << DM_PTE_FLAGS_BITS) - 1);
 }
 
-/* The DAXMIRROR_ORDER_* slot of a map order, or -1 if it has none. */
+/* The DAXMIRROR_ORDER_* slot (level) of a map order, or -1 if none. */
 int dm_order_slot(unsigned int order)
 {
-	if (order == 0)
-		return DAXMIRROR_ORDER_4K;
-	if (order == PMD_SHIFT - PAGE_SHIFT)
-		return DAXMIRROR_ORDER_2M;
-	if (order == PUD_SHIFT - PAGE_SHIFT)
-		return DAXMIRROR_ORDER_1G;
+	int l;
+
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+		if (dm_level_order[l] == order)
+			return l;
 	return -1;
 }
 
-/*
- * Drop every entry of @m's session that overlaps pages [@first, @last] and
- * account it to @m. Returns the number of pages the dropped entries
- * covered.
- */
-unsigned long dm_pt_erase(struct dm_mirror *m, unsigned long first,
-			  unsigned long last)
+void dm_pt_init(struct dm_pt *pt)
 {
-	struct xarray *pt = &m->session->pt;
-	XA_STATE(xas, pt, first);
+	int l;
+
+	spin_lock_init(&pt->lock);
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
+		xa_init(&pt->level[l]);
+		pt->nr[l] = 0;
+	}
+}
+
+/* Every entry must have been dropped (mirrors destroyed) before. */
+void dm_pt_destroy(struct dm_pt *pt)
+{
+	int l;
+
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+		xa_destroy(&pt->level[l]);
+}
+
+/* Prepare the per-level cursors used by dm_pt_set(). */
+void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur)
+{
+	int l;
+
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+		cur->xas[l] = (struct xa_state)__XA_STATE(&pt->level[l], 0, 0, 0);
+}
+
+/*
+ * After dm_pt_set() failed with -ENOMEM and pt->lock was dropped: allocate
+ * for the level that needs it and return true (store again), or free what
+ * was preallocated and return false. No lock held.
+ */
+bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
+{
+	bool again = false;
+	int l;
+
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+		if (xas_nomem(&cur->xas[l], GFP_KERNEL))
+			again = true;
+	return again;
+}
+
+/* The entry covering page @index and its first page in *@base, or NULL. */
+void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base)
+{
+	void *pte;
+	int l;
+
+	lockdep_assert_held(&pt->lock);
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
+		unsigned int order = dm_level_order[l];
+
+		if (!pt->nr[l])
+			continue;
+		pte = xa_load(&pt->level[l], index >> order);
+		if (pte) {
+			*base = index & ~((1UL << order) - 1);
+			return pte;
+		}
+	}
+	return NULL;
+}
+
+/* Drop the entries of level @l overlapping pages [@first, @last]. */
+static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
+				       int l, unsigned long first,
+				       unsigned long last)
+{
+	unsigned int order = dm_level_order[l];
+	XA_STATE(xas, &pt->level[l], first >> order);
 	unsigned long pages = 0;
 	void *pte;
 
-	lockdep_assert_held(&pt->xa_lock);
-	xas_for_each(&xas, pte, last) {
-		unsigned int order = dm_pte_order(pte);
-
-		m->entries[dm_order_slot(order)]--;
-		pages += 1UL << order;
+	if (!pt->nr[l])
+		return 0;
+	xas_lock(&xas);
+	xas_for_each(&xas, pte, last >> order) {
 		xas_store(&xas, NULL);
+		m->entries[l]--;
+		pt->nr[l]--;
+		pages += 1UL << order;
 	}
+	xas_unlock(&xas);
+	return pages;
+}
+
+/*
+ * Drop every entry overlapping pages [@first, @last] (inside mirror @m)
+ * and account it to @m. Returns the number of pages the dropped entries
+ * covered.
+ */
+unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
+			  unsigned long first, unsigned long last)
+{
+	unsigned long pages = 0;
+	int l;
+
+	lockdep_assert_held(&pt->lock);
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+		pages += dm_pt_erase_level(pt, m, l, first, last);
 	return pages;
 }
 
 /*
  * Store @pte of @order at page @index (aligned to @order) for mirror @m,
- * replacing whatever overlaps it. Returns 0 or the xa_state's error
- * (-ENOMEM: call xas_nomem() after dropping the lock and retry).
+ * replacing whatever overlaps it. Returns 0 or the error of the level's
+ * cursor (-ENOMEM: drop pt->lock, dm_pt_cursor_nomem(), retry).
  */
-int dm_pt_set(struct xa_state *xas, struct dm_mirror *m, unsigned long index,
-	      unsigned int order, void *pte)
+int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
+	      unsigned long index, unsigned int order, void *pte)
 {
+	unsigned long last = index + (1UL << order) - 1;
+	int l = dm_order_slot(order), o;
+	struct xa_state *xas = &cur->xas[l];
 	void *old;
 
-	lockdep_assert_held(&m->session->pt.xa_lock);
-	xas_set(xas, index);
+	lockdep_assert_held(&pt->lock);
+	for (o = 0; o < DAXMIRROR_NR_ORDERS; o++)
+		if (o != l)
+			dm_pt_erase_level(pt, m, o, index, last);
+
+	xas_set(xas, index >> order);
+	xas_lock(xas);
 	old = xas_load(xas);
-	if (old == pte)
-		return 0;
-	if (!old || dm_pte_order(old) != order) {
-		dm_pt_erase(m, index, index + (1UL << order) - 1);
-		old = NULL;
-	}
-	xas_set_order(xas, index, order);
-	xas_store(xas, pte);
+	if (old != pte)
+		xas_store(xas, pte);
+	xas_unlock(xas);
 	if (xas_error(xas))
 		return xas_error(xas);
-	if (!old)
-		m->entries[dm_order_slot(order)]++;
+	if (!old) {
+		m->entries[l]++;
+		pt->nr[l]++;
+	}
 	return 0;
+}
+
+/*
+ * Do entries cover every page of [@first, @last], writable if @write?
+ * Then a fault of that range has nothing to do.
+ */
+bool dm_pt_covered(struct dm_pt *pt, unsigned long first, unsigned long last,
+		   bool write)
+{
+	unsigned long index = first, base;
+	void *pte;
+
+	lockdep_assert_held(&pt->lock);
+	while (index <= last) {
+		pte = dm_pt_lookup(pt, index, &base);
+		if (!pte || (write && !(dm_pte_flags(pte) & DM_PTE_WRITE)))
+			return false;
+		index = base + (1UL << dm_pte_order(pte));
+		if (!index)
+			break;	/* wrapped: covered to the end */
+	}
+	return true;
 }

@@ -115,12 +115,12 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long end = min(range->end, m->end);
 	bool mm_released = false, mirror_released = false;
 
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end) {
 		s->inv.invalidations++;
 		s->inv.pages_invalidated +=
-			dm_pt_erase(m, start >> PAGE_SHIFT,
+			dm_pt_erase(&s->pt, m, start >> PAGE_SHIFT,
 				    (end >> PAGE_SHIFT) - 1);
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
@@ -134,7 +134,7 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 		m->released = true;
 		mirror_released = true;
 	}
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 
 	if (mm_released) {
 		dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
@@ -164,9 +164,9 @@ struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
 	list_for_each_entry(m, &s->mirrors, node) {
 		if (addr < m->start || addr >= m->end)
 			continue;
-		xa_lock(&s->pt);
+		spin_lock(&s->pt.lock);
 		released = m->released;
-		xa_unlock(&s->pt);
+		spin_unlock(&s->pt.lock);
 		return released ? NULL : m;
 	}
 	return NULL;
@@ -213,9 +213,9 @@ static void dm_mirror_reap(struct dm_session *s)
 	bool released;
 
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node) {
-		xa_lock(&s->pt);
+		spin_lock(&s->pt.lock);
 		released = m->released;
-		xa_unlock(&s->pt);
+		spin_unlock(&s->pt.lock);
 		if (released)
 			dm_mirror_destroy(s, m);
 	}
@@ -284,9 +284,9 @@ void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
 {
 	list_del(&m->node);
 	mmu_interval_notifier_remove(&m->notifier);
-	xa_lock(&s->pt);
-	dm_pt_erase(m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1);
-	xa_unlock(&s->pt);
+	spin_lock(&s->pt.lock);
+	dm_pt_erase(&s->pt, m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1);
+	spin_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
 	kfree(m);
@@ -331,22 +331,23 @@ static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
 			struct hmm_range *range)
 {
 	bool per_page = s->flags & DAXMIRROR_SESSION_PER_PAGE;
-	u64 t0, t1;
 	unsigned long first = range->start >> PAGE_SHIFT;
 	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long lo = m->start >> PAGE_SHIFT, hi = m->end >> PAGE_SHIFT;
-	XA_STATE(xas, &s->pt, 0);
+	struct dm_pt_cursor cur;
 	unsigned long i = 0;
+	u64 t0, t1;
 	int ret = 0;
 
+	dm_pt_cursor_init(&s->pt, &cur);
 again:
 	t0 = ktime_get_ns();
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	t1 = ktime_get_ns();
 	s->ops.lock_ns += t1 - t0;
 	if (mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
-		xa_unlock(&s->pt);
-		xas_nomem(&xas, GFP_KERNEL);	/* frees a preallocated node */
+		spin_unlock(&s->pt.lock);
+		dm_pt_cursor_nomem(&cur);	/* frees preallocated nodes */
 		return -EAGAIN;
 	}
 	while (i < n) {
@@ -367,17 +368,17 @@ again:
 			base = index;
 		}
 		pfn -= index - base;
-		ret = dm_pt_set(&xas, m, base, order,
+		ret = dm_pt_set(&s->pt, &cur, m, base, order,
 				dm_pte_make(pfn, order,
 					    dm_page_pte_flags(hpfn, m)));
 		if (ret)
 			break;
 		i = base + (1UL << order) - first;
 	}
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 	s->ops.update_ns += ktime_get_ns() - t1;
 	/* Allocates after -ENOMEM (retry), else frees what was preallocated. */
-	if (xas_nomem(&xas, GFP_KERNEL)) {
+	if (dm_pt_cursor_nomem(&cur)) {
 		ret = 0;
 		goto again;
 	}

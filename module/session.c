@@ -43,7 +43,7 @@ struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 	s->max_pages = max_pages;
 	mutex_init(&s->lock);
 	INIT_LIST_HEAD(&s->mirrors);
-	xa_init(&s->pt);
+	dm_pt_init(&s->pt);
 	dm_ring_init(&s->events);
 	s->ev_cursor = 1;
 	s->next_mirror_id = 1;	/* 0 means "no mirror" in events */
@@ -55,7 +55,7 @@ static void dm_session_free(struct kref *kref)
 	struct dm_session *s = container_of(kref, struct dm_session, kref);
 
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
-	xa_destroy(&s->pt);
+	dm_pt_destroy(&s->pt);
 	if (s->mm)
 		mmdrop(s->mm);
 	put_pid(s->pid);
@@ -144,9 +144,9 @@ static u32 dm_session_state(struct dm_session *s)
 		return DAXMIRROR_STATE_REVOKED;
 	if (!s->mm)
 		return DAXMIRROR_STATE_NEW;
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	gone = s->mm_gone;
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 	return gone ? DAXMIRROR_STATE_MM_GONE : DAXMIRROR_STATE_BOUND;
 }
 
@@ -157,13 +157,13 @@ static void dm_session_stats(struct dm_session *s, struct daxmirror_stats *st)
 	int i;
 
 	*st = s->ops;
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	st->invalidations = s->inv.invalidations;
 	st->pages_invalidated = s->inv.pages_invalidated;
 	list_for_each_entry(m, &s->mirrors, node)
 		for (i = 0; i < DAXMIRROR_NR_ORDERS; i++)
 			st->entries[i] += m->entries[i];
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 }
 
 /* Count the live (not released) mirrors and their pages. Holds s->lock. */
@@ -173,14 +173,14 @@ static void dm_session_live(struct dm_session *s, u32 *nr, u64 *pages)
 
 	*nr = 0;
 	*pages = 0;
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	list_for_each_entry(m, &s->mirrors, node) {
 		if (m->released)
 			continue;
 		(*nr)++;
 		*pages += (m->end - m->start) >> PAGE_SHIFT;
 	}
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 }
 
 /* SESSION_INFO for @s; uarg's session_id was validated by the caller. */
@@ -217,11 +217,11 @@ static void dm_mirror_info(struct dm_session *s, struct dm_mirror *m,
 	mi->dev = m->dev;
 	mi->ino = m->ino;
 	mi->file_offset = m->file_offset;
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	mi->state = m->released ? DAXMIRROR_MIRROR_RELEASED :
 				  DAXMIRROR_MIRROR_LIVE;
 	memcpy(mi->entries, m->entries, sizeof(mi->entries));
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 }
 
 /* MIRROR_LIST for @s; the header was validated by the caller. */
@@ -281,9 +281,9 @@ static long dm_session_usable(struct dm_session *s)
 
 	if (!s->mm)
 		return -ENOTCONN;
-	xa_lock(&s->pt);
+	spin_lock(&s->pt.lock);
 	gone = s->mm_gone;
-	xa_unlock(&s->pt);
+	spin_unlock(&s->pt.lock);
 	if (gone)
 		return -ESRCH;
 	if (s->mm != current->mm)
@@ -329,6 +329,7 @@ static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_fault a;
 	struct dm_mirror *m;
+	bool write, covered;
 	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
@@ -342,9 +343,22 @@ static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 	m = dm_mirror_find(s, a.addr);
 	if (!m || a.addr + a.length > m->end)
 		return -ENOENT;
+	write = a.flags & DAXMIRROR_FAULT_WRITE;
+	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
+		return -EPERM;
 	s->ops.fault_calls++;
-	return dm_mirror_fault(s, m, a.addr, a.addr + a.length,
-			       a.flags & DAXMIRROR_FAULT_WRITE);
+	/*
+	 * Entries are dropped as soon as the CPU side changes, so a range
+	 * they already cover has nothing to fault: answer from the device
+	 * table (one lookup per entry) instead of walking the CPU tables.
+	 */
+	spin_lock(&s->pt.lock);
+	covered = dm_pt_covered(&s->pt, a.addr >> PAGE_SHIFT,
+				((a.addr + a.length) >> PAGE_SHIFT) - 1, write);
+	spin_unlock(&s->pt.lock);
+	if (covered)
+		return 0;
+	return dm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
 }
 
 /* Validate the session_id of a SESSION_INFO/MIRROR_LIST on a session fd. */
