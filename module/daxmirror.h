@@ -80,9 +80,13 @@ struct dm_pt {
 	unsigned long nr[DAXMIRROR_NR_ORDERS];
 };
 
-/* One xa_state per level, for stores that may need memory. */
+/*
+ * One xa_state per level, for stores that may need memory; @next is the
+ * key a level's xa_state can reach with xas_next() (ULONG_MAX: none).
+ */
 struct dm_pt_cursor {
 	struct xa_state xas[DAXMIRROR_NR_ORDERS];
+	unsigned long next[DAXMIRROR_NR_ORDERS];
 };
 
 /**
@@ -183,6 +187,8 @@ struct dm_session {
  * @file_offset: file offset of @start
  * @released:	its VMAs or mm went away (page-table lock)
  * @entries:	live device entries by DAXMIRROR_ORDER_* (page-table lock)
+ * @pages:	pages those entries cover (page-table lock)
+ * @wpages:	pages covered by writable entries (page-table lock)
  */
 struct dm_mirror {
 	struct mmu_interval_notifier notifier;
@@ -198,6 +204,8 @@ struct dm_mirror {
 	u64 file_offset;
 	bool released;
 	u64 entries[DAXMIRROR_NR_ORDERS];
+	unsigned long pages;
+	unsigned long wpages;
 };
 
 /* events.c */
@@ -259,8 +267,8 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	      unsigned long index, unsigned int order, void *pte);
 unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
 			  unsigned long first, unsigned long last);
-bool dm_pt_covered(struct dm_pt *pt, unsigned long first, unsigned long last,
-		   bool write);
+bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
+		   unsigned long last, bool write);
 
 /* access.c */
 long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write);

@@ -95,8 +95,10 @@ void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur)
 {
 	int l;
 
-	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
 		cur->xas[l] = (struct xa_state)__XA_STATE(&pt->level[l], 0, 0, 0);
+		cur->next[l] = ULONG_MAX;
+	}
 }
 
 /*
@@ -109,9 +111,11 @@ bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
 	bool again = false;
 	int l;
 
-	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
+		cur->next[l] = ULONG_MAX;	/* the lock was dropped */
 		if (xas_nomem(&cur->xas[l], GFP_KERNEL))
 			again = true;
+	}
 	return again;
 }
 
@@ -154,8 +158,11 @@ static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
 		m->entries[l]--;
 		pt->nr[l]--;
 		pages += 1UL << order;
+		if (dm_pte_flags(pte) & DM_PTE_WRITE)
+			m->wpages -= 1UL << order;
 	}
 	xas_unlock(&xas);
+	m->pages -= pages;
 	return pages;
 }
 
@@ -190,36 +197,55 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	void *old;
 
 	lockdep_assert_held(&pt->lock);
-	for (o = 0; o < DAXMIRROR_NR_ORDERS; o++)
-		if (o != l)
+	for (o = 0; o < DAXMIRROR_NR_ORDERS; o++) {
+		if (o != l && pt->nr[o]) {
 			dm_pt_erase_level(pt, m, o, index, last);
+			cur->next[o] = ULONG_MAX;	/* nodes may be gone */
+		}
+	}
 
-	xas_set(xas, index >> order);
+	/* Runs of consecutive keys (a populated range) step, not walk. */
 	xas_lock(xas);
+	if (cur->next[l] == index >> order)
+		xas_next(xas);
+	else
+		xas_set(xas, index >> order);
 	old = xas_load(xas);
 	if (old != pte)
 		xas_store(xas, pte);
 	xas_unlock(xas);
-	if (xas_error(xas))
+	if (xas_error(xas)) {
+		cur->next[l] = ULONG_MAX;
 		return xas_error(xas);
+	}
+	cur->next[l] = (index >> order) + 1;
+	if (old && (dm_pte_flags(old) & DM_PTE_WRITE))
+		m->wpages -= 1UL << order;
+	if (dm_pte_flags(pte) & DM_PTE_WRITE)
+		m->wpages += 1UL << order;
 	if (!old) {
 		m->entries[l]++;
+		m->pages += 1UL << order;
 		pt->nr[l]++;
 	}
 	return 0;
 }
 
 /*
- * Do entries cover every page of [@first, @last], writable if @write?
- * Then a fault of that range has nothing to do.
+ * Do entries cover every page of [@first, @last] (inside mirror @m),
+ * writable if @write? Then a fault of that range has nothing to do. O(1)
+ * when the whole mirror is covered, else one lookup per entry.
  */
-bool dm_pt_covered(struct dm_pt *pt, unsigned long first, unsigned long last,
-		   bool write)
+bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
+		   unsigned long last, bool write)
 {
 	unsigned long index = first, base;
+	unsigned long all = (m->end - m->start) >> PAGE_SHIFT;
 	void *pte;
 
 	lockdep_assert_held(&pt->lock);
+	if ((write ? m->wpages : m->pages) == all)
+		return true;
 	while (index <= last) {
 		pte = dm_pt_lookup(pt, index, &base);
 		if (!pte || (write && !(dm_pte_flags(pte) & DM_PTE_WRITE)))

@@ -353,7 +353,7 @@ static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 	 * table (one lookup per entry) instead of walking the CPU tables.
 	 */
 	spin_lock(&s->pt.lock);
-	covered = dm_pt_covered(&s->pt, a.addr >> PAGE_SHIFT,
+	covered = dm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
 				((a.addr + a.length) >> PAGE_SHIFT) - 1, write);
 	spin_unlock(&s->pt.lock);
 	if (covered)
