@@ -73,9 +73,12 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 			left = __copy_to_user_inatomic(ubuf + done,
 						       kaddr + offset_in_page(a), n);
 		} else if (flags & DM_PTE_DAX) {
-			/* Written back from the CPU caches: durable on return. */
-			left = __copy_from_user_inatomic(kaddr + offset_in_page(a),
-							 ubuf + done, n);
+			/*
+			 * Non-temporal stores, then the partial cache lines
+			 * written back: durable on return, as a DAX write(2).
+			 */
+			left = __copy_from_user_inatomic_nocache(kaddr + offset_in_page(a),
+								 ubuf + done, n);
 			arch_wb_cache_pmem(kaddr + offset_in_page(a), n - left);
 			*flushed = true;
 		} else {

@@ -55,6 +55,25 @@ static void g_split(const void *arg)
 		    "prefetch: %lu order-9 entries, no 4 KiB entry", BLOCKS))
 		dmt_snap_diag("after prefetch", &sn);
 
+	/* A second FAULT of the covered mirror must not walk the CPU tables. */
+	{
+		struct daxmirror_session_info before, after;
+
+		r = dmt_session_info(s.sfd, 0, &before);
+		if (r == 0)
+			r = dmt_fault(s.sfd, m.addr, LEN, 0);
+		if (r == 0)
+			r = dmt_fault(s.sfd, (uint8_t *)m.addr + DMT_2M, DMT_PAGE, 0);
+		if (r == 0)
+			r = dmt_session_info(s.sfd, 0, &after);
+		if (!tap_ok(r == 0 && after.stats.range_faults == before.stats.range_faults &&
+			    after.stats.fault_calls == before.stats.fault_calls + 2,
+			    "FAULT of an already covered range answers from the device table (no hmm_range_fault)"))
+			tap_diag("ret %s range_faults %llu -> %llu", tap_errname(-r),
+				 (unsigned long long)before.stats.range_faults,
+				 (unsigned long long)after.stats.range_faults);
+	}
+
 	/* Unmap one page in the middle of block 1. */
 	hole = (uint8_t *)m.addr + DMT_2M + 5 * DMT_PAGE;
 	r = munmap(hole, DMT_PAGE);
@@ -106,7 +125,7 @@ static void g_split(const void *arg)
 int main(void)
 {
 	const struct tap_group groups[] = {
-		{ "a 4 KiB munmap inside a 2 MiB DAX entry", 7, g_split, NULL },
+		{ "a 4 KiB munmap inside a 2 MiB DAX entry", 8, g_split, NULL },
 	};
 
 	if (geteuid() != 0)
