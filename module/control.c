@@ -191,7 +191,7 @@ static long dm_ctl_list(void __user *uarg)
 	struct dm_session *s;
 	unsigned long id;
 	u64 *buf = NULL;
-	u32 n = 0, stored = 0;
+	u32 n = 0, want, stored = 0;
 	long ret = 0;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
@@ -199,17 +199,27 @@ static long dm_ctl_list(void __user *uarg)
 	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	ids = u64_to_user_ptr(a.ids);
-	if (a.capacity) {
-		buf = kvmalloc_array(a.capacity, sizeof(*buf), GFP_KERNEL);
-		if (!buf)
-			return -ENOMEM;
-	}
 
+	/*
+	 * The buffer is sized by the sessions that exist, never by the
+	 * capacity the caller claims (which may be anything).
+	 */
 	mutex_lock(&dm_sessions_lock);
-	xa_for_each(&dm_sessions, id, s) {
-		if (n < a.capacity)
-			buf[stored++] = id;
+	xa_for_each(&dm_sessions, id, s)
 		n++;
+	want = min(n, a.capacity);
+	if (want) {
+		buf = kvmalloc_array(want, sizeof(*buf),
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (!buf) {
+			mutex_unlock(&dm_sessions_lock);
+			return -ENOMEM;
+		}
+		xa_for_each(&dm_sessions, id, s) {
+			if (stored == want)
+				break;
+			buf[stored++] = id;
+		}
 	}
 	mutex_unlock(&dm_sessions_lock);
 

@@ -1,0 +1,383 @@
+/* isolation.c - test-isolation: what one party cannot reach through the
+ * module, each attempt a TAP result with the errno the ABI promises.
+ *
+ *  - an unprivileged process (uid 65534) cannot open /dev/daxmirror;
+ *  - a session fd passed (SCM_RIGHTS) to another process, even one that
+ *    maps memory of its own at the same addresses, cannot reach the binding
+ *    process's memory: READ, WRITE, MIRROR_ADD, FAULT and BIND are EBUSY,
+ *    SESSION_INFO is allowed;
+ *  - a file that was not granted cannot be mirrored (EACCES), nor a range of
+ *    a granted file outside the grant, nor writably under a read grant;
+ *  - GRANT_FILE of an O_PATH fd, and a write grant of a read-only fd, are
+ *    EBADF;
+ *  - a mirror whose addresses are re-mapped with another, ungranted file
+ *    (after munmap, or MAP_FIXED over part of it) or with anonymous memory
+ *    the session may not mirror never lets the device read the new memory:
+ *    the read fails and the buffer never holds the other file's bytes;
+ *  - after fork, device writes through writable entries made before it do
+ *    not reach the child's copy-on-write copy, nor the child's stores the
+ *    parent.
+ *
+ * Runs in the guest as root (tools/vm). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dmt.h"
+
+#define SEED_A	0xA11CEULL
+#define SEED_B	0xB0BULL
+#define NPG	4
+
+/* --- unprivileged open ------------------------------------------------ */
+
+static int child_open_unpriv(int sock, void *arg)
+{
+	int r, fd;
+
+	(void)arg;
+	r = dmt_drop_privileges(DMT_NOBODY, DMT_NOBODY);
+	if (r < 0)
+		return dmt_send_i64(sock, 1000 - r) < 0 ? 1 : 0;
+	fd = open(DMT_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	dmt_send_i64(sock, fd < 0 ? errno : 0);
+	return 0;
+}
+
+static void g_unpriv(const void *arg)
+{
+	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
+	int64_t v = -1;
+
+	(void)arg;
+	if (dmt_child_start(&c, child_open_unpriv, NULL) < 0 ||
+	    dmt_recv_i64(c.sock, &v, DMT_CHILD_TIMEOUT_MS) < 0) {
+		tap_fail_rest("child failed");
+		return;
+	}
+	if (v >= 1000)
+		tap_diag("dropping privileges: %s", tap_errname((int)(v - 1000)));
+	tap_ok(v == EACCES, "uid 65534 opens %s -> EACCES (got %s)", DMT_CONTROL_PATH,
+	       v ? tap_errname((int)v) : "success");
+	dmt_child_wait(&c, DMT_CHILD_TIMEOUT_MS);
+}
+
+/* --- a session fd in another process -------------------------------------- */
+
+struct passed {
+	uintptr_t addr;		/* the binding process's mirrored memory */
+	uint64_t id;
+};
+
+enum { P_READ, P_WRITE, P_ADD, P_FAULT, P_BIND, P_INFO, P_LEAK, P_N };
+
+static int child_use_passed(int sock, void *arg)
+{
+	const struct passed *p = arg;
+	int64_t res[P_N], v;
+	uint8_t buf[NPG * DMT_PAGE];
+	struct daxmirror_session_info info;
+	void *mine;
+	int sfd;
+
+	sfd = dmt_recv_fd(sock, &v, DMT_CHILD_TIMEOUT_MS);
+	if (sfd < 0)
+		return 1;
+	dmt_drop_privileges(DMT_NOBODY, DMT_NOBODY);
+	/* Memory of our own at the very same addresses, with other bytes. */
+	/* fork() copied the parent's mapping: replace it. */
+	mine = mmap((void *)p->addr, NPG * DMT_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (mine == (void *)p->addr)
+		memset(mine, 0x33, NPG * DMT_PAGE);
+	memset(buf, 0, sizeof(buf));
+	res[P_READ] = -dmt_dev_read(sfd, (void *)p->addr, buf, sizeof(buf));
+	res[P_LEAK] = dmt_pattern_check(buf, sizeof(buf), SEED_A, 0) < 0 ||
+		      !dmt_all_bytes(buf, sizeof(buf), 0);
+	res[P_WRITE] = -dmt_dev_write(sfd, (void *)p->addr, buf, DMT_PAGE);
+	res[P_ADD] = -dmt_mirror_add(sfd, (void *)p->addr, NPG * DMT_PAGE, 0, NULL);
+	res[P_FAULT] = -dmt_fault(sfd, (void *)p->addr, DMT_PAGE, 0);
+	res[P_BIND] = -dmt_bind(sfd);
+	res[P_INFO] = -dmt_session_info(sfd, 0, &info);
+	if (!res[P_INFO] && info.session_id != p->id)
+		res[P_INFO] = 9999;
+	for (int i = 0; i < P_N; i++)
+		if (dmt_send_i64(sock, res[i]) < 0)
+			return 1;
+	return 0;
+}
+
+static void g_passed(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
+	static const char *const what[] = {
+		[P_READ] = "READ", [P_WRITE] = "WRITE", [P_ADD] = "MIRROR_ADD",
+		[P_FAULT] = "FAULT", [P_BIND] = "BIND",
+	};
+	struct passed p;
+	int64_t res[P_N];
+
+	(void)arg;
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE,
+			     0, 0, true) < 0 ||
+	    dmt_map_anon(&m, NPG * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    dmt_mirror_add(s.sfd, m.addr, NPG * DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	dmt_pattern_fill(m.addr, NPG * DMT_PAGE, SEED_A, 0);
+	p.addr = (uintptr_t)m.addr;
+	p.id = s.id;
+	if (dmt_child_start(&c, child_use_passed, &p) < 0 ||
+	    dmt_send_fd(c.sock, s.sfd, 0) < 0) {
+		tap_fail_rest("child: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < P_N; i++)
+		if (dmt_recv_i64(c.sock, &res[i], DMT_CHILD_TIMEOUT_MS) < 0) {
+			tap_fail_rest("the child did not answer");
+			return;
+		}
+	for (int i = P_READ; i <= P_BIND; i++)
+		tap_errno(-res[i], EBUSY, "a session fd passed to another process (uid 65534, "
+			  "own memory at the same addresses): %s -> EBUSY", what[i]);
+	tap_ok(res[P_INFO] == 0, "... SESSION_INFO of it is allowed and names the session (%s)",
+	       res[P_INFO] == 9999 ? "wrong id" : res[P_INFO] ? tap_errname((int)res[P_INFO]) : "ok");
+	tap_ok(res[P_LEAK] == 0, "... none of the binding process's bytes reached its buffer");
+	dmt_child_wait(&c, DMT_CHILD_TIMEOUT_MS);
+	/* And the owner still reads its own memory. */
+	{
+		uint8_t buf[DMT_PAGE];
+		int r = dmt_dev_read(s.sfd, m.addr, buf, sizeof(buf));
+
+		tap_ok(r == 0 && dmt_pattern_check(buf, sizeof(buf), SEED_A, 0) < 0,
+		       "the binding process still reads its memory through the device (%s)",
+		       tap_errname(-r));
+	}
+}
+
+/* --- grants -------------------------------------------------------------- */
+
+struct files {
+	const char *dir;
+};
+
+static void g_grants(const void *arg)
+{
+	const struct files *fl = arg;
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file a = DMT_FILE_INIT;
+	_cleanup_file_ struct dmt_file b = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map ma = DMT_MAP_INIT;
+	_cleanup_map_ struct dmt_map mb = DMT_MAP_INIT;
+	_cleanup_fd_ int opath = -1;
+	_cleanup_fd_ int ro = -1;
+	const size_t len = NPG * DMT_PAGE;
+
+	if (!fl->dir) {
+		tap_skip_rest("no DAX file system (%s)", DMT_ENV_EXT4_DAX);
+		return;
+	}
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, true) < 0 ||
+	    dmt_file_create(&a, fl->dir, "iso-a", len, SEED_A) < 0 ||
+	    dmt_file_create(&b, fl->dir, "iso-b", len, SEED_B) < 0 ||
+	    dmt_map_file(&ma, len, 0, PROT_READ | PROT_WRITE, a.fd, 0, false) < 0 ||
+	    dmt_map_file(&mb, len, 0, PROT_READ | PROT_WRITE, b.fd, 0, false) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	opath = open(a.path, O_PATH | O_CLOEXEC);
+	ro = open(a.path, O_RDONLY | O_CLOEXEC);
+
+	tap_errno(dmt_mirror_add(s.sfd, ma.addr, len, 0, NULL), EACCES,
+		  "MIRROR_ADD of a file nothing was granted of -> EACCES");
+	tap_errno(dmt_grant(s.ctl, s.id, opath, 0, 0, len), EBADF,
+		  "GRANT_FILE of an O_PATH fd -> EBADF");
+	tap_errno(dmt_grant(s.ctl, s.id, ro, DAXMIRROR_GRANT_WRITE, 0, len), EBADF,
+		  "write GRANT_FILE of a read-only fd -> EBADF");
+	tap_success(dmt_grant(s.ctl, s.id, ro, 0, 0, DMT_PAGE),
+		    "read GRANT_FILE of the read-only fd, first page only");
+	tap_errno(dmt_mirror_add(s.sfd, mb.addr, DMT_PAGE, 0, NULL), EACCES,
+		  "MIRROR_ADD of another file (same size, not granted) -> EACCES");
+	tap_errno(dmt_mirror_add(s.sfd, (uint8_t *)ma.addr + DMT_PAGE, DMT_PAGE, 0, NULL), EACCES,
+		  "MIRROR_ADD of the granted file outside the granted range -> EACCES");
+	tap_errno(dmt_mirror_add(s.sfd, ma.addr, DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL), EACCES,
+		  "writable MIRROR_ADD under a read-only grant -> EACCES");
+	tap_success(dmt_mirror_add(s.sfd, ma.addr, DMT_PAGE, 0, NULL),
+		    "read-only MIRROR_ADD of the granted page");
+}
+
+/* --- re-mapped mirrors ------------------------------------------------------ */
+
+/* A device read of @len bytes at @addr must fail with one of the policy
+ * errors and must not return any byte of file B. */
+static void check_no_b(int sfd, const void *addr, size_t len, const char *what)
+{
+	_cleanup_free_ uint8_t *buf = calloc(1, len);
+	int r;
+	bool leak;
+
+	if (!buf) {
+		tap_fail_rest("out of memory");
+		return;
+	}
+	r = dmt_dev_read(sfd, addr, buf, len);
+	leak = dmt_pattern_check(buf, len, SEED_B, 0) < 0;
+	for (size_t o = 0; !leak && o + 16 <= len; o += DMT_PAGE)
+		leak = dmt_pattern_check(buf + o, 16, SEED_B, o % len) < 0;
+	tap_ok(r == -EACCES || r == -EFAULT || r == -ENOENT,
+	       "%s: device READ -> EACCES/EFAULT/ENOENT (got %s)", what,
+	       r ? tap_errname(-r) : "success");
+	tap_ok(!leak, "%s: no byte of the other file reached the buffer", what);
+}
+
+static void g_remap(const void *arg)
+{
+	const struct files *fl = arg;
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file a = DMT_FILE_INIT;
+	_cleanup_file_ struct dmt_file b = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	const size_t len = NPG * DMT_PAGE;
+	uint8_t buf[DMT_PAGE];
+	uint8_t *p;
+	uint64_t id;
+	int r;
+
+	if (!fl->dir) {
+		tap_skip_rest("no DAX file system (%s)", DMT_ENV_EXT4_DAX);
+		return;
+	}
+	if (dmt_session_open(&s, 0, 0, 0, true) < 0 ||
+	    dmt_file_create(&a, fl->dir, "remap-a", len, SEED_A) < 0 ||
+	    dmt_file_create(&b, fl->dir, "remap-b", len, SEED_B) < 0 ||
+	    dmt_grant(s.ctl, s.id, a.fd, 0, 0, len) < 0 ||
+	    dmt_map_file(&m, len, 0, PROT_READ, a.fd, 0, false) < 0 ||
+	    dmt_mirror_add(s.sfd, m.addr, len, 0, &id) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	p = m.addr;
+	r = dmt_dev_read(s.sfd, p, buf, sizeof(buf));
+	tap_ok(r == 0 && dmt_pattern_check(buf, sizeof(buf), SEED_A, 0) < 0,
+	       "the device reads file A through the mirror (%s)", tap_errname(-r));
+
+	/* Part of the mirror re-mapped: page 1 now maps file B (never granted). */
+	if (mmap(p + DMT_PAGE, DMT_PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, b.fd, 0) != p + DMT_PAGE) {
+		tap_fail_rest("mmap B over page 1: %s", strerror(errno));
+		return;
+	}
+	check_no_b(s.sfd, p + DMT_PAGE, DMT_PAGE, "page 1 re-mapped with an ungranted file");
+	r = dmt_dev_read(s.sfd, p, buf, sizeof(buf));
+	tap_ok(r == 0 && dmt_pattern_check(buf, sizeof(buf), SEED_A, 0) < 0,
+	       "page 0 (still file A) reads A (%s)", tap_errname(-r));
+
+	/* Page 2 re-mapped with anonymous memory the session may not mirror. */
+	if (mmap(p + 2 * DMT_PAGE, DMT_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p + 2 * DMT_PAGE) {
+		tap_fail_rest("mmap anon over page 2: %s", strerror(errno));
+		return;
+	}
+	memset(p + 2 * DMT_PAGE, 0x77, DMT_PAGE);
+	memset(buf, 0, sizeof(buf));
+	r = dmt_dev_read(s.sfd, p + 2 * DMT_PAGE, buf, sizeof(buf));
+	tap_ok((r == -EPERM || r == -EACCES || r == -EFAULT) && !memchr(buf, 0x77, sizeof(buf)),
+	       "page 2 re-mapped anonymous (no ALLOW_ANON): READ -> EPERM, no byte of it (got %s)",
+	       r ? tap_errname(-r) : "success");
+
+	/* The whole mirror unmapped, file B mapped at the same addresses. */
+	munmap(p, len);
+	if (mmap(p, len, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, b.fd, 0) != p) {
+		m.addr = NULL;
+		tap_fail_rest("mmap B at the old addresses: %s", strerror(errno));
+		return;
+	}
+	check_no_b(s.sfd, p, len, "the mirror unmapped, file B mapped at its addresses");
+	tap_errno(dmt_mirror_add(s.sfd, p, len, 0, NULL), EACCES,
+		  "and MIRROR_ADD of file B there -> EACCES");
+}
+
+/* --- fork: copy-on-write pages are not shared through the device ------- */
+
+static int child_cow(int sock, void *arg)
+{
+	uint8_t *p = arg;
+	int64_t v;
+
+	/* Tell the parent we are here, wait for its device write, then
+	 * report whether our copy changed; then store to our copy. */
+	if (dmt_send_i64(sock, 1) < 0 || dmt_recv_i64(sock, &v, DMT_CHILD_TIMEOUT_MS) < 0)
+		return 1;
+	v = dmt_pattern_check(p, NPG * DMT_PAGE, SEED_A, 0) < 0 ? 0 : 1;
+	memset(p, 0x44, NPG * DMT_PAGE);
+	return dmt_send_i64(sock, v) < 0 ? 1 : 0;
+}
+
+static void g_cow(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
+	_cleanup_free_ uint8_t *buf = malloc(NPG * DMT_PAGE);
+	int64_t v = -1;
+	int r;
+
+	(void)arg;
+	if (!buf ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE,
+			     0, 0, true) < 0 ||
+	    dmt_map_anon(&m, NPG * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	dmt_pattern_fill(m.addr, NPG * DMT_PAGE, SEED_A, 0);
+	if (dmt_mirror_add(s.sfd, m.addr, NPG * DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL) < 0 ||
+	    dmt_fault(s.sfd, m.addr, NPG * DMT_PAGE, DAXMIRROR_FAULT_WRITE) < 0 ||
+	    dmt_child_start(&c, child_cow, m.addr) < 0 ||
+	    dmt_recv_i64(c.sock, &v, DMT_CHILD_TIMEOUT_MS) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	/* Writable device entries existed before fork(): a device write now
+	 * must land in the parent's own copy only. */
+	memset(buf, 0x55, NPG * DMT_PAGE);
+	r = dmt_dev_write(s.sfd, m.addr, buf, NPG * DMT_PAGE);
+	if (r < 0)
+		tap_diag("device WRITE after fork: %s", tap_errname(-r));
+	if (dmt_send_i64(c.sock, 2) < 0 || dmt_recv_i64(c.sock, &v, DMT_CHILD_TIMEOUT_MS) < 0) {
+		tap_fail_rest("the child did not answer");
+		return;
+	}
+	tap_ok(v == 0, "after fork, a device WRITE of the parent's mirror does not reach the child's copy");
+	dmt_child_wait(&c, DMT_CHILD_TIMEOUT_MS);
+	r = dmt_dev_read(s.sfd, m.addr, buf, NPG * DMT_PAGE);
+	tap_ok(r == 0 && dmt_all_bytes(buf, NPG * DMT_PAGE, 0x55) &&
+	       dmt_all_bytes(m.addr, NPG * DMT_PAGE, 0x55),
+	       "the parent (CPU and device) sees its own write, not the child's stores (%s)",
+	       tap_errname(-r));
+}
+
+int main(void)
+{
+	static struct files fl;
+	const struct tap_group groups[] = {
+		{ "unprivileged open", 1, g_unpriv, NULL },
+		{ "passed session fd", 8, g_passed, NULL },
+		{ "grants", 8, g_grants, &fl },
+		{ "re-mapped mirror", 8, g_remap, &fl },
+		{ "fork copy-on-write", 2, g_cow, NULL },
+	};
+
+	if (access(DMT_CONTROL_PATH, F_OK) < 0) {
+		printf("1..0 # SKIP %s: %s\n", DMT_CONTROL_PATH, tap_errname(errno));
+		return 77;
+	}
+	fl.dir = getenv(DMT_ENV_EXT4_DAX) ? dmt_env_dir(DMT_ENV_EXT4_DAX) : NULL;
+	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+}
