@@ -82,11 +82,14 @@ struct dm_pt {
 
 /*
  * One xa_state per level, for stores that may need memory; @next is the
- * key a level's xa_state can reach with xas_next() (ULONG_MAX: none).
+ * key a level's xa_state can reach with xas_next() (ULONG_MAX: none);
+ * @held is the level whose xa_lock a run of stores keeps (-1: none), so a
+ * populated range takes it once, not once per entry.
  */
 struct dm_pt_cursor {
 	struct xa_state xas[DAXMIRROR_NR_ORDERS];
 	unsigned long next[DAXMIRROR_NR_ORDERS];
+	int held;
 };
 
 /**
@@ -135,7 +138,9 @@ struct dm_grant {
  * @pt:		the device page table, indexed by user page number; its
  *		lock is the page-table lock, which also protects @mm_gone,
  *		@inv and every mirror's @released and @entries
- * @mm_gone:	the bound mm exited (MMU_NOTIFY_RELEASE seen)
+ * @mm_gone:	the bound mm exited (MMU_NOTIFY_RELEASE seen); written under
+ *		the page-table lock, read with READ_ONCE where a stale value
+ *		is harmless
  * @inv:	invalidations and pages_invalidated
  *
  * @events:	this session's event queue (the session file's)
@@ -185,7 +190,8 @@ struct dm_session {
  * @dev:	backing device, 0 for anonymous memory
  * @ino:	backing inode number
  * @file_offset: file offset of @start
- * @released:	its VMAs or mm went away (page-table lock)
+ * @released:	its VMAs or mm went away (written under the page-table lock,
+ *		read with READ_ONCE on the fast paths)
  * @entries:	live device entries by DAXMIRROR_ORDER_* (page-table lock)
  * @pages:	pages those entries cover (page-table lock)
  * @wpages:	pages covered by writable entries (page-table lock)
@@ -262,6 +268,7 @@ void dm_pt_init(struct dm_pt *pt);
 void dm_pt_destroy(struct dm_pt *pt);
 void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur);
 bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur);
+void dm_pt_cursor_unlock(struct dm_pt_cursor *cur);
 void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base);
 int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	      unsigned long index, unsigned int order, void *pte);

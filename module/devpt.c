@@ -99,6 +99,15 @@ void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur)
 		cur->xas[l] = (struct xa_state)__XA_STATE(&pt->level[l], 0, 0, 0);
 		cur->next[l] = ULONG_MAX;
 	}
+	cur->held = -1;
+}
+
+/* Release the level lock a run of dm_pt_set() calls kept. */
+void dm_pt_cursor_unlock(struct dm_pt_cursor *cur)
+{
+	if (cur->held >= 0)
+		xas_unlock(&cur->xas[cur->held]);
+	cur->held = -1;
 }
 
 /*
@@ -186,7 +195,9 @@ unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
 /*
  * Store @pte of @order at page @index (aligned to @order) for mirror @m,
  * replacing whatever overlaps it. Returns 0 or the error of the level's
- * cursor (-ENOMEM: drop pt->lock, dm_pt_cursor_nomem(), retry).
+ * cursor (-ENOMEM: drop pt->lock, dm_pt_cursor_nomem(), retry). The
+ * level lock may stay held on success: dm_pt_cursor_unlock() before
+ * dropping pt->lock.
  */
 int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	      unsigned long index, unsigned int order, void *pte)
@@ -199,13 +210,18 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	lockdep_assert_held(&pt->lock);
 	for (o = 0; o < DAXMIRROR_NR_ORDERS; o++) {
 		if (o != l && pt->nr[o]) {
+			dm_pt_cursor_unlock(cur);	/* one level lock at a time */
 			dm_pt_erase_level(pt, m, o, index, last);
 			cur->next[o] = ULONG_MAX;	/* nodes may be gone */
 		}
 	}
 
 	/* Runs of consecutive keys (a populated range) step, not walk. */
-	xas_lock(xas);
+	if (cur->held != l) {
+		dm_pt_cursor_unlock(cur);
+		xas_lock(xas);
+		cur->held = l;
+	}
 	if (cur->next[l] == index >> order)
 		xas_next(xas);
 	else
@@ -213,8 +229,8 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	old = xas_load(xas);
 	if (old != pte)
 		xas_store(xas, pte);
-	xas_unlock(xas);
 	if (xas_error(xas)) {
+		dm_pt_cursor_unlock(cur);
 		cur->next[l] = ULONG_MAX;
 		return xas_error(xas);
 	}

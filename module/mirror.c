@@ -124,14 +124,14 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 				    (end >> PAGE_SHIFT) - 1);
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
-		m->released = true;
+		WRITE_ONCE(m->released, true);
 		if (!s->mm_gone) {
-			s->mm_gone = true;
+			WRITE_ONCE(s->mm_gone, true);
 			mm_released = true;
 		}
 	} else if (range->event == MMU_NOTIFY_UNMAP && !m->released &&
 		   range->start <= m->start && range->end >= m->end) {
-		m->released = true;
+		WRITE_ONCE(m->released, true);
 		mirror_released = true;
 	}
 	spin_unlock(&s->pt.lock);
@@ -159,15 +159,16 @@ static const struct mmu_interval_notifier_ops dm_mirror_ops = {
 struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
 {
 	struct dm_mirror *m;
-	bool released;
 
 	list_for_each_entry(m, &s->mirrors, node) {
 		if (addr < m->start || addr >= m->end)
 			continue;
-		spin_lock(&s->pt.lock);
-		released = m->released;
-		spin_unlock(&s->pt.lock);
-		return released ? NULL : m;
+		/*
+		 * Set once, under the page-table lock, by the invalidation;
+		 * a stale "live" here only means the fault that follows
+		 * finds the range unmapped.
+		 */
+		return READ_ONCE(m->released) ? NULL : m;
 	}
 	return NULL;
 }
@@ -375,6 +376,7 @@ again:
 			break;
 		i = base + (1UL << order) - first;
 	}
+	dm_pt_cursor_unlock(&cur);
 	spin_unlock(&s->pt.lock);
 	s->ops.update_ns += ktime_get_ns() - t1;
 	/* Allocates after -ENOMEM (retry), else frees what was preallocated. */

@@ -277,14 +277,10 @@ static long dm_ioctl_bind(struct dm_session *s, unsigned long arg)
 /* May the caller use the bound mm? Caller holds s->lock. */
 static long dm_session_usable(struct dm_session *s)
 {
-	bool gone;
-
 	if (!s->mm)
 		return -ENOTCONN;
-	spin_lock(&s->pt.lock);
-	gone = s->mm_gone;
-	spin_unlock(&s->pt.lock);
-	if (gone)
+	/* Set once by the invalidation (WRITE_ONCE under the pt lock). */
+	if (READ_ONCE(s->mm_gone))
 		return -ESRCH;
 	if (s->mm != current->mm)
 		return -EBUSY;
