@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "test-tap.h"
+#include "private-bus.h"
 
 #define DEST "org.daxmirror1"
 #define ROOT "/org/daxmirror1"
@@ -78,57 +79,9 @@ static uint64_t now_ms(void)
 
 static int start_bus(Env *env)
 {
-	char conf[512], cfgarg[600], text[2048];
-	size_t len = 0;
-	int p[2];
-
-	snprintf(conf, sizeof(conf), "%s/bus.conf", env->tmpdir);
-	snprintf(text, sizeof(text),
-		 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-		 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-		 "<busconfig>\n"
-		 "  <type>session</type>\n"
-		 "  <listen>unix:path=%s/bus</listen>\n"
-		 "  <auth>EXTERNAL</auth>\n"
-		 "  <policy context=\"default\">\n"
-		 "    <allow user=\"*\"/>\n"
-		 "    <allow own=\"*\"/>\n"
-		 "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-		 "    <allow eavesdrop=\"true\"/>\n"
-		 "  </policy>\n"
-		 "</busconfig>\n", env->tmpdir);
-	write_file(conf, text);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	env->bus_pid = fork();
-	if (env->bus_pid < 0)
-		return -errno;
-	if (env->bus_pid == 0) {
-		dup2(p[1], 3);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		snprintf(cfgarg, sizeof(cfgarg), "--config-file=%s", conf);
-		execl(getenv("DBUS_DAEMON"), "dbus-daemon", cfgarg, "--nofork", "--nopidfile",
-		      "--print-address=3", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < sizeof(env->address) - 1) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, 10000) <= 0)
-			break;
-		n = read(p[0], env->address + len, sizeof(env->address) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(env->address, '\n', len))
-			break;
-	}
-	close(p[0]);
-	env->address[len] = '\0';
-	env->address[strcspn(env->address, "\n")] = '\0';
-	return env->address[0] ? 0 : -EIO;
+	return dmt_private_bus_start(getenv("DBUS_DAEMON"), env->tmpdir,
+				     &env->bus_pid, env->address,
+				     sizeof(env->address));
 }
 
 static pid_t start_daemon(Env *env, const char *path, const char *control, const char *conf)

@@ -29,6 +29,7 @@
 #include "daxmirror.h"
 #include "errors.h"
 #include "test-tap.h"
+#include "private-bus.h"
 
 #define DEST "org.daxmirror1"
 #define ROOT "/org/daxmirror1"
@@ -61,57 +62,8 @@ static uint64_t now_ms(void)
 
 static int start_bus(void)
 {
-	char conf[512], cfgarg[600], text[2048];
-	int p[2];
-	ssize_t n;
-	size_t len = 0;
-	struct pollfd pfd;
-
-	snprintf(conf, sizeof(conf), "%s/bus.conf", tmpdir);
-	snprintf(text, sizeof(text),
-		 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-		 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-		 "<busconfig>\n"
-		 "  <type>session</type>\n"
-		 "  <listen>unix:path=%s/bus</listen>\n"
-		 "  <auth>EXTERNAL</auth>\n"
-		 "  <policy context=\"default\">\n"
-		 "    <allow user=\"*\"/>\n"
-		 "    <allow own=\"*\"/>\n"
-		 "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-		 "    <allow eavesdrop=\"true\"/>\n"
-		 "  </policy>\n"
-		 "</busconfig>\n", tmpdir);
-	write_file(conf, text);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	bus_pid = fork();
-	if (bus_pid < 0)
-		return -errno;
-	if (bus_pid == 0) {
-		char fdarg[64];
-
-		dup2(p[1], 3);
-		snprintf(fdarg, sizeof(fdarg), "--print-address=3");
-		snprintf(cfgarg, sizeof(cfgarg), "--config-file=%s", conf);
-		execl(getenv("DBUS_DAEMON"), "dbus-daemon", cfgarg, "--nofork", "--nopidfile",
-		      fdarg, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
-	while (len < sizeof(address) - 1 && poll(&pfd, 1, 10000) > 0) {
-		n = read(p[0], address + len, sizeof(address) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(address, '\n', len))
-			break;
-	}
-	close(p[0]);
-	address[len] = '\0';
-	address[strcspn(address, "\n")] = '\0';
-	return address[0] ? 0 : -EIO;
+	return dmt_private_bus_start(getenv("DBUS_DAEMON"), tmpdir, &bus_pid,
+				     address, sizeof(address));
 }
 
 static int open_notify_socket(void)

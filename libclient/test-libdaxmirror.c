@@ -25,6 +25,7 @@
 #include <systemd/sd-bus.h>
 
 #include "libdaxmirror.h"
+#include "private-bus.h"
 
 static int n_test, n_fail;
 static char bus_dir[256];
@@ -79,54 +80,11 @@ static const char *tmpdir(void)
 /* A private bus: dbus-daemon with its own config, no service activation. */
 static int start_bus(const char *dbus_daemon)
 {
-	char conf[300], arg[320];
-	int pipefd[2];
-	FILE *f;
-	ssize_t n;
-
 	snprintf(bus_dir, sizeof(bus_dir), "%s/test-libdaxmirror-XXXXXX", tmpdir());
 	if (!mkdtemp(bus_dir))
 		return -errno;
-	snprintf(conf, sizeof(conf), "%s/bus.conf", bus_dir);
-	f = fopen(conf, "we");
-	if (!f)
-		return -errno;
-	fprintf(f,
-		"<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-		" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-		"<busconfig>\n"
-		"  <type>session</type>\n"
-		"  <listen>unix:path=%s/bus</listen>\n"
-		"  <auth>EXTERNAL</auth>\n"
-		"  <policy context=\"default\">\n"
-		"    <allow user=\"*\"/>\n"
-		"    <allow own=\"*\"/>\n"
-		"    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-		"    <allow eavesdrop=\"true\"/>\n"
-		"  </policy>\n"
-		"</busconfig>\n", bus_dir);
-	fclose(f);
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	bus_pid = fork();
-	if (bus_pid < 0)
-		return -errno;
-	if (bus_pid == 0) {
-		snprintf(arg, sizeof(arg), "--config-file=%s", conf);
-		dup2(pipefd[1], 3);
-		execl(dbus_daemon, "dbus-daemon", arg, "--nofork", "--print-address=3",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	n = read(pipefd[0], bus_address, sizeof(bus_address) - 1);
-	close(pipefd[0]);
-	if (n <= 0)
-		return -EIO;
-	bus_address[n] = 0;
-	bus_address[strcspn(bus_address, "\n")] = 0;
-	return 0;
+	return dmt_private_bus_start(dbus_daemon, bus_dir, &bus_pid, bus_address,
+				     sizeof(bus_address));
 }
 
 /* ---- The mock broker ------------------------------------------------------
