@@ -1356,7 +1356,11 @@ static void kmsg_mark(void)
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
-		if (write(fd, kmsg_marker, strlen(kmsg_marker)) < 0)
+		char line[sizeof(kmsg_marker) + 1];
+		int n = snprintf(line, sizeof(line), "%s\n", kmsg_marker);
+
+		/* Without its newline the record stays open, unreadable. */
+		if (write(fd, line, (size_t)n) < 0)
 			tap_diag("writing the marker to /dev/kmsg: %s", strerror(errno));
 		close(fd);
 	}
