@@ -867,14 +867,6 @@ int main(int argc, char **argv)
 	}
 	note("invalidation done");
 
-	{
-		struct row *w = add_row("6", "broker OpenSession+AttachFile+mirror", "Peer.Ping", "-",
-					NULL, NULL, 0, GOAL_LE, 3);
-
-		snprintf(w->verdict, sizeof(w->verdict), "skip");
-		row_note(w, "not measured: the broker's in-guest environment (tests/guest/broker-env.sh) is not committed yet");
-	}
-
 	for (int c = 0; c < NR_CASES; c++)
 		if (c != C_PERPAGE)
 			dmt_session_close(&cases[c].s);

@@ -164,6 +164,7 @@ void bus_close(Context *ctx)
 	ctx->session_slot = sd_bus_slot_unref(ctx->session_slot);
 	ctx->enumerator_slot = sd_bus_slot_unref(ctx->enumerator_slot);
 	ctx->object_manager_slot = sd_bus_slot_unref(ctx->object_manager_slot);
+	ctx->owner_match_slot = sd_bus_slot_unref(ctx->owner_match_slot);
 	ctx->bus = sd_bus_flush_close_unref(ctx->bus);
 }
 

@@ -40,7 +40,7 @@ typedef struct Context {
 	bool bus_poll_init;
 	int bus_poll_events;		/* UV_* events bus_poll watches */
 	sd_bus_slot *manager_slot, *session_slot, *enumerator_slot,
-		    *object_manager_slot;
+		    *object_manager_slot, *owner_match_slot;
 
 	/* The control node (kernel.c); -1 when the module is missing. */
 	int control_fd;

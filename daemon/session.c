@@ -107,7 +107,6 @@ static Session *session_free(Session *s)
 		free(s->files[i].path);
 	free(s->files);
 	free(s->mirrors);
-	sd_bus_track_unref(s->track);
 	free(s->owner);
 	safe_close(s->fd);
 	free(container_of(s, SessionBox, s));
@@ -241,11 +240,29 @@ void sessions_free_all(Context *ctx)
 	}
 }
 
-static int on_owner_gone(sd_bus_track *t, void *userdata)
+/*
+ * One match on the bus driver's NameOwnerChanged for the whole daemon ends
+ * the sessions of a client whose unique name goes away. (A sd_bus_track
+ * per session adds one match rule each, and dbus-daemon allows 512 per
+ * connection: the 513th session lost the daemon its bus connection.) The
+ * driver sends the signal after every message of the client, so a client
+ * gone right after OpenSession still has its session ended.
+ */
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-	Session *s = userdata;
+	Context *ctx = userdata;
+	const char *name, *old_owner, *new_owner;
+	Session *s, *next;
+	int r;
 
-	session_end(s, SESSION_END_DISCONNECT);
+	r = sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner);
+	if (r < 0 || name[0] != ':' || new_owner[0])
+		return 0;
+	for (s = ctx->sessions_head; s; s = next) {
+		next = s->next;
+		if (s->owner && strcmp(s->owner, name) == 0)
+			session_end(s, SESSION_END_DISCONNECT);
+	}
 	return 0;
 }
 
@@ -282,18 +299,6 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 		return r;
 	}
 	box->setup.charged = true;
-
-	/* Track the owner before the kernel session exists: a name that is
-	 * already gone fails here, and no session is created for it. */
-	r = sd_bus_track_new(ctx->bus, &s->track, on_owner_gone, s);
-	if (r >= 0)
-		r = sd_bus_track_add_name(s->track, sender);
-	if (r < 0) {
-		sd_bus_error_setf(error, DM_ERROR_ACCESS_DENIED,
-				  "cannot track the caller %s: %s", sender, strerror(-r));
-		session_end(s, SESSION_END_ERROR);
-		return r;
-	}
 
 	if (o->write)
 		flags |= DAXMIRROR_SESSION_ALLOW_WRITE;
@@ -783,5 +788,10 @@ int session_register(Context *ctx)
 	r = sd_bus_add_object_manager(ctx->bus, &ctx->object_manager_slot, DM_OBJECT_ROOT);
 	if (r < 0)
 		return log_error_errno(r, "registering the ObjectManager: %m");
+	r = sd_bus_match_signal(ctx->bus, &ctx->owner_match_slot, "org.freedesktop.DBus",
+				"/org/freedesktop/DBus", "org.freedesktop.DBus",
+				"NameOwnerChanged", on_name_owner_changed, ctx);
+	if (r < 0)
+		return log_error_errno(r, "watching clients leaving the bus: %m");
 	return 0;
 }

@@ -48,8 +48,8 @@ struct Session {
 	char path[64];			/* DM_SESSION_PREFIX "/ID" */
 	uid_t uid;			/* owner (caller of OpenSession) */
 	pid_t open_pid;			/* caller's pid at OpenSession */
-	char *owner;			/* owner's unique bus name */
-	sd_bus_track *track;		/* ends the session when owner leaves */
+	char *owner;			/* owner's unique bus name; its
+					 * NameOwnerChanged ends the session */
 	uint64_t created_usec;		/* CLOCK_REALTIME */
 	SessionOptions options;
 	SessionFile *files;

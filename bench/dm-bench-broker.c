@@ -1,0 +1,855 @@
+/* dm-bench-broker.c - row 6 of the daxmirror benchmarks: the broker
+ * daxmirrord on a real system bus, inside the tools/vm guest. Started by
+ * bench/broker-bench.sh (which brings up the bus and the daemon with
+ * tests/guest/broker-env.sh) after dm-bench, as root.
+ *
+ *   6a  daxmirror_client_new + daxmirror_mirror_file (2 MiB ext4-dax file)
+ *       + daxmirror_client_free, against one org.freedesktop.DBus.Peer.Ping
+ *       round trip to org.daxmirror1, interleaved rep by rep; the D-Bus part
+ *       of that cycle is timed apart with raw sd-bus calls.
+ *   6b  sessions opened per second by 1, 8 and 64 client processes, each
+ *       looping open -> mirror -> free for a fixed time.
+ *   6c  VmRSS of daxmirrord per live session (N sessions held by one
+ *       connection, in 5 steps) and OpenSession latency at 10 vs N live.
+ *
+ * Appends to --out DIR: results.csv (raw samples), summary.csv (rows, no
+ * header) and table.txt (rows, no header): the files dm-bench wrote.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "libdaxmirror.h"
+
+#define MIB		(1UL << 20)
+#define MAX_SAMPLES	64
+
+#define DEST		"org.daxmirror1"
+#define MANAGER		"/org/daxmirror1"
+#define MIFACE		"org.daxmirror1.Manager"
+#define SIFACE		"org.daxmirror1.Session"
+
+/* ---------------------------------------------------------------- utils */
+
+static FILE *raw_csv;
+static int reps = 7;
+static bool quick;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "dm-bench-broker: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "dm-bench-broker: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A named series of samples (one per rep). */
+struct series {
+	double v[MAX_SAMPLES];
+	int n;
+};
+
+static void put(struct series *s, const char *section, const char *cs,
+		unsigned long size_mib, const char *metric, double v)
+{
+	if (s->n < MAX_SAMPLES)
+		s->v[s->n++] = v;
+	fprintf(raw_csv, "%s,%s,%lu,%d,%s,%.6g\n", section, cs, size_mib,
+		s->n - 1, metric, v);
+	fflush(raw_csv);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const struct series *s)
+{
+	double t[MAX_SAMPLES];
+
+	if (!s->n)
+		return 0;
+	memcpy(t, s->v, sizeof(double) * (size_t)s->n);
+	qsort(t, (size_t)s->n, sizeof(double), cmp_double);
+	return s->n % 2 ? t[s->n / 2] : (t[s->n / 2 - 1] + t[s->n / 2]) / 2;
+}
+
+static double smin(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (int i = 1; i < s->n; i++)
+		if (s->v[i] < m)
+			m = s->v[i];
+	return m;
+}
+
+static double smax(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (int i = 1; i < s->n; i++)
+		if (s->v[i] > m)
+			m = s->v[i];
+	return m;
+}
+
+/* ---------------------------------------------------------------- table */
+
+enum goal_kind { GOAL_NONE, GOAL_GE, GOAL_LE };
+
+struct row {
+	char id[8];
+	char what[96];
+	char ref[64];
+	char unit[12];
+	double med_m, med_r, ratio;
+	char spread[64];
+	enum goal_kind gk;
+	double goal;
+	char verdict[16];
+	char note[320];
+};
+
+static struct row rows[64];
+static int nrows;
+
+static const char *fmt_num(char *buf, size_t len, double v)
+{
+	if (v == 0)
+		snprintf(buf, len, "0");
+	else if (v >= 100000 || v < 0.01)
+		snprintf(buf, len, "%.3g", v);
+	else if (v >= 100)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.3g", v);
+	return buf;
+}
+
+/*
+ * Add a row: measured series @m against reference series @r (either may be
+ * NULL when the median is given directly through @mm / @mr); ratio = @ratio
+ * (precomputed by the caller: what the goal is about).
+ */
+static struct row *add_row(const char *id, const char *what, const char *ref,
+			   const char *unit, const struct series *m,
+			   const struct series *r, double ratio,
+			   enum goal_kind gk, double goal)
+{
+	struct row *w = &rows[nrows++];
+	char a[24], b[24], c[24], d[24];
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	snprintf(w->what, sizeof(w->what), "%s", what);
+	snprintf(w->ref, sizeof(w->ref), "%s", ref);
+	snprintf(w->unit, sizeof(w->unit), "%s", unit);
+	w->med_m = m ? median(m) : 0;
+	w->med_r = r ? median(r) : 0;
+	w->ratio = ratio;
+	if (m && r)
+		snprintf(w->spread, sizeof(w->spread), "%s-%s / %s-%s",
+			 fmt_num(a, sizeof(a), smin(m)), fmt_num(b, sizeof(b), smax(m)),
+			 fmt_num(c, sizeof(c), smin(r)), fmt_num(d, sizeof(d), smax(r)));
+	else if (m)
+		snprintf(w->spread, sizeof(w->spread), "%s-%s",
+			 fmt_num(a, sizeof(a), smin(m)), fmt_num(b, sizeof(b), smax(m)));
+	w->gk = gk;
+	w->goal = goal;
+	if (gk == GOAL_NONE)
+		snprintf(w->verdict, sizeof(w->verdict), "info");
+	else if ((gk == GOAL_GE && ratio >= goal) || (gk == GOAL_LE && ratio <= goal))
+		snprintf(w->verdict, sizeof(w->verdict), "PASS");
+	else
+		snprintf(w->verdict, sizeof(w->verdict), "FAIL");
+	return w;
+}
+
+static void row_note(struct row *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void row_note(struct row *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->note, sizeof(w->note), fmt, ap);
+	va_end(ap);
+}
+
+/* The rows only: dm-bench printed the header. */
+static void print_rows(FILE *f)
+{
+	char a[24], b[24], c[24], g[24];
+
+	for (int i = 0; i < nrows; i++) {
+		struct row *w = &rows[i];
+
+		if (w->gk == GOAL_NONE)
+			snprintf(g, sizeof(g), "-");
+		else
+			snprintf(g, sizeof(g), "%s %s", w->gk == GOAL_GE ? ">=" : "<=",
+				 fmt_num(c, sizeof(c), w->goal));
+		fprintf(f, "%-4s | %-46s | %-30s | %10s | %10s | %-6s | %9s | %-31s | %-7s | %s\n",
+			w->id, w->what, w->ref,
+			w->med_m || w->spread[0] ? fmt_num(a, sizeof(a), w->med_m) : "-",
+			w->med_r ? fmt_num(b, sizeof(b), w->med_r) : "-",
+			w->unit,
+			strcmp(w->verdict, "skip") ? fmt_num(c, sizeof(c), w->ratio) : "-",
+			w->spread, g, w->verdict);
+		if (w->note[0])
+			fprintf(f, "     |   note: %s\n", w->note);
+	}
+}
+
+static void write_rows(FILE *f)
+{
+	for (int i = 0; i < nrows; i++) {
+		struct row *w = &rows[i];
+
+		fprintf(f, "%s,\"%s\",\"%s\",%.6g,%.6g,%s,%.6g,\"%s\",\"%s%.6g\",%s,\"%s\"\n",
+			w->id, w->what, w->ref, w->med_m, w->med_r, w->unit, w->ratio,
+			w->spread, w->gk == GOAL_NONE ? "" : w->gk == GOAL_GE ? ">=" : "<=",
+			w->goal, w->verdict, w->note);
+	}
+}
+
+/* -------------------------------------------------------------- helpers */
+
+static const char *file_path;
+static uint64_t file_len = 2 * MIB;
+
+static sd_bus *xbus(void)
+{
+	sd_bus *b = NULL;
+	int r = sd_bus_open_system(&b);
+
+	if (r < 0)
+		die("sd_bus_open_system: %s", strerror(-r));
+	return b;
+}
+
+static void xping(sd_bus *b)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DEST, MANAGER, "org.freedesktop.DBus.Peer", "Ping",
+				   &e, NULL, "");
+
+	if (r < 0)
+		die("Peer.Ping: %s", e.message ? e.message : strerror(-r));
+	sd_bus_error_free(&e);
+}
+
+/* Manager.OpenSession({}): the session path into @path (the fd of the
+ * reply is closed with it: the daemon keeps its own). */
+static int open_session(sd_bus *b, char *path, size_t plen, char *err, size_t elen)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *p;
+	int fd, r;
+
+	r = sd_bus_call_method(b, DEST, MANAGER, MIFACE, "OpenSession", &e, &reply, "a{sv}", 0);
+	if (r < 0) {
+		snprintf(err, elen, "%s", e.message ? e.message : strerror(-r));
+		sd_bus_error_free(&e);
+		return r;
+	}
+	r = sd_bus_message_read(reply, "oh", &p, &fd);
+	if (r >= 0)
+		snprintf(path, plen, "%s", p);
+	else
+		snprintf(err, elen, "OpenSession reply: %s", strerror(-r));
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static void xopen_session(sd_bus *b, char *path, size_t plen)
+{
+	char err[256];
+	int r = open_session(b, path, plen, err, sizeof(err));
+
+	if (r < 0)
+		die("OpenSession: %s", err);
+}
+
+static void xclose_session(sd_bus *b, const char *path)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DEST, path, SIFACE, "Close", &e, NULL, "");
+
+	if (r < 0)
+		die("Session.Close %s: %s", path, e.message ? e.message : strerror(-r));
+	sd_bus_error_free(&e);
+}
+
+static void xattach(sd_bus *b, const char *path, int fd)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DEST, path, SIFACE, "AttachFile", &e, NULL, "htta{sv}",
+				   fd, (uint64_t)0, file_len, 0);
+
+	if (r < 0)
+		die("AttachFile: %s", e.message ? e.message : strerror(-r));
+	sd_bus_error_free(&e);
+}
+
+static pid_t daemon_pid(sd_bus *b)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	uint32_t pid = 0;
+	int r;
+
+	r = sd_bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &e, &reply,
+			       "s", DEST);
+	if (r < 0)
+		die("GetConnectionUnixProcessID: %s", e.message ? e.message : strerror(-r));
+	if (sd_bus_message_read(reply, "u", &pid) < 0)
+		die("GetConnectionUnixProcessID: bad reply");
+	sd_bus_message_unref(reply);
+	return (pid_t)pid;
+}
+
+/* VmRSS of @pid in KiB. */
+static long vm_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;	/* the daemon is gone */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Phases of one library cycle, ns. */
+struct cycle { uint64_t t_new, t_mirror, t_free; };
+
+/* One client_new + mirror_file + client_free; @fd the file (O_RDONLY). */
+static int lib_cycle(int fd, struct cycle *cy)
+{
+	struct daxmirror_client *c = NULL;
+	struct daxmirror_mirror *m = NULL;
+	uint64_t t0, t1, t2, t3;
+	int r;
+
+	t0 = now_ns();
+	r = daxmirror_client_new(&c, NULL);
+	if (r < 0)
+		return r;
+	t1 = now_ns();
+	r = daxmirror_mirror_file(c, fd, 0, file_len, 0, &m);
+	if (r < 0) {
+		daxmirror_client_free(c);
+		return r;
+	}
+	t2 = now_ns();
+	daxmirror_client_free(c);
+	t3 = now_ns();
+	if (cy) {
+		cy->t_new = t1 - t0;
+		cy->t_mirror = t2 - t1;
+		cy->t_free = t3 - t2;
+	}
+	return 0;
+}
+
+/* The D-Bus part of a cycle with raw sd-bus: connect (+ Hello),
+ * OpenSession, AttachFile, Close, disconnect. */
+struct raw { uint64_t t_conn, t_open, t_attach, t_close, t_disc; };
+
+static void raw_cycle(int fd, struct raw *rw)
+{
+	char path[128];
+	const char *unique;
+	uint64_t t0, t1, t2, t3, t4, t5;
+	sd_bus *b;
+	int r;
+
+	t0 = now_ns();
+	b = xbus();
+	r = sd_bus_get_unique_name(b, &unique);	/* waits for auth + Hello */
+	if (r < 0)
+		die("sd_bus_get_unique_name: %s", strerror(-r));
+	t1 = now_ns();
+	xopen_session(b, path, sizeof(path));
+	t2 = now_ns();
+	xattach(b, path, fd);
+	t3 = now_ns();
+	xclose_session(b, path);
+	t4 = now_ns();
+	sd_bus_flush_close_unref(b);
+	t5 = now_ns();
+	rw->t_conn = t1 - t0;
+	rw->t_open = t2 - t1;
+	rw->t_attach = t3 - t2;
+	rw->t_close = t4 - t3;
+	rw->t_disc = t5 - t4;
+}
+
+/* ------------------------------------------------------------------ 6b */
+
+/* @nproc processes loop open->mirror->free, starting cycles for @secs;
+ * returns cycles completed per second over the span from the start to
+ * the end of the last cycle (*@span_s), errors in *@errs. */
+static double throughput(int nproc, double secs, long *errs, double *span_s)
+{
+	struct shm { volatile uint64_t stop_ns; uint64_t end_ns[128]; long done[128], errs[128]; int first_err[128]; } *sh;
+	int go[2];
+	pid_t pids[128];
+	long total = 0;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memset((void *)sh, 0, sizeof(*sh));
+	if (pipe(go) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	for (int i = 0; i < nproc; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork: %s", strerror(errno));
+		if (!pids[i]) {
+			char ch;
+			int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+
+			close(go[1]);
+			if (fd < 0 || read(go[0], &ch, 1) != 1)
+				_exit(2);
+			/* Until the stop time; the cycle running then is
+			 * finished and counted, the span ends with the last. */
+			while (now_ns() < sh->stop_ns) {
+				int r = lib_cycle(fd, NULL);
+
+				if (r < 0) {
+					if (!sh->errs[i]++)
+						sh->first_err[i] = -r;
+					usleep(1000);
+				} else {
+					sh->done[i]++;
+				}
+			}
+			sh->end_ns[i] = now_ns();
+			_exit(0);
+		}
+	}
+	uint64_t start;
+
+	close(go[0]);
+	usleep(200000);		/* let them reach the read */
+	start = now_ns();
+	sh->stop_ns = start + (uint64_t)(secs * 1e9);
+	for (int i = 0; i < nproc; i++)
+		if (write(go[1], "g", 1) != 1)
+			die("write: %s", strerror(errno));
+	close(go[1]);
+	for (int i = 0; i < nproc; i++)
+		waitpid(pids[i], NULL, 0);
+	*errs = 0;
+	for (int i = 0; i < nproc; i++) {
+		total += sh->done[i];
+		if (sh->errs[i] && !*errs)
+			note("%d clients: client %d: %ld errors, first %s", nproc, i, sh->errs[i],
+			     strerror(sh->first_err[i]));
+		*errs += sh->errs[i];
+	}
+	{
+		uint64_t end = start;
+
+		for (int i = 0; i < nproc; i++)
+			if (sh->end_ns[i] > end)
+				end = sh->end_ns[i];
+		*span_s = (end - start) / 1e9;
+	}
+	munmap((void *)sh, sizeof(*sh));
+	return *span_s > 0 ? total / *span_s : 0;
+}
+
+/* 6c: live sessions held by one connection @bus, checkpoints from @cps
+ * (ascending); RSS per session in 5 steps to each, OpenSession latency
+ * there vs at 10 live. @close_after: close them all at the end. */
+static void live_sessions(sd_bus *bus, pid_t dpid, const int *cps, int ncp, int nmax,
+			  double fill_budget, bool close_after)
+{
+	struct row *w;
+	{
+		enum { LAT_CALLS = 10, STEPS = 5 };
+		struct series lat10 = { .n = 0 }, ping10 = { .n = 0 };
+		char (*paths)[48] = calloc((size_t)nmax, sizeof(*paths));
+		char p[128], what[96], err[256] = "";
+		long rss0, rss10;
+		uint64_t fill0;
+		int live = 0;
+		bool cut = false;
+
+		if (!paths)
+			die("calloc");
+		rss0 = vm_rss_kib(dpid);
+		for (; live < 10; live++)
+			xopen_session(bus, paths[live], sizeof(paths[live]));
+		/* latency of one more OpenSession (+ untimed Close) at 10 live */
+		for (int r = 0; r < reps; r++) {
+			uint64_t sum = 0, t0, t1;
+
+			for (int i = 0; i < LAT_CALLS; i++) {
+				t0 = now_ns();
+				xopen_session(bus, p, sizeof(p));
+				t1 = now_ns();
+				sum += t1 - t0;
+				xclose_session(bus, p);
+			}
+			put(&lat10, "broker", "open_latency", 10, "ms", sum / 1e6 / LAT_CALLS);
+			t0 = now_ns();
+			for (int i = 0; i < LAT_CALLS; i++)
+				xping(bus);
+			put(&ping10, "broker", "ping", 10, "ms", (now_ns() - t0) / 1e6 / LAT_CALLS);
+		}
+		rss10 = vm_rss_kib(dpid);
+		fill0 = now_ns();
+		for (int c = 0; c < ncp && !cut; c++) {
+			struct series latn = { .n = 0 }, pingn = { .n = 0 }, rss = { .n = 0 };
+			int base = live, step = (cps[c] - live) / STEPS;
+			long rss_a = vm_rss_kib(dpid), rssn;
+			uint64_t c0 = now_ns();
+
+			/* fill in STEPS steps: one RSS-per-session sample each */
+			for (int k = 0; k < STEPS && !cut; k++) {
+				long a = vm_rss_kib(dpid), bb;
+				int from = live, upto = k == STEPS - 1 ? cps[c] : live + step;
+
+				for (; live < upto; live++) {
+					if (open_session(bus, paths[live], sizeof(paths[live]), err, sizeof(err)) < 0) {
+						note("OpenSession #%d: %s", live + 1, err);
+						cut = true;
+						break;
+					}
+					if ((now_ns() - fill0) / 1e9 > fill_budget) {
+						live++;
+						cut = true;
+						break;
+					}
+				}
+				bb = vm_rss_kib(dpid);
+				if (live > from && a >= 0 && bb >= 0)
+					put(&rss, "broker", "rss_per_session", (unsigned long)live, "KiB",
+					    (double)(bb - a) / (live - from));
+			}
+			rssn = vm_rss_kib(dpid);
+			note("%d live sessions (fill %.1f s), VmRSS %ld KiB", live, (now_ns() - c0) / 1e9, rssn);
+			if (rssn < 0 || (cut && err[0])) {
+				/* the daemon is gone: report what was measured */
+				snprintf(what, sizeof(what), "daxmirrord RSS per session, %d to %d live", base, live);
+				w = add_row("6c", what, "-", "KiB", &rss, NULL, median(&rss), GOAL_LE, 8);
+				snprintf(w->verdict, sizeof(w->verdict), "FAIL");
+				row_note(w, "OpenSession #%d failed: %s; daxmirrord %s; VmRSS %ld KiB idle, %ld at 10, %ld at %d",
+					 live + 1, err, rssn < 0 || kill(dpid, 0) ? "exited" : "still runs",
+					 rss0, rss10, rss_a, base);
+				break;
+			}
+			for (int r = 0; r < reps; r++) {
+				uint64_t sum = 0, t0, t1;
+
+				for (int i = 0; i < LAT_CALLS; i++) {
+					t0 = now_ns();
+					xopen_session(bus, p, sizeof(p));
+					t1 = now_ns();
+					sum += t1 - t0;
+					xclose_session(bus, p);
+				}
+				put(&latn, "broker", "open_latency", (unsigned long)live, "ms", sum / 1e6 / LAT_CALLS);
+				t0 = now_ns();
+				for (int i = 0; i < LAT_CALLS; i++)
+					xping(bus);
+				put(&pingn, "broker", "ping", (unsigned long)live, "ms", (now_ns() - t0) / 1e6 / LAT_CALLS);
+			}
+			snprintf(what, sizeof(what), "daxmirrord RSS per session, %d to %d live", base, live);
+			w = add_row("6c", what, "-", "KiB", &rss, NULL, median(&rss), GOAL_LE, 8);
+			row_note(w, "VmRSS %ld KiB idle, %ld at 10, %ld at %d, %ld at %d live; %d steps (one sample each); fill %.1f s%s%s",
+				 rss0, rss10, rss_a, base, rssn, live, STEPS, (now_ns() - c0) / 1e9,
+				 cut ? (err[0] ? ", stopped early: " : ", stopped at the time budget") : "",
+				 cut && err[0] ? err : "");
+			snprintf(what, sizeof(what), "OpenSession latency at %d live sessions", live);
+			w = add_row("6c", what, "at 10 live sessions", "ms", &latn, &lat10,
+				    median(&latn) / median(&lat10), GOAL_LE, 1.5);
+			row_note(w, "one connection holds them; Peer.Ping at 10 / %d live: %.3g / %.3g ms; %d calls per sample; goal: flat (<= 1.5x)",
+				 live, median(&ping10), median(&pingn), LAT_CALLS);
+		}
+		if (close_after && !cut)
+			for (int i = 0; i < live; i++)
+				xclose_session(bus, paths[i]);
+		free(paths);
+	}
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+	printf("Usage: dm-bench-broker --out DIR [--reps N] [--quick] [--sessions N] [--fill-budget S]\n"
+	       "  --sessions N     live sessions for 6c (default 10000, --quick 1000; also measured at 1000)\n"
+	       "  --fill-budget S  stop filling after S seconds (default 60), report the N reached\n"
+	       "Row 6 of the benchmarks; needs the system bus and daxmirrord (bench/broker-bench.sh).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "sessions", required_argument, NULL, 'n' },
+		{ "fill-budget", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *out = NULL, *dir;
+	char path[4096], fpath[4096];
+	int opt, fd, nsess = 0;
+	double fill_budget = 60, tp_secs;
+	bool reps_set = false;
+	sd_bus *bus;
+	pid_t dpid;
+	FILE *f;
+	struct row *w;
+
+	while ((opt = getopt_long(argc, argv, "o:r:qn:b:h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'r': reps = atoi(optarg); reps_set = true; break;
+		case 'q': quick = true; break;
+		case 'n': nsess = atoi(optarg); break;
+		case 'b': fill_budget = atof(optarg); break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (!out)
+		die("--out DIR is required");
+	if (quick && !reps_set)
+		reps = 3;
+	if (!nsess)
+		nsess = quick ? 1000 : 10000;
+	if (reps < 1 || reps > MAX_SAMPLES || nsess < 20)
+		die("bad --reps or --sessions");
+	tp_secs = quick ? 1.0 : 2.0;
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(path, sizeof(path), "%s/results.csv", out);
+	raw_csv = fopen(path, "a");
+	if (!raw_csv)
+		die("%s: %s", path, strerror(errno));
+
+	/* The small file: 2 MiB on ext4-dax (a 2 MiB extent: PMD-mapped). */
+	dir = getenv("DAXMIRROR_EXT4_DAX");
+	if (!dir)
+		die("DAXMIRROR_EXT4_DAX is not set (run me through bench/run)");
+	snprintf(fpath, sizeof(fpath), "%s/dm-bench-broker.dat", dir);
+	file_path = fpath;
+	unlink(fpath);
+	fd = open(fpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || posix_fallocate(fd, 0, (off_t)file_len))
+		die("create %s: %s", fpath, strerror(errno));
+	close(fd);
+	fd = open(fpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open %s: %s", fpath, strerror(errno));
+
+	bus = xbus();
+	dpid = daemon_pid(bus);
+	note("daxmirrord pid %d, VmRSS %ld KiB", (int)dpid, vm_rss_kib(dpid));
+
+	/* Warm-up: a cycle of each kind (libraries, daemon paths). */
+	{
+		struct raw rw;
+		int r = lib_cycle(fd, NULL);
+
+		if (r < 0)
+			die("warm-up cycle: %s", strerror(-r));
+		raw_cycle(fd, &rw);
+		xping(bus);
+	}
+
+	/* ---- 6c, first: on a fresh daemon heap (VmRSS does not shrink
+	 * after the churn of 6a/6b), up to 500 live sessions: under
+	 * dbus-daemon's default of 512 match rules per connection (the daemon
+	 * adds one per session); closed again afterwards ---- */
+	{
+		int cp = nsess < 500 ? nsess : 500;
+
+		live_sessions(bus, dpid, &cp, 1, cp, fill_budget, true);
+		note("6c (to %d) done", cp);
+	}
+
+	/* ---- 6a ---- */
+	{
+		enum { PINGS = 20 };
+		int cycles = quick ? 3 : 5;
+		struct series lib = { .n = 0 }, ping = { .n = 0 }, pnew = { .n = 0 },
+			pmir = { .n = 0 }, pfree = { .n = 0 }, raw = { .n = 0 }, rconn = { .n = 0 },
+			ropen = { .n = 0 }, rattach = { .n = 0 }, rclose = { .n = 0 }, rdisc = { .n = 0 };
+
+		for (int r = 0; r < reps; r++) {
+			uint64_t t0, t1, sn = 0, sm = 0, sf = 0;
+			struct raw sr = { 0 };
+
+			t0 = now_ns();
+			for (int i = 0; i < PINGS; i++)
+				xping(bus);
+			t1 = now_ns();
+			put(&ping, "broker", "ping", 0, "ms", (t1 - t0) / 1e6 / PINGS);
+			for (int i = 0; i < cycles; i++) {
+				struct cycle cy;
+				int e = lib_cycle(fd, &cy);
+
+				if (e < 0)
+					die("client cycle: %s", strerror(-e));
+				sn += cy.t_new;
+				sm += cy.t_mirror;
+				sf += cy.t_free;
+			}
+			put(&pnew, "broker", "lib_client_new", 0, "ms", sn / 1e6 / cycles);
+			put(&pmir, "broker", "lib_mirror_file", 0, "ms", sm / 1e6 / cycles);
+			put(&pfree, "broker", "lib_client_free", 0, "ms", sf / 1e6 / cycles);
+			put(&lib, "broker", "lib_cycle", 0, "ms", (sn + sm + sf) / 1e6 / cycles);
+			for (int i = 0; i < cycles; i++) {
+				struct raw rw;
+
+				raw_cycle(fd, &rw);
+				sr.t_conn += rw.t_conn;
+				sr.t_open += rw.t_open;
+				sr.t_attach += rw.t_attach;
+				sr.t_close += rw.t_close;
+				sr.t_disc += rw.t_disc;
+			}
+			put(&rconn, "broker", "raw_connect_hello", 0, "ms", sr.t_conn / 1e6 / cycles);
+			put(&ropen, "broker", "raw_open_session", 0, "ms", sr.t_open / 1e6 / cycles);
+			put(&rattach, "broker", "raw_attach_file", 0, "ms", sr.t_attach / 1e6 / cycles);
+			put(&rclose, "broker", "raw_close", 0, "ms", sr.t_close / 1e6 / cycles);
+			put(&rdisc, "broker", "raw_disconnect", 0, "ms", sr.t_disc / 1e6 / cycles);
+			put(&raw, "broker", "raw_cycle", 0, "ms",
+			    (sr.t_conn + sr.t_open + sr.t_attach + sr.t_close + sr.t_disc) / 1e6 / cycles);
+		}
+		w = add_row("6a", "broker: client_new+mirror_file 2 MiB dax+free", "Peer.Ping round trip",
+			    "ms", &lib, &ping, median(&lib) / median(&ping), GOAL_LE, 3);
+		row_note(w, "phases (median ms): client_new %.3g, mirror_file %.3g, client_free %.3g; %d cycles / %d pings per sample",
+			 median(&pnew), median(&pmir), median(&pfree), cycles, PINGS);
+		w = add_row("6a", "  its D-Bus part (raw sd-bus, same calls)", "Peer.Ping round trip",
+			    "ms", &raw, &ping, median(&raw) / median(&ping), GOAL_NONE, 0);
+		row_note(w, "connect+Hello %.3g, OpenSession %.3g, AttachFile %.3g, Close %.3g, disconnect %.3g ms; rest of 6a (map+bind+add, library) ~%.3g ms",
+			 median(&rconn), median(&ropen), median(&rattach), median(&rclose),
+			 median(&rdisc), median(&lib) - median(&raw));
+	}
+	note("6a done");
+
+	/* ---- 6b ---- */
+	{
+		static const int np[] = { 1, 8, 64 };
+		struct series rate[3] = { { .n = 0 } }, span[3] = { { .n = 0 } };
+		long errs[3] = { 0 };
+		char cs[32], what[96];
+
+		for (int r = 0; r < reps; r++) {
+			for (int k = 0; k < 3; k++) {
+				long e;
+				double sp, rt = throughput(np[k], tp_secs, &e, &sp);
+
+				snprintf(cs, sizeof(cs), "clients_%d", np[k]);
+				put(&rate[k], "broker", cs, 0, "sessions_per_s", rt);
+				put(&span[k], "broker", cs, 0, "span_s", sp);
+				errs[k] += e;
+			}
+		}
+		for (int k = 0; k < 3; k++) {
+			snprintf(what, sizeof(what), "sessions opened/s, %d concurrent client%s", np[k],
+				 np[k] > 1 ? "s" : "");
+			w = add_row("6b", what, k ? "1 client" : "-", "1/s", &rate[k], k ? &rate[0] : NULL,
+				    k ? median(&rate[k]) / median(&rate[0]) : 1, GOAL_NONE, 0);
+			row_note(w, "processes looping client_new+mirror_file+client_free, starting cycles for %.0f s; rate over the span to the last end (median %.3g s); %ld failed cycles (all reps)",
+				 tp_secs, median(&span[k]), errs[k]);
+		}
+	}
+	note("6b done");
+
+	/* ---- 6c, last (it may end the daemon): 1000 and --sessions ---- */
+	if (nsess > 500) {
+		int cps[2], ncp = 0;
+
+		if (nsess > 1000)
+			cps[ncp++] = 1000;
+		cps[ncp++] = nsess;
+		live_sessions(bus, dpid, cps, ncp, nsess, fill_budget, false);
+		note("6c (to %d) done", nsess);
+	}
+
+	sd_bus_flush_close_unref(bus);	/* the daemon ends our sessions */
+	close(fd);
+	unlink(fpath);
+
+	print_rows(stdout);
+	snprintf(path, sizeof(path), "%s/table.txt", out);
+	f = fopen(path, "a");
+	if (f) {
+		print_rows(f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/summary.csv", out);
+	f = fopen(path, "a");
+	if (f) {
+		write_rows(f);
+		fclose(f);
+	}
+	fclose(raw_csv);
+	return 0;
+}
