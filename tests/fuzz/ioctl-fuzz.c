@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -50,6 +49,7 @@
 #include <unistd.h>
 
 #include "dmt.h"
+#include "module-state.h"
 
 #ifndef FUZZ_DEFAULT_CALLS
 #define FUZZ_DEFAULT_CALLS	1000000
@@ -1323,86 +1323,7 @@ static void broker_step(int ctl, int daxfd)
 
 /* --- checks ------------------------------------------------------------- */
 
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/daxmirror/refcnt", "re");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static long sessions_alive(void)
-{
-	struct daxmirror_session_list l = { 0 };
-	int ctl = dmt_open_control();
-	long r;
-
-	if (ctl < 0)
-		return ctl;
-	r = dmt_ioctl(ctl, DAXMIRROR_CTL_LIST_SESSIONS, &l);
-	close(ctl);
-	return r < 0 ? r : (long)l.count;
-}
-
 static char kmsg_marker[96];
-
-static void kmsg_mark(void)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		char line[sizeof(kmsg_marker) + 1];
-		int n = snprintf(line, sizeof(line), "%s\n", kmsg_marker);
-
-		/* Without its newline the record stays open, unreadable. */
-		if (write(fd, line, (size_t)n) < 0)
-			tap_diag("writing the marker to /dev/kmsg: %s", strerror(errno));
-		close(fd);
-	}
-}
-
-/* Lines of the kernel log after our marker that look like a splat. */
-static int kmsg_splats(void)
-{
-	static const char *const bad[] = { "BUG", "WARNING", "Oops",
-		"general protection", "KASAN", "UBSAN", "refcount_t",
-		"list_add corruption", "list_del corruption", "blocked for more than",
-		"Call Trace", "RIP:" };
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	_cleanup_free_ char *buf = NULL;
-	char *p, *line, *save = NULL;
-	int n, found = 0;
-
-	if (size <= 0)
-		return -errno;
-	buf = malloc((size_t)size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	p = NULL;
-	for (char *q = strstr(buf, kmsg_marker); q; q = strstr(q + 1, kmsg_marker))
-		p = q;
-	if (!p) {
-		tap_diag("the marker is not in the kernel log (ring overwritten?): checking all of it");
-		p = buf;
-	}
-	for (line = strtok_r(p, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		for (size_t i = 0; i < DMT_ARRAY_SIZE(bad); i++)
-			if (strstr(line, bad[i])) {
-				if (found++ < 40)
-					tap_diag("kernel: %s", line);
-				break;
-			}
-	return found;
-}
 
 /* --- main ---------------------------------------------------------------- */
 
@@ -1464,13 +1385,13 @@ int main(int argc, char **argv)
 		tap_diag("%s is not set: the 'DAX' file is in %s", DMT_ENV_EXT4_DAX, env.tmpdir);
 		env.daxdir = env.tmpdir;
 	}
-	base_sessions = sessions_alive();
+	base_sessions = dmt_sessions_alive();
 	if (base_sessions < 0) {
 		printf("1..0 # SKIP %s: %s\n", DMT_CONTROL_PATH, tap_errname((int)-base_sessions));
 		return 77;
 	}
 	tap_plan(6);
-	base_ref = module_refcnt();
+	base_ref = dmt_module_refcnt();
 	tap_diag("before: %ld sessions alive, module refcnt %ld", base_sessions, base_ref);
 
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1481,7 +1402,7 @@ int main(int argc, char **argv)
 	rng = seed ^ 0xb10cb10cULL;
 	snprintf(kmsg_marker, sizeof(kmsg_marker), "daxmirror-fuzz: start seed=%" PRIu64 " pid=%d",
 		 seed, (int)getpid());
-	kmsg_mark();
+	dmt_kmsg_mark(kmsg_marker);
 
 	ctl = open(DMT_CONTROL_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (ctl < 0)
@@ -1612,17 +1533,17 @@ int main(int argc, char **argv)
 	/* Sessions go away with their last fd; give deferred fputs a moment. */
 	v = -1;
 	for (int i = 0; i < 50; i++) {
-		v = sessions_alive();
+		v = dmt_sessions_alive();
 		if (v == base_sessions)
 			break;
 		usleep(100000);
 	}
 	tap_ok(v == base_sessions, "no session left: LIST_SESSIONS counts %ld (%ld before)",
 	       v, base_sessions);
-	/* Every fd of ours is closed now (sessions_alive() closes its own). */
-	v = module_refcnt();
+	/* Every fd of ours is closed now (dmt_sessions_alive() closes its own). */
+	v = dmt_module_refcnt();
 	tap_ok(v == base_ref, "/sys/module/daxmirror/refcnt back to %ld (is %ld)", base_ref, v);
-	splats = kmsg_splats();
+	splats = dmt_kmsg_splats(kmsg_marker);
 	tap_ok(splats == 0,
 	       "kernel log: no BUG/WARNING/Oops/general protection since the start (%d suspicious lines)",
 	       splats);

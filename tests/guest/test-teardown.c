@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "dmt.h"
+#include "module-state.h"
 
 /* --- common ------------------------------------------------------------- */
 
@@ -60,97 +61,7 @@ static uint64_t rnd_next(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/daxmirror/refcnt", "re");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static long sessions_alive(void)
-{
-	struct daxmirror_session_list l = { 0 };
-	int ctl = dmt_open_control();
-	long r;
-
-	if (ctl < 0)
-		return ctl;
-	r = dmt_ioctl(ctl, DAXMIRROR_CTL_LIST_SESSIONS, &l);
-	close(ctl);
-	return r < 0 ? r : (long)l.count;
-}
-
 static char kmsg_marker[96];
-
-static void kmsg_mark(void)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	char line[sizeof(kmsg_marker) + 1];
-
-	/* With its newline: a record without one stays open for a
-	 * continuation, and readers do not see it until the next one. */
-	snprintf(line, sizeof(line), "%s\n", kmsg_marker);
-	if (fd >= 0) {
-		if (write(fd, line, strlen(line)) < 0)
-			tap_diag("writing the marker to /dev/kmsg: %s", strerror(errno));
-		close(fd);
-	}
-}
-
-/* Records of the kernel log (read from /dev/kmsg, as dmesg does) after
- * our marker that look like a splat; -errno if the log cannot be read. */
-static int kmsg_splats(void)
-{
-	static const char *const bad[] = { "BUG", "WARNING", "Oops",
-		"general protection", "KASAN", "UBSAN", "refcount_t",
-		"list_add corruption", "list_del corruption", "blocked for more than",
-		"Call Trace", "RIP:" };
-	_cleanup_fd_ int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	bool after = false;
-	int found = 0, records = 0;
-	char rec[8192];
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = read(fd, rec, sizeof(rec) - 1);
-		const char *msg;
-
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;		/* EAGAIN: the end */
-		rec[n] = '\0';
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		if (strstr(msg, kmsg_marker)) {
-			after = true;	/* the last marker counts */
-			found = 0;
-			records = 0;
-			continue;
-		}
-		records++;
-		for (size_t i = 0; i < DMT_ARRAY_SIZE(bad); i++)
-			if (strstr(msg, bad[i])) {
-				if (found++ < 40)
-					tap_diag("kernel: %s", strtok(rec, "\n"));
-				break;
-			}
-	}
-	if (!after)
-		tap_diag("the marker is not in the kernel log (ring overwritten?): checked all %d records",
-			 records);
-	return found;
-}
 
 /* Is session @id still listed? 1 yes, 0 no, -errno. */
 static int session_listed(int ctl, uint64_t id)
@@ -922,18 +833,18 @@ static void g_fork_exit(const void *arg)
 	tap_ok(tot[W_REVOKE_FAIL] == 0 && tot[W_REVOKES] == tot[W_MODE0 + M_REVOKE],
 	       "%" PRId64 " revokes while writing, each succeeded and ended the writes with ENODEV",
 	       tot[W_REVOKES]);
-	sessions = sessions_alive();
-	ref = module_refcnt();
+	sessions = dmt_sessions_alive();
+	ref = dmt_module_refcnt();
 	for (int i = 0; i < 100 && (sessions != base[0] || ref != base[1]); i++) {
 		usleep(20000);
-		sessions = sessions_alive();
-		ref = module_refcnt();
+		sessions = dmt_sessions_alive();
+		ref = dmt_module_refcnt();
 	}
 	tap_ok(sessions == base[0], "LIST_SESSIONS counts %ld sessions, as before (%ld)",
 	       sessions, base[0]);
 	tap_ok(ref == base[1], "/sys/module/daxmirror/refcnt is %ld, as before (%ld)",
 	       ref, base[1]);
-	splats = kmsg_splats();
+	splats = dmt_kmsg_splats(kmsg_marker);
 	tap_ok(splats == 0, "no BUG/WARNING/Oops in the kernel log since the start (%d)", splats);
 
 	tap_diag("figures: fork/exit stress: %d processes x %d iterations = %" PRId64
@@ -966,10 +877,10 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		tap_bail("must run as root");
 	signal(SIGPIPE, SIG_IGN);
-	base[0] = sessions_alive();
-	base[1] = module_refcnt();
+	base[0] = dmt_sessions_alive();
+	base[1] = dmt_module_refcnt();
 	snprintf(kmsg_marker, sizeof(kmsg_marker), "daxmirror-teardown: start seed=%" PRIu64
 		 " pid=%d", g_seed, (int)getpid());
-	kmsg_mark();
+	dmt_kmsg_mark(kmsg_marker);
 	return tap_main(groups, DMT_ARRAY_SIZE(groups), 400);
 }
