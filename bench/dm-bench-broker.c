@@ -36,9 +36,9 @@
 #include <systemd/sd-bus.h>
 
 #include "libdaxmirror.h"
+#include "report.h"
 
 #define MIB		(1UL << 20)
-#define MAX_SAMPLES	64
 
 #define DEST		"org.daxmirror1"
 #define MANAGER		"/org/daxmirror1"
@@ -47,215 +47,8 @@
 
 /* ---------------------------------------------------------------- utils */
 
-static FILE *raw_csv;
 static int reps = 7;
 static bool quick;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "dm-bench-broker: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "dm-bench-broker: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* A named series of samples (one per rep). */
-struct series {
-	double v[MAX_SAMPLES];
-	int n;
-};
-
-static void put(struct series *s, const char *section, const char *cs,
-		unsigned long size_mib, const char *metric, double v)
-{
-	if (s->n < MAX_SAMPLES)
-		s->v[s->n++] = v;
-	fprintf(raw_csv, "%s,%s,%lu,%d,%s,%.6g\n", section, cs, size_mib,
-		s->n - 1, metric, v);
-	fflush(raw_csv);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const struct series *s)
-{
-	double t[MAX_SAMPLES];
-
-	if (!s->n)
-		return 0;
-	memcpy(t, s->v, sizeof(double) * (size_t)s->n);
-	qsort(t, (size_t)s->n, sizeof(double), cmp_double);
-	return s->n % 2 ? t[s->n / 2] : (t[s->n / 2 - 1] + t[s->n / 2]) / 2;
-}
-
-static double smin(const struct series *s)
-{
-	double m = s->n ? s->v[0] : 0;
-
-	for (int i = 1; i < s->n; i++)
-		if (s->v[i] < m)
-			m = s->v[i];
-	return m;
-}
-
-static double smax(const struct series *s)
-{
-	double m = s->n ? s->v[0] : 0;
-
-	for (int i = 1; i < s->n; i++)
-		if (s->v[i] > m)
-			m = s->v[i];
-	return m;
-}
-
-/* ---------------------------------------------------------------- table */
-
-enum goal_kind { GOAL_NONE, GOAL_GE, GOAL_LE };
-
-struct row {
-	char id[8];
-	char what[96];
-	char ref[64];
-	char unit[12];
-	double med_m, med_r, ratio;
-	char spread[64];
-	enum goal_kind gk;
-	double goal;
-	char verdict[16];
-	char note[320];
-};
-
-static struct row rows[64];
-static int nrows;
-
-static const char *fmt_num(char *buf, size_t len, double v)
-{
-	if (v == 0)
-		snprintf(buf, len, "0");
-	else if (v >= 100000 || v < 0.01)
-		snprintf(buf, len, "%.3g", v);
-	else if (v >= 100)
-		snprintf(buf, len, "%.0f", v);
-	else
-		snprintf(buf, len, "%.3g", v);
-	return buf;
-}
-
-/*
- * Add a row: measured series @m against reference series @r (either may be
- * NULL when the median is given directly through @mm / @mr); ratio = @ratio
- * (precomputed by the caller: what the goal is about).
- */
-static struct row *add_row(const char *id, const char *what, const char *ref,
-			   const char *unit, const struct series *m,
-			   const struct series *r, double ratio,
-			   enum goal_kind gk, double goal)
-{
-	struct row *w = &rows[nrows++];
-	char a[24], b[24], c[24], d[24];
-
-	memset(w, 0, sizeof(*w));
-	snprintf(w->id, sizeof(w->id), "%s", id);
-	snprintf(w->what, sizeof(w->what), "%s", what);
-	snprintf(w->ref, sizeof(w->ref), "%s", ref);
-	snprintf(w->unit, sizeof(w->unit), "%s", unit);
-	w->med_m = m ? median(m) : 0;
-	w->med_r = r ? median(r) : 0;
-	w->ratio = ratio;
-	if (m && r)
-		snprintf(w->spread, sizeof(w->spread), "%s-%s / %s-%s",
-			 fmt_num(a, sizeof(a), smin(m)), fmt_num(b, sizeof(b), smax(m)),
-			 fmt_num(c, sizeof(c), smin(r)), fmt_num(d, sizeof(d), smax(r)));
-	else if (m)
-		snprintf(w->spread, sizeof(w->spread), "%s-%s",
-			 fmt_num(a, sizeof(a), smin(m)), fmt_num(b, sizeof(b), smax(m)));
-	w->gk = gk;
-	w->goal = goal;
-	if (gk == GOAL_NONE)
-		snprintf(w->verdict, sizeof(w->verdict), "info");
-	else if ((gk == GOAL_GE && ratio >= goal) || (gk == GOAL_LE && ratio <= goal))
-		snprintf(w->verdict, sizeof(w->verdict), "PASS");
-	else
-		snprintf(w->verdict, sizeof(w->verdict), "FAIL");
-	return w;
-}
-
-static void row_note(struct row *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void row_note(struct row *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(w->note, sizeof(w->note), fmt, ap);
-	va_end(ap);
-}
-
-/* The rows only: dm-bench printed the header. */
-static void print_rows(FILE *f)
-{
-	char a[24], b[24], c[24], g[24];
-
-	for (int i = 0; i < nrows; i++) {
-		struct row *w = &rows[i];
-
-		if (w->gk == GOAL_NONE)
-			snprintf(g, sizeof(g), "-");
-		else
-			snprintf(g, sizeof(g), "%s %s", w->gk == GOAL_GE ? ">=" : "<=",
-				 fmt_num(c, sizeof(c), w->goal));
-		fprintf(f, "%-4s | %-46s | %-30s | %10s | %10s | %-6s | %9s | %-31s | %-7s | %s\n",
-			w->id, w->what, w->ref,
-			w->med_m || w->spread[0] ? fmt_num(a, sizeof(a), w->med_m) : "-",
-			w->med_r ? fmt_num(b, sizeof(b), w->med_r) : "-",
-			w->unit,
-			strcmp(w->verdict, "skip") ? fmt_num(c, sizeof(c), w->ratio) : "-",
-			w->spread, g, w->verdict);
-		if (w->note[0])
-			fprintf(f, "     |   note: %s\n", w->note);
-	}
-}
-
-static void write_rows(FILE *f)
-{
-	for (int i = 0; i < nrows; i++) {
-		struct row *w = &rows[i];
-
-		fprintf(f, "%s,\"%s\",\"%s\",%.6g,%.6g,%s,%.6g,\"%s\",\"%s%.6g\",%s,\"%s\"\n",
-			w->id, w->what, w->ref, w->med_m, w->med_r, w->unit, w->ratio,
-			w->spread, w->gk == GOAL_NONE ? "" : w->gk == GOAL_GE ? ">=" : "<=",
-			w->goal, w->verdict, w->note);
-	}
-}
 
 /* -------------------------------------------------------------- helpers */
 
@@ -847,7 +640,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/summary.csv", out);
 	f = fopen(path, "a");
 	if (f) {
-		write_rows(f);
+		write_summary_rows(f);
 		fclose(f);
 	}
 	fclose(raw_csv);
