@@ -1,6 +1,7 @@
 /* vet.c - file vetting for Session.AttachFile: regular file, opened with
  * the access asked for, the range aligned and inside the file, on DAX
- * unless page-cache files are allowed, no bad blocks under the range. The
+ * unless page-cache files are allowed, no bad blocks under the range (the
+ * disk's sysfs list against the file's FIEMAP extents, shared/pmem.h). The
  * kernel checks type and mode again at grant time; the broker checks first
  * to give a named error and a report. */
 #include <errno.h>
@@ -107,6 +108,9 @@ int vet_file(int fd, uint64_t offset, uint64_t length, bool write,
 	else if (r < 0) {
 		log_warning_errno(r, "%s: reading bad blocks: %m; refused",
 				  rep->path[0] ? rep->path : "file");
+		if (r == -EOVERFLOW)
+			return dm_error(error, DM_ERROR_BAD_BLOCKS,
+					"cannot check the range for bad blocks: the disk's list is longer than sysfs shows");
 		return dm_error(error, DM_ERROR_BAD_BLOCKS, "cannot check the range for bad blocks: %s",
 				strerror(-r));
 	}

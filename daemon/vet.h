@@ -1,6 +1,6 @@
 /* vet.h - the checks a file passes before the broker grants it to a
- * session: type, open mode, range, DAX, bad blocks (libpmem2 through
- * shared/pmem.h). */
+ * session: type, open mode, range, DAX (libpmem2), bad blocks (the disk's
+ * sysfs list), through shared/pmem.h. */
 #ifndef DAXMIRRORD_VET_H
 #define DAXMIRRORD_VET_H
 

@@ -1,12 +1,21 @@
-/* pmem.c - the libpmem2 wrapper of pmem.h: file inspection, bad blocks and
- * aligned mappings, with PMEM2_E_* codes turned into negative errnos. */
+/* pmem.c - the libpmem2 wrapper of pmem.h: file inspection, bad blocks
+ * (the disk's sysfs list through FIEMAP for files, libpmem2 for device-dax)
+ * and aligned mappings, with PMEM2_E_* codes turned into negative errnos. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #include <libpmem2.h>
 
@@ -203,17 +212,17 @@ out:
 	return dmp_errno(r);
 }
 
-int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
-			  uint64_t *first_bad)
+/* libpmem2's view: the bad blocks of the namespace (or region) the file
+ * is on, as file offsets. 0, 1 (*first set), -EOPNOTSUPP, -errno. */
+static int pmem2_badblocks_overlap(int fd, uint64_t offset, uint64_t end,
+				   uint64_t *first_bad)
 {
 	struct pmem2_badblock_context *bbctx = NULL;
 	struct pmem2_source *src = NULL;
 	struct pmem2_badblock bb;
-	uint64_t end = offset + length, first = UINT64_MAX;
+	uint64_t first = UINT64_MAX;
 	int r;
 
-	if (fd < 0 || end < offset)
-		return -EINVAL;
 	r = pmem2_source_from_fd(&src, fd);
 	if (r)
 		return dmp_errno(r);
@@ -237,7 +246,7 @@ int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
 	}
 	if (r == PMEM2_E_NO_BAD_BLOCK_FOUND) {
 		r = first != UINT64_MAX;
-		if (r && first_bad)
+		if (r)
 			*first_bad = first;
 	} else {
 		r = dmp_errno(r);
@@ -245,6 +254,318 @@ int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
 	pmem2_badblock_context_delete(&bbctx);
 out:
 	pmem2_source_delete(&src);
+	return r;
+}
+
+int dmp_badblocks_parse(const char *text, struct dmp_bad_sectors **bad,
+			size_t *n)
+{
+	struct dmp_bad_sectors *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	const char *p = text;
+
+	if (!text || !bad || !n)
+		return -EINVAL;
+	while (*p) {
+		unsigned long long sector, count;
+		char *e;
+
+		if (*p == '\n') {
+			p++;
+			continue;
+		}
+		/* Digits only: strtoull would take signs and spaces. */
+		if (*p < '0' || *p > '9')
+			goto bad;
+		errno = 0;
+		sector = strtoull(p, &e, 10);
+		if (errno || *e != ' ' || e[1] < '0' || e[1] > '9')
+			goto bad;
+		p = e + 1;
+		count = strtoull(p, &e, 10);
+		if (errno || *e != '\n' || count == 0 ||
+		    count > (UINT64_MAX >> 9) ||
+		    sector > (UINT64_MAX >> 9) - count)
+			goto bad;
+		p = e + 1;
+		if (cnt == cap) {
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[cnt++] = (struct dmp_bad_sectors){ sector, count };
+	}
+	*bad = v;
+	*n = cnt;
+	return 0;
+bad:
+	free(v);
+	return -EINVAL;
+}
+
+/* Read the decimal number in file @name under directory @dfd. */
+static int read_u64_at(int dfd, const char *name, uint64_t *v)
+{
+	char buf[32], *e;
+	ssize_t len;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	errno = 0;
+	*v = strtoull(buf, &e, 10);
+	if (errno || e == buf || (*e && *e != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
+/* sysfs shows at most a page; a list that long may have been cut. */
+#define DMP_SYSFS_PAGE 4096
+
+int dmp_bdev_badblocks(const char *sysfs, unsigned int major,
+		       unsigned int minor, struct dmp_bad_sectors **bad,
+		       size_t *n, uint64_t *start)
+{
+	char path[PATH_MAX], text[2 * DMP_SYSFS_PAGE + 1];
+	size_t len = 0;
+	ssize_t got;
+	int dfd, fd, r;
+
+	if (!sysfs || !bad || !n || !start)
+		return -EINVAL;
+	*start = 0;
+	if (snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs, major,
+		     minor) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -EOPNOTSUPP : -errno;
+	/* A partition has no list of its own: its disk's, which counts
+	 * sectors from the start of the disk, is the parent directory's. */
+	if (faccessat(dfd, "partition", F_OK, 0) == 0) {
+		r = read_u64_at(dfd, "start", start);
+		if (r < 0) {
+			close(dfd);
+			return r;
+		}
+		fd = openat(dfd, "../badblocks", O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = openat(dfd, "badblocks", O_RDONLY | O_CLOEXEC);
+	}
+	r = fd < 0 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
+		return r == -ENOENT ? -EOPNOTSUPP : r;
+	while (len < sizeof(text) - 1) {
+		got = read(fd, text + len, sizeof(text) - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	r = got < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	if (len >= DMP_SYSFS_PAGE - 1)
+		return -EOVERFLOW;
+	text[len] = '\0';
+	return dmp_badblocks_parse(text, bad, n);
+}
+
+int dmp_badblocks_in_extents(const struct dmp_bad_sectors *bad, size_t nbad,
+			     const struct dmp_extent *extents, size_t next,
+			     uint64_t start, uint64_t offset, uint64_t length,
+			     uint64_t *first_bad)
+{
+	uint64_t end = offset + length, first = UINT64_MAX, base;
+
+	if (end < offset || start > (UINT64_MAX >> 9))
+		return -EINVAL;
+	base = start << 9;
+	for (size_t i = 0; i < next; i++) {
+		const struct dmp_extent *x = &extents[i];
+		uint64_t lo, hi, p_lo, p_hi, x_end;
+
+		if (x->flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC))
+			continue;
+		if (x->length == 0 || x->logical > UINT64_MAX - x->length ||
+		    x->length > UINT64_MAX - base ||
+		    x->physical > UINT64_MAX - base - x->length)
+			continue;	/* nothing a real extent reports */
+		x_end = x->logical + x->length;
+		lo = x->logical > offset ? x->logical : offset;
+		hi = x_end < end ? x_end : end;
+		if (lo >= hi)
+			continue;
+		/* Encoded (compressed) data does not map byte for byte: any
+		 * of the extent's sectors may hold the range's bytes. */
+		if (x->flags & FIEMAP_EXTENT_ENCODED) {
+			p_lo = base + x->physical;
+			p_hi = p_lo + x->length;
+		} else {
+			p_lo = base + x->physical + (lo - x->logical);
+			p_hi = base + x->physical + (hi - x->logical);
+		}
+		for (size_t b = 0; b < nbad; b++) {
+			uint64_t b_lo, b_hi, at;
+
+			/* dmp_badblocks_parse() keeps these in range. */
+			if (bad[b].count > (UINT64_MAX >> 9) ||
+			    bad[b].sector > (UINT64_MAX >> 9) - bad[b].count)
+				continue;
+			b_lo = bad[b].sector << 9;
+			b_hi = (bad[b].sector + bad[b].count) << 9;
+			if (b_lo >= p_hi || b_hi <= p_lo)
+				continue;
+			if (x->flags & FIEMAP_EXTENT_ENCODED)
+				at = lo;
+			else
+				at = lo + ((b_lo > p_lo ? b_lo : p_lo) - p_lo);
+			at &= ~(DMP_PAGE_SIZE - 1);
+			if (at < offset)
+				at = offset;
+			if (at < first)
+				first = at;
+		}
+	}
+	if (first == UINT64_MAX)
+		return 0;
+	if (first_bad)
+		*first_bad = first;
+	return 1;
+}
+
+/* The extents of @fd that cover [@offset, @end), by FIEMAP (no SYNC: a
+ * delayed allocation has no location yet and is skipped by the caller).
+ * *@ext is malloc()ed. 0 or -errno. */
+static int file_extents(int fd, uint64_t offset, uint64_t end,
+			struct dmp_extent **ext, size_t *n)
+{
+	enum { BATCH = 64 };
+	struct fiemap *fm;
+	struct dmp_extent *v = NULL, *nv;
+	size_t cnt = 0;
+	int r = 0;
+
+	fm = calloc(1, sizeof(*fm) + BATCH * sizeof(struct fiemap_extent));
+	if (!fm)
+		return -ENOMEM;
+	while (offset < end) {
+		struct fiemap_extent *last;
+		uint64_t next;
+
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_start = offset;
+		fm->fm_length = end - offset;
+		fm->fm_extent_count = BATCH;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+			r = -errno;
+			break;
+		}
+		if (fm->fm_mapped_extents == 0)
+			break;
+		nv = realloc(v, (cnt + fm->fm_mapped_extents) * sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &fm->fm_extents[i];
+
+			v[cnt++] = (struct dmp_extent){
+				.logical = e->fe_logical,
+				.physical = e->fe_physical,
+				.length = e->fe_length,
+				.flags = e->fe_flags,
+			};
+		}
+		last = &fm->fm_extents[fm->fm_mapped_extents - 1];
+		next = last->fe_logical + last->fe_length;
+		if (last->fe_flags & FIEMAP_EXTENT_LAST || next <= offset)
+			break;
+		offset = next;
+	}
+	free(fm);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ext = v;
+	*n = cnt;
+	return 0;
+}
+
+/* The block device's view: its sysfs bad-sector list against the file's
+ * extents. 0, 1 (*first set), -EOPNOTSUPP (no block device), -errno. */
+static int bdev_badblocks_overlap(int fd, const struct stat *st,
+				  uint64_t offset, uint64_t end,
+				  uint64_t *first_bad)
+{
+	struct dmp_bad_sectors *bad = NULL;
+	struct dmp_extent *ext = NULL;
+	size_t nbad = 0, next = 0;
+	uint64_t start = 0;
+	int r;
+
+	r = dmp_bdev_badblocks("/sys", major(st->st_dev), minor(st->st_dev),
+			       &bad, &nbad, &start);
+	if (r < 0 || nbad == 0)
+		return r;
+	r = file_extents(fd, offset, end, &ext, &next);
+	/* The disk has bad sectors and the file's cannot be located. */
+	if (r == -EOPNOTSUPP || r == -ENOTTY)
+		r = -EIO;
+	if (r == 0)
+		r = dmp_badblocks_in_extents(bad, nbad, ext, next, start, offset,
+					     end - offset, first_bad);
+	free(ext);
+	free(bad);
+	return r;
+}
+
+int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
+			  uint64_t *first_bad)
+{
+	uint64_t end = offset + length, first = UINT64_MAX;
+	struct stat st;
+	int r;
+
+	if (fd < 0 || end < offset)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/*
+	 * A regular file: the list of the disk under its file system. The
+	 * pmem driver fills it from the region's (ARS) list at probe and on
+	 * every update, and adds what it finds and what is injected, so it
+	 * holds all libpmem2 would read (libpmem2 reads this very file for an
+	 * fsdax namespace), plus partitions, which libpmem2 does not match
+	 * to their namespace; and it is a sysfs read instead of a libndctl
+	 * walk of the whole nvdimm tree (about 0.2 ms vs 120 ms per call in
+	 * the TCG guest). Anything else (device-dax): libpmem2.
+	 */
+	if (S_ISREG(st.st_mode))
+		r = bdev_badblocks_overlap(fd, &st, offset, end, &first);
+	else
+		r = pmem2_badblocks_overlap(fd, offset, end, &first);
+	if (r == 1 && first_bad) {
+		/* libpmem2 rounds to the file system block: to the page. */
+		first &= ~(DMP_PAGE_SIZE - 1);
+		*first_bad = first < offset ? offset : first;
+	}
 	return r;
 }
 

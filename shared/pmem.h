@@ -36,11 +36,63 @@ struct dmp_file_info {
 int dmp_file_info(int fd, struct dmp_file_info *info);
 
 /* Bad blocks of the persistent memory under [@offset, @offset + @length)
- * of @fd: 0 none, 1 at least one overlaps (*first_bad set to its file
- * offset if not NULL), -EOPNOTSUPP if they cannot be read (not pmem, no
- * ndctl support), other -errno on error. */
+ * of @fd: 0 none, 1 at least one overlaps (*first_bad set to the file
+ * offset of the first bad page in the range if not NULL), -EOPNOTSUPP if
+ * they cannot be read (no block device under the file, not pmem, no
+ * ndctl support), -EOVERFLOW if the disk's list is too long for sysfs to
+ * show whole, other -errno on error (-EIO: the disk has bad sectors and
+ * FIEMAP cannot locate the file's). For a regular file, the bad-sector
+ * list of the disk under its file system (dmp_bdev_badblocks(), partitions
+ * included, which libpmem2 does not recognise) against the file's extents
+ * (FIEMAP); for device-dax, libpmem2's badblock context. */
 int dmp_badblocks_overlap(int fd, uint64_t offset, uint64_t length,
 			  uint64_t *first_bad);
+
+/* A run of bad 512-byte sectors of a disk, as its sysfs "badblocks" file
+ * lists them (sector numbers from the start of the disk). */
+struct dmp_bad_sectors {
+	uint64_t sector;
+	uint64_t count;
+};
+
+/* Parse the text of /sys/block/DISK/badblocks: "SECTOR COUNT\n" lines (a
+ * lone "\n" is what a disk without a list shows). *@bad is malloc()ed
+ * (NULL when *@n is 0; free it). 0, -EINVAL (a malformed or unterminated
+ * line, a count of 0, an overflowing range), -ENOMEM. */
+int dmp_badblocks_parse(const char *text, struct dmp_bad_sectors **bad,
+			size_t *n);
+
+/* The bad-sector list of block device @major:@minor (a file's st_dev)
+ * read under sysfs root @sysfs ("/sys"): a whole disk's own list, or, for
+ * a partition, its disk's list and the partition's first sector in
+ * *@start (0 for a whole disk). 0 (a list, maybe empty), -EOPNOTSUPP (no
+ * such block device: an anonymous st_dev), -EOVERFLOW (the list fills
+ * sysfs' page and may be cut), -EINVAL (unparsable), other -errno. */
+int dmp_bdev_badblocks(const char *sysfs, unsigned int major,
+		       unsigned int minor, struct dmp_bad_sectors **bad,
+		       size_t *n, uint64_t *start);
+
+/* One extent of a file, as FS_IOC_FIEMAP reports it (bytes; @physical
+ * from the start of the file system's block device). */
+struct dmp_extent {
+	uint64_t logical;
+	uint64_t physical;
+	uint64_t length;
+	uint32_t flags;			/* FIEMAP_EXTENT_* */
+};
+
+/* Whether file range [@offset, @offset + @length) has data on a bad
+ * sector: the file's @extents (any order, may reach outside the range)
+ * lie on a block device that starts at sector @start of the disk @bad
+ * counts in. Extents without a location (FIEMAP_EXTENT_UNKNOWN,
+ * _DELALLOC) are skipped; unwritten ones count (writes will land there);
+ * holes have no sectors. 1 with *@first_bad (if not NULL) the smallest
+ * file offset in the range on a bad sector, rounded down to its 4 KiB page
+ * but not below @offset; 0 none; -EINVAL if the range overflows. */
+int dmp_badblocks_in_extents(const struct dmp_bad_sectors *bad, size_t nbad,
+			     const struct dmp_extent *extents, size_t next,
+			     uint64_t start, uint64_t offset, uint64_t length,
+			     uint64_t *first_bad);
 
 /* A mapping of a file range made by libpmem2: MAP_SYNC when the file
  * allows it, page granularity otherwise (a silent fallback: read the
