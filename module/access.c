@@ -14,6 +14,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "daxmirror.h"
 
 /* The device faults this block around a missing page (clipped to the mirror). */
@@ -77,8 +78,8 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 			 * Non-temporal stores, then the partial cache lines
 			 * written back: durable on return, as a DAX write(2).
 			 */
-			left = __copy_from_user_inatomic_nocache(kaddr + offset_in_page(a),
-								 ubuf + done, n);
+			left = dm_copy_from_user_nt(kaddr + offset_in_page(a),
+						    ubuf + done, n);
 			arch_wb_cache_pmem(kaddr + offset_in_page(a), n - left);
 			*flushed = true;
 		} else {

@@ -355,5 +355,5 @@ const struct file_operations dm_control_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.read		= dm_control_read,
 	.poll		= dm_control_poll,
-	.llseek		= no_llseek,
+	/* No .llseek: the control node is not seekable (-ESPIPE). */
 };
