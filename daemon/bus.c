@@ -7,7 +7,8 @@
  * already queued), and a uv_prepare_t re-arms both before every poll of
  * the loop, so anything queued outside a bus callback (a signal emitted
  * from a timer, a reply sent late) is picked up before the loop sleeps.
- * Each wakeup drains sd_bus_process() until it returns 0. */
+ * Each wakeup runs sd_bus_process() until it returns 0, at most
+ * BUS_DISPATCH_BATCH times. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -52,11 +53,21 @@ int bus_open(Context *ctx)
 	return 0;
 }
 
+/*
+ * Messages handled per wakeup. With many clients calling at once the bus
+ * never runs dry, and a drain-until-empty loop would keep the other handles
+ * (the watchdog timer above all: systemd kills a daemon that misses it for
+ * WatchdogSec=) waiting. What is left is picked up on the next iteration:
+ * sd_bus_get_timeout() says "now" while messages are queued, and the fd
+ * stays readable while the kernel holds more.
+ */
+#define BUS_DISPATCH_BATCH 64
+
 static void bus_dispatch(Context *ctx)
 {
 	int r;
 
-	for (;;) {
+	for (int i = 0; i < BUS_DISPATCH_BATCH; i++) {
 		r = sd_bus_process(ctx->bus, NULL);
 		if (r < 0) {
 			if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)

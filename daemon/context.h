@@ -19,6 +19,13 @@
 
 typedef struct Session Session;
 
+/* What session.c tells the fd store (fdstore.c) through Context.session_hook. */
+typedef enum SessionEvent {
+	SESSION_EVENT_ADDED,	/* opened or taken back, announced */
+	SESSION_EVENT_CHANGED,	/* its state record changed (AttachFile) */
+	SESSION_EVENT_REMOVED,	/* ending: its fds leave the store */
+} SessionEvent;
+
 typedef struct Context {
 	uv_loop_t loop;
 	int exit_status;		/* of main(), set by who stops the loop */
@@ -55,6 +62,10 @@ typedef struct Context {
 	uint64_t mirrored_bytes;	/* Manager.MirroredBytes */
 	Quota quota;
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
+	/* Keeps systemd's fd store in step with the sessions (fdstore.c;
+	 * NULL: no fd store, as in the fuzz harnesses). */
+	void (*session_hook)(Session *s, SessionEvent ev);
+	bool fdstore;			/* $NOTIFY_SOCKET: FDSTORE=1 is sent */
 
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog_timer;

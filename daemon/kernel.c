@@ -119,6 +119,12 @@ int kernel_session_info(Context *ctx, uint64_t id,
 	return xioctl(ctx->control_fd, DAXMIRROR_IOC_SESSION_INFO, info);
 }
 
+int kernel_session_info_fd(int fd, struct daxmirror_session_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return xioctl(fd, DAXMIRROR_IOC_SESSION_INFO, info);
+}
+
 int kernel_mirror_list(Context *ctx, uint64_t id,
 		       struct daxmirror_mirror_info **mirrors, size_t *n)
 {

@@ -25,6 +25,8 @@ int kernel_grant(Context *ctx, uint64_t id, int fd, uint64_t offset,
 int kernel_revoke(Context *ctx, uint64_t id);
 int kernel_session_info(Context *ctx, uint64_t id,
 			struct daxmirror_session_info *info);
+/* SESSION_INFO on a session fd (session_id 0: the fd's own session). */
+int kernel_session_info_fd(int fd, struct daxmirror_session_info *info);
 /* *@mirrors is malloc()ed (NULL when none). */
 int kernel_mirror_list(Context *ctx, uint64_t id,
 		       struct daxmirror_mirror_info **mirrors, size_t *n);

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "config.h"
 #include "context.h"
+#include "fdstore.h"
 #include "kernel.h"
 #include "log.h"
 #include "manager.h"
@@ -214,6 +215,11 @@ static int run(Context *ctx)
 	r = kernel_watch(ctx);
 	if (r < 0)
 		return r;
+	/* Sessions of a daemon before this one: from systemd's fd store,
+	 * or rediscovered from the module. */
+	r = fdstore_restore(ctx);
+	if (r < 0)
+		return r;
 	if (start_signal(ctx, &ctx->sigterm, SIGTERM) < 0 ||
 	    start_signal(ctx, &ctx->sigint, SIGINT) < 0 ||
 	    start_signal(ctx, &ctx->sighup, SIGHUP) < 0)
@@ -253,6 +259,7 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	config_init_defaults(&ctx.config);
+	fdstore_init(&ctx);
 
 	/* A broken client connection must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);

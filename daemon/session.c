@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "manager.h"
+#include "revoke.h"
 #include "session.h"
 #include "util.h"
 #include "vet.h"
@@ -25,6 +26,7 @@ struct session_setup {
 	bool charged;	/* one session counted in ctx->quota */
 	bool linked;	/* in ctx->sessions_* */
 	bool announced;	/* InterfacesAdded sent */
+	bool kernel;	/* the kernel session exists (revoke it on end) */
 };
 
 /* --- lookup --------------------------------------------------------- */
@@ -108,6 +110,7 @@ static Session *session_free(Session *s)
 	free(s->files);
 	free(s->mirrors);
 	free(s->owner);
+	revoke_session_dropped(s);
 	safe_close(s->fd);
 	free(container_of(s, SessionBox, s));
 	return NULL;
@@ -182,7 +185,7 @@ void session_end(Session *s, SessionEnd why)
 	case SESSION_END_DISCONNECT:
 	case SESSION_END_MM_GONE:
 	case SESSION_END_ERROR:
-		if (s->fd >= 0) {
+		if (st->kernel) {
 			r = kernel_revoke(ctx, s->id);
 			if (r < 0 && r != -EALREADY && r != -ENOENT)
 				log_error_errno(r, "session %" PRIu64 ": revoke: %m", s->id);
@@ -208,6 +211,9 @@ void session_end(Session *s, SessionEnd why)
 	if (st->linked && why != SESSION_END_ERROR)
 		log_info("session %" PRIu64 " of uid %u ended: %s", s->id, (unsigned)s->uid,
 			 end_reason(why));
+	if ((s->stored || s->state_gen) && ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_REMOVED);
+	revoke_session_ended(s, why);
 
 	session_unlink(ctx, s);
 	if (st->charged) {
@@ -315,6 +321,7 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 		session_end(s, SESSION_END_ERROR);
 		return r;
 	}
+	box->setup.kernel = true;
 	snprintf(s->path, sizeof(s->path), DM_SESSION_PREFIX "/%" PRIu64, s->id);
 	r = kernel_session_info(ctx, s->id, &s->info);
 	if (r < 0)
@@ -325,6 +332,8 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
 	box->setup.announced = true;
+	if (ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_ADDED);
 	manager_emit_changed(ctx, "SessionCount");
 	sessions_schedule_refresh(ctx);
 	context_update_status(ctx);
@@ -332,6 +341,72 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 		 s->id, (unsigned)uid, (int)pid, sender,
 		 o->write ? " write" : "", o->pagecache ? " page-cache" : "",
 		 o->anonymous ? " anonymous" : "", o->max_mirrors, o->max_bytes);
+	*ret = s;
+	return 0;
+}
+
+int session_adopt(Context *ctx, SessionAdoption *a,
+		  const struct daxmirror_session_info *info, Session **ret)
+{
+	SessionBox *box;
+	Session *s;
+	int r;
+
+	if (session_by_id(ctx, a->id))
+		return -EEXIST;
+	box = calloc(1, sizeof(*box));
+	if (!box)
+		return -ENOMEM;
+	s = &box->s;
+	s->ctx = ctx;
+	s->id = a->id;
+	s->uid = a->uid;
+	s->open_pid = a->open_pid;
+	s->created_usec = a->created_usec;
+	s->options = a->options;
+	s->info = *info;
+	s->adopted = true;
+	snprintf(s->path, sizeof(s->path), DM_SESSION_PREFIX "/%" PRIu64, s->id);
+	r = quota_session_add(&ctx->quota, s->uid);
+	if (r < 0) {
+		free(box);
+		return r;
+	}
+	if (a->attached_bytes) {
+		r = quota_bytes_add(&ctx->quota, s->uid, a->attached_bytes);
+		if (r < 0) {
+			quota_session_remove(&ctx->quota, s->uid);
+			free(box);
+			return r;
+		}
+	}
+	/* Nothing fails from here: take over what @a holds. */
+	box->setup.charged = true;
+	box->setup.kernel = true;
+	s->attached_bytes = a->attached_bytes;
+	s->fd = a->fd;
+	s->owner = a->owner;
+	s->files = a->files;
+	s->n_files = a->n_files;
+	s->stored = a->stored;
+	s->state_gen = a->state_gen;
+	a->fd = -1;
+	a->owner = NULL;
+	a->files = NULL;
+	a->n_files = 0;
+	r = kernel_mirror_list(ctx, s->id, &s->mirrors, &s->n_mirrors);
+	if (r < 0)
+		log_warning_errno(r, "session %" PRIu64 ": MIRROR_LIST: %m", s->id);
+
+	session_link(ctx, s);
+	if (ctx->bus) {
+		r = sd_bus_emit_object_added(ctx->bus, s->path);
+		if (r < 0)
+			log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
+	}
+	box->setup.announced = true;
+	manager_emit_changed(ctx, "SessionCount");
+	sessions_schedule_refresh(ctx);
 	*ret = s;
 	return 0;
 }
@@ -574,6 +649,8 @@ static int method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *e
 	log_info("session %" PRIu64 ": attached %s [%" PRIu64 ", +%" PRIu64 ")%s, %s, %s",
 		 s->id, rep.path, offset, length, write ? " for writing" : "",
 		 rep.dax ? "DAX" : "page cache", dmp_granularity_name(rep.granularity));
+	if (ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_CHANGED);
 	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DM_SESSION_IFACE, "Files", NULL);
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
@@ -716,6 +793,12 @@ static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_METHOD("Close", NULL, NULL, method_close, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("Revoke", NULL, NULL, method_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL("Revoked", NULL, 0),
+	SD_BUS_METHOD_WITH_ARGS("RequestRevoke", SD_BUS_ARGS("u", grace_msec),
+		SD_BUS_RESULT("s", how), revoke_request_call, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("AcknowledgeRevoke", NULL, NULL, revoke_acknowledge_call,
+		      SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("RevokeRequested", SD_BUS_ARGS("t", deadline_usec), 0),
+	SD_BUS_PROPERTY("RevokeDeadlineUSec", "t", revoke_get_deadline, 0, EMITS),
 	SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Session, id), SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("UID", "u", NULL, offsetof(Session, uid), SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("PID", "u", get_pid, 0, EMITS),

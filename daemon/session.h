@@ -59,7 +59,29 @@ struct Session {
 	struct daxmirror_mirror_info *mirrors;	/* cached MIRROR_LIST */
 	size_t n_mirrors;
 	bool ending;			/* session_end() runs */
+	/* systemd's fd store (fdstore.c): the fd is there as "session-ID",
+	 * the state record as "state-ID-GEN" (0: none). */
+	bool stored;
+	uint64_t state_gen;
+	bool adopted;			/* taken back at start, not opened */
+	struct RevokeRequest *revoke;	/* pending graceful revoke (revoke.c) */
 };
+
+/* What a restarted daemon knows of a session it takes back (fdstore.c). */
+typedef struct SessionAdoption {
+	uint64_t id;
+	int fd;			/* from the fd store, or -1 (rediscovered) */
+	uid_t uid;
+	pid_t open_pid;
+	char *owner;		/* NULL: unknown (ended by kernel events only) */
+	uint64_t created_usec;	/* 0: unknown */
+	SessionOptions options;
+	SessionFile *files;
+	size_t n_files;
+	uint64_t attached_bytes;	/* charged to the uid's quota */
+	bool stored;
+	uint64_t state_gen;
+} SessionAdoption;
 
 /* Registers the Session fallback vtable, node enumerator and the
  * ObjectManager at DM_OBJECT_ROOT. */
@@ -69,6 +91,14 @@ int session_register(Context *ctx);
  * success *@ret is live (tracked, announced). */
 int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 		 const SessionOptions *o, Session **ret, sd_bus_error *error);
+
+/* Takes back a kernel session at start: a Session from @a and @info (its
+ * SESSION_INFO), charged to the uid's quota (even over the limits: it
+ * exists), linked and announced (InterfacesAdded). On success it owns
+ * @a's fd, owner and files (set to -1/NULL in @a); on error @a is
+ * untouched. */
+int session_adopt(Context *ctx, SessionAdoption *a,
+		  const struct daxmirror_session_info *info, Session **ret);
 
 Session *session_by_id(Context *ctx, uint64_t id);
 /* NULL unless @path is DM_SESSION_PREFIX "/ID" of a live session. */

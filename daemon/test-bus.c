@@ -230,7 +230,10 @@ static int open_session(sd_bus *bus, const char *key, const char *type, uint64_t
 static int get_u32(sd_bus *bus, const char *prop, uint32_t *v)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = sd_bus_get_property_trivial(bus, DEST, ROOT, MGR, prop, &e, 'u', v);
+	int r;
+
+	drain_notify();	/* see pump() */
+	r = sd_bus_get_property_trivial(bus, DEST, ROOT, MGR, prop, &e, 'u', v);
 
 	sd_bus_error_free(&e);
 	return r;
@@ -427,6 +430,8 @@ static int open_full(sd_bus *bus, bool write, char *path, size_t size, int *fd,
 	const char *p;
 	int r, f;
 
+	/* Each OpenSession sends FDSTORE=1 twice and a STATUS=: room for them. */
+	drain_notify();
 	if (write)
 		r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", e, &reply, "a{sv}", 2,
 				       "Write", "b", 1, "PageCache", "b", 1);
@@ -451,6 +456,7 @@ static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t 
 	sd_bus_message *reply = NULL;
 	int r;
 
+	drain_notify();		/* a new state record goes to the fd store */
 	if (opt)
 		r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "AttachFile", e,
 				       &reply, "htta{sv}", fd, off, len, 1, opt, "b", 1);

@@ -29,6 +29,8 @@
  *	--after-hold		after the hold, one more device write and read
  *				(after_hold_write=, after_hold_read= as errno
  *				names: ENODEV once the session was revoked)
+ *	--after-fill SEED	after the hold, --fill with SEED again
+ *				(after_fill=ok; fill_device=, fill_pread= anew)
  *	--bus ADDRESS		a D-Bus address instead of the default
  *
  *   broker-client verify FILE --seed SEED [--offset N] [--length N]
@@ -47,7 +49,23 @@
  *	attach-devnull PATH	Session PATH .AttachFile(/dev/null fd, 0, 4096, {})
  *	attach-opath PATH FILE	.AttachFile(an O_PATH fd of FILE, 0, 4096, {})
  *	revoke PATH		Manager.RevokeSession(PATH)
+ *	open			Manager.OpenSession({})
  *	no-interface PATH MEMBER a call of MEMBER on PATH without an interface
+ *
+ *   broker-client bus-hold
+ *	Open a session with sd-bus (OpenSession({}), never bound), print
+ *	session= and ready=1, then read stdin: a line "drop" closes the bus
+ *	connection but keeps the session fd (bus=closed); at EOF print the
+ *	session's state as SESSION_INFO on its fd tells it (session_state=
+ *	new, ... or an errno name: ENODEV once revoked).
+ *
+ *   broker-client fdstore-inject PID NAME KIND
+ *	Send FDSTORE=1 with FDNAME=NAME and one fd of KIND on $NOTIFY_SOCKET
+ *	on behalf of PID (root: the credentials say PID, so systemd files it
+ *	under the service whose main process PID is): eventfd (an anon inode
+ *	that is no daxmirror session), devnull, record (a sealed memfd with
+ *	text that is no state record), unsealed (a state record for session
+ *	1 in an unsealed memfd). Prints stored=1.
  *
  *   broker-client notify-listen SOCKET LOG SECONDS
  *	Bind a datagram socket at SOCKET (mode 0666) and append every
@@ -64,6 +82,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -71,6 +92,7 @@
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 
 #include "libdaxmirror.h"
 
@@ -276,12 +298,13 @@ static int cmd_mirror(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'h' },
 		{ "hold-timeout", required_argument, NULL, 'T' },
 		{ "after-hold", no_argument, NULL, 'a' },
+		{ "after-fill", required_argument, NULL, 'A' },
 		{ "bus", required_argument, NULL, 'b' },
 		{}
 	};
-	uint64_t offset = 0, length = 0, seed = 0, timeout = 300;
+	uint64_t offset = 0, length = 0, seed = 0, seed2 = 0, timeout = 300;
 	bool write = false, open_ro = false, prefault = false, prefetch = false;
-	bool do_fill = false, do_hold = false, after = false;
+	bool do_fill = false, do_hold = false, after = false, after_fill = false;
 	const char *text = NULL, *bus = NULL, *path;
 	struct daxmirror_client *c = NULL;
 	struct daxmirror_mirror *m = NULL;
@@ -303,6 +326,7 @@ static int cmd_mirror(int argc, char **argv)
 		case 'h': do_hold = true; break;
 		case 'T': if (parse_u64(optarg, &timeout)) return 2; break;
 		case 'a': after = true; break;
+		case 'A': if (parse_u64(optarg, &seed2)) return 2; after_fill = true; break;
 		case 'b': bus = optarg; break;
 		default: return 2;
 		}
@@ -381,6 +405,12 @@ static int cmd_mirror(int argc, char **argv)
 		memset(b, 0x5a, sizeof(b));
 		kv("after_hold_write", "%s", rname(daxmirror_mirror_write(m, 0, b, sizeof(b))));
 		kv("after_hold_read", "%s", rname(daxmirror_mirror_read(m, 0, b, sizeof(b))));
+	}
+	if (after_fill) {
+		status = fill(c, m, fd, offset, seed2);
+		if (status)
+			goto out;
+		kv("after_fill", "ok");
 	}
 	kv("result", "ok");
 out:
@@ -521,12 +551,16 @@ static int cmd_raw(int argc, char **argv)
 		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "RevokeSession");
 		if (r >= 0)
 			r = sd_bus_message_append(msg, "o", argv[2]);
+	} else if (!strcmp(what, "open")) {
+		r = sd_bus_message_new_method_call(bus, &msg, dest, mgr, miface, "OpenSession");
+		if (r >= 0)
+			r = sd_bus_message_append(msg, "a{sv}", 0);
 	} else if (!strcmp(what, "no-interface") && argc == 4) {
 		r = sd_bus_message_new_method_call(bus, &msg, dest, argv[2], NULL, argv[3]);
 	} else {
 		fprintf(stderr, "usage: broker-client raw open-wrong-signature|open-bad-option|"
 			"open-unknown-option|attach-devnull PATH|attach-opath PATH FILE|"
-			"revoke PATH|no-interface PATH MEMBER\n");
+			"revoke PATH|open|no-interface PATH MEMBER\n");
 		return 2;
 	}
 	if (r < 0)
@@ -541,6 +575,97 @@ static int cmd_raw(int argc, char **argv)
 	}
 	kv("reply", "ok");
 	kv("signature", "%s", sd_bus_message_get_signature(reply, 1) ?: "");
+	return 0;
+}
+
+static int cmd_bus_hold(int argc, char **argv)
+{
+	__attribute__((cleanup(sd_bus_flush_close_unrefp))) sd_bus *bus = NULL;
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	struct daxmirror_session_info info;
+	_cleanup_fd_ int sfd = -1;
+	const char *path;
+	char line[64];
+	int r, fd;
+
+	r = open_bus(&bus);
+	if (r < 0)
+		return failed(NULL, "connect to the bus", r);
+	r = sd_bus_call_method(bus, "org.daxmirror1", "/org/daxmirror1",
+			       "org.daxmirror1.Manager", "OpenSession", &err, &reply, "a{sv}", 0);
+	if (r < 0) {
+		kv("error", "%s", err.name ?: rname(r));
+		sd_bus_error_free(&err);
+		return 1;
+	}
+	r = sd_bus_message_read(reply, "oh", &path, &fd);
+	if (r < 0)
+		return failed(NULL, "read the reply", r);
+	sfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (sfd < 0)
+		return failed(NULL, "dup", -errno);
+	kv("session", "%s", path);
+	kv("ready", "1");
+	while (fgets(line, sizeof(line), stdin)) {
+		if (!strcmp(line, "drop\n") && bus) {
+			bus = sd_bus_flush_close_unref(bus);
+			kv("bus", "closed");
+		}
+	}
+	memset(&info, 0, sizeof(info));
+	if (ioctl(sfd, DAXMIRROR_IOC_SESSION_INFO, &info) < 0)
+		kv("session_state", "%s", rname(-errno));
+	else
+		kv("session_state", "%s", info.state == DAXMIRROR_STATE_NEW ? "new" :
+		   info.state == DAXMIRROR_STATE_BOUND ? "bound" :
+		   info.state == DAXMIRROR_STATE_MM_GONE ? "mm-gone" :
+		   info.state == DAXMIRROR_STATE_REVOKED ? "revoked" : "?");
+	return 0;
+}
+
+static int cmd_fdstore_inject(int argc, char **argv)
+{
+	static const char unsealed[] =
+		"daxmirrord-session-state 1\nid 1\nuid 0\npid 1\nowner :1.1\ncreated 0\n"
+		"write 0\npagecache 0\nanonymous 0\nmax-mirrors 1\nmax-bytes 4096\n"
+		"attached 0\nend\n";
+	const char *text = NULL;
+	char msg[256];
+	_cleanup_fd_ int fd = -1;
+	uint64_t pid;
+	int r;
+
+	if (argc != 4 || parse_u64(argv[1], &pid) || !pid || pid > INT32_MAX ||
+	    strlen(argv[2]) > 200) {
+		fprintf(stderr, "usage: broker-client fdstore-inject PID NAME eventfd|devnull|record|unsealed\n");
+		return 2;
+	}
+	if (!strcmp(argv[3], "eventfd")) {
+		fd = eventfd(0, EFD_CLOEXEC);
+	} else if (!strcmp(argv[3], "devnull")) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	} else if (!strcmp(argv[3], "record") || !strcmp(argv[3], "unsealed")) {
+		bool seal = !strcmp(argv[3], "record");
+
+		text = seal ? "no state record\n" : unsealed;
+		fd = memfd_create("forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+			return failed(NULL, "write", -EIO);
+		if (fd >= 0 && seal &&
+		    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+			return failed(NULL, "F_ADD_SEALS", -errno);
+	} else {
+		fprintf(stderr, "broker-client fdstore-inject: unknown kind '%s'\n", argv[3]);
+		return 2;
+	}
+	if (fd < 0)
+		return failed(NULL, "make the fd", -errno);
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", argv[2]);
+	r = sd_pid_notify_with_fds((pid_t)pid, 0, msg, &fd, 1);
+	if (r <= 0)
+		return failed(NULL, "sd_pid_notify_with_fds", r ? r : -ENOTCONN);
+	kv("stored", "1");
 	return 0;
 }
 
@@ -633,9 +758,13 @@ int main(int argc, char **argv)
 		return cmd_mkfile(argc - 1, argv + 1);
 	if (!strcmp(cmd, "raw"))
 		return cmd_raw(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bus-hold"))
+		return cmd_bus_hold(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fdstore-inject"))
+		return cmd_fdstore_inject(argc - 1, argv + 1);
 	if (!strcmp(cmd, "notify-listen"))
 		return cmd_notify_listen(argc - 1, argv + 1);
-	fprintf(stderr, "usage: broker-client mirror|verify|mkfile|raw|notify-listen ...\n"
+	fprintf(stderr, "usage: broker-client mirror|verify|mkfile|raw|bus-hold|fdstore-inject|notify-listen ...\n"
 		"(see the comment at the top of tests/guest/broker-client.c)\n");
 	return 2;
 }

@@ -201,12 +201,20 @@ be_start_daemon() {
 		be_wait 10 test -S "$BE_TMP/notify.sock" || return 1
 	fi
 	chmod 0644 "$config"
-	NOTIFY_SOCKET=$BE_TMP/notify.sock WATCHDOG_USEC=2000000 \
-		"${BE_DAEMON_WRAPPER[@]}" \
-		sh -c 'WATCHDOG_PID=$$ && export WATCHDOG_PID && exec "$@"' sh \
-		setpriv --reuid="$BE_USER" --regid="$BE_USER" --clear-groups \
-		--inh-caps=-all --bounding-set=-all --no-new-privs -- \
-		"$BE_DAEMON" --config "$config" </dev/null >>"$BE_TMP/daemon.log" 2>&1 &
+	(
+		# Not the holders' FIFOs: a daemon started (again) while clients
+		# hold would keep them from ever seeing EOF. exec: $! stays the
+		# daemon (or its wrapper).
+		for f in "${BE_HOLD_FD[@]}"; do
+			exec {f}>&-
+		done
+		NOTIFY_SOCKET=$BE_TMP/notify.sock WATCHDOG_USEC=2000000 \
+			exec "${BE_DAEMON_WRAPPER[@]}" \
+			sh -c 'WATCHDOG_PID=$$ && export WATCHDOG_PID && exec "$@"' sh \
+			setpriv --reuid="$BE_USER" --regid="$BE_USER" --clear-groups \
+			--inh-caps=-all --bounding-set=-all --no-new-privs -- \
+			"$BE_DAEMON" --config "$config" </dev/null >>"$BE_TMP/daemon.log" 2>&1
+	) &
 	BE_DAEMON_JOB=$!
 	BE_DAEMON_PID=$!
 	be_wait 60 be_daemon_up || return 1
