@@ -14,6 +14,9 @@ typedef struct Ctl {
 	uint64_t offset, length;
 	bool write, prefault, watch;
 	long hold;			/* seconds; -1: not given */
+	/* revoke */
+	long grace_ms;			/* --grace in ms (0: the broker's
+					 * default); -1: immediate revoke */
 } Ctl;
 
 /* Prints "daxmirrorctl: <message>" and a hint to stderr; returns

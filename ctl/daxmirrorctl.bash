@@ -17,6 +17,7 @@ _daxmirrorctl() {
 	local -r commands='status list-sessions show-session revoke list-mirrors mirror'
 	local -r global_opts='-h --help --version --json --no-pager --no-legend --bus-address'
 	local -r mirror_opts='--offset --length --write --prefault --hold --watch'
+	local -r revoke_opts='--grace'
 	local verb='' bus='' i
 
 	for ((i = 1; i < cword; i++)); do
@@ -26,7 +27,7 @@ _daxmirrorctl() {
 			((i++))
 			;;
 		--bus-address=*) bus=${words[i]#--bus-address=} ;;
-		--offset | --length | --hold) ((i++)) ;;
+		--offset | --length | --hold | --grace) ((i++)) ;;
 		-*) ;;
 		*)
 			[[ -z $verb ]] && verb=${words[i]}
@@ -35,7 +36,7 @@ _daxmirrorctl() {
 	done
 
 	case $prev in
-	--bus-address | --offset | --length | --hold)
+	--bus-address | --offset | --length | --hold | --grace)
 		return
 		;;
 	esac
@@ -43,6 +44,8 @@ _daxmirrorctl() {
 	if [[ $cur == -* ]]; then
 		if [[ $verb == mirror ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "$global_opts $mirror_opts" -- "$cur")
+		elif [[ $verb == revoke ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "$global_opts $revoke_opts" -- "$cur")
 		else
 			mapfile -t COMPREPLY < <(compgen -W "$global_opts" -- "$cur")
 		fi

@@ -26,6 +26,7 @@ enum {
 	ARG_PREFAULT,
 	ARG_HOLD,
 	ARG_WATCH,
+	ARG_GRACE,
 };
 
 typedef struct Command {
@@ -77,6 +78,14 @@ static void help(void)
 	       "                          terminal)\n"
 	       "     --hold SECONDS       Keep the mirror for SECONDS, then free it\n"
 	       "     --watch              Print the counters every second until Ctrl-C\n"
+	       "\n"
+	       "Options of revoke:\n"
+	       "     --grace SECONDS      Ask each session's owner to finish first: wait\n"
+	       "                          up to SECONDS (decimals allowed, at most 600;\n"
+	       "                          0: the broker's default, 5) for it to persist\n"
+	       "                          and acknowledge, then revoke anyway; print how\n"
+	       "                          each ended (acknowledged, forced, revoked,\n"
+	       "                          closed) and after how long\n"
 	       "\n"
 	       "Exit status:\n"
 	       "  0  success\n"
@@ -133,9 +142,10 @@ int main(int argc, char **argv)
 		{ "prefault", no_argument, NULL, ARG_PREFAULT },
 		{ "hold", required_argument, NULL, ARG_HOLD },
 		{ "watch", no_argument, NULL, ARG_WATCH },
+		{ "grace", required_argument, NULL, ARG_GRACE },
 		{}
 	};
-	Ctl ctl = { .legend = true, .hold = -1 };
+	Ctl ctl = { .legend = true, .hold = -1, .grace_ms = -1 };
 	const char *bus_option = NULL, *verb = "status";
 	bool mirror_opts = false;
 	const Command *cmd = NULL;
@@ -190,6 +200,20 @@ int main(int argc, char **argv)
 		case ARG_WATCH:
 			ctl.watch = mirror_opts = true;
 			break;
+		case ARG_GRACE: {
+			char *end = NULL;
+			double s;
+
+			errno = 0;
+			s = strtod(optarg, &end);
+			if (errno || !end || *end || end == optarg || !(s >= 0 && s <= 600))
+				return usage_error("--grace: '%s' is not a number of seconds "
+						   "from 0 to 600", optarg);
+			ctl.grace_ms = (long)(s * 1000 + 0.5);
+			if (s > 0 && !ctl.grace_ms)
+				ctl.grace_ms = 1;
+			break;
+		}
 		default:
 			return usage_error("unknown option or missing argument");
 		}
@@ -217,6 +241,8 @@ int main(int argc, char **argv)
 	if (mirror_opts && !streq(cmd->name, "mirror"))
 		return usage_error("--offset, --length, --write, --prefault, --hold and --watch "
 				   "are options of 'mirror' only");
+	if (ctl.grace_ms >= 0 && !streq(cmd->name, "revoke"))
+		return usage_error("--grace is an option of 'revoke' only");
 	if (ctl.watch && ctl.hold >= 0)
 		return usage_error("--hold and --watch do not go together");
 	return cmd->run(&ctl, nargs, argv + optind);

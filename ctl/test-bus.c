@@ -7,7 +7,8 @@
  *    with a session this test opens and attaches a file to: status,
  *    list-sessions, show-session, list-mirrors (text, --no-legend, --json
  *    parsed by python3), mirror (NotDax: 1, QuotaExceeded: 6), revoke as
- *    nobody (5) and as root;
+ *    nobody (5) and as root, revoke --grace (forced, and acknowledged by
+ *    the owner while daxmirrorctl waits);
  * and checks the usage errors (2), --help and --version.
  *
  * argv: DAXMIRRORCTL DAXMIRRORD DAXMIRRORD_FAKE VERSION;
@@ -274,6 +275,9 @@ static void usage_checks(Env *env)
 	expect(env, false, "mirror", 2, "mirror needs one FILE", "usage");
 	expect(env, false, "mirror /x --hold soon", 2, "not a number of seconds", "usage");
 	expect(env, false, "mirror /x --hold 1 --watch", 2, "do not go together", "usage");
+	expect(env, false, "revoke --grace soon 1", 2, "not a number of seconds", "usage");
+	expect(env, false, "revoke --grace 601 1", 2, "from 0 to 600", "usage");
+	expect(env, false, "status --grace 1", 2, "option of 'revoke' only", "usage");
 	expect(env, false, "mirror /x --offset 12Q", 2, "is not a size", "usage");
 	expect(env, false, "--bus-address unix:path=/nonexistent/bus mirror /x --offset 100", 2,
 	       "multiples of 4096", "usage");
@@ -306,6 +310,63 @@ static void module_missing(Env *env, sd_bus *bus, const char *file)
 	expect(env, false, args, 0, "0 sessions listed.", "module missing: list-sessions");
 	kill(pid, SIGTERM);
 	tap_ok(&env->tap, wait_exit(pid, 20000) == 0, "daxmirrord stopped");
+}
+
+static int on_flag(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	*(bool *)userdata = true;
+	return 0;
+}
+
+/* revoke --grace on sessions of @owner (root): one it ignores (forced
+ * after the grace), one it acknowledges while daxmirrorctl waits. */
+static void revoke_graceful(Env *env, sd_bus *owner, int filefd)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_slot *slot = NULL;
+	char args[2048], path[128], outp[160];
+	bool requested = false;
+	uint64_t end;
+	pid_t child;
+	int st, r;
+
+	if (!tap_ok(&env->tap, open_session(owner, filefd, path, sizeof(path)) >= 0,
+		    "another session (%s)", path))
+		return;
+	snprintf(args, sizeof(args), "--bus-address '%s' revoke --grace 0.3 %s", env->address,
+		 strrchr(path, '/') + 1);
+	expect(env, false, args, 0, "forced after 0.", "revoke --grace, the owner silent");
+	snprintf(args, sizeof(args), "%s: forced after 0.", path);
+	tap_ok(&env->tap, strstr(env->out, args) != NULL, "... prints '%s'", args);
+
+	if (!tap_ok(&env->tap, open_session(owner, filefd, path, sizeof(path)) >= 0,
+		    "another session (%s)", path))
+		return;
+	sd_bus_match_signal(owner, &slot, DEST, path, "org.daxmirror1.Session", "RevokeRequested",
+			    on_flag, &requested);
+	snprintf(args, sizeof(args), "--bus-address '%s' --json revoke --grace 20 %s",
+		 env->address, path);
+	child = fork();
+	if (child == 0)
+		_exit(run(env, false, args));
+	end = now_ms() + 10000;
+	while (!requested && now_ms() < end)
+		if (sd_bus_process(owner, NULL) == 0)
+			sd_bus_wait(owner, 100000);
+	tap_ok(&env->tap, requested, "the owner gets RevokeRequested");
+	r = sd_bus_call_method(owner, DEST, path, "org.daxmirror1.Session", "AcknowledgeRevoke",
+			       &e, NULL, "");
+	tap_ok(&env->tap, r >= 0, "the owner acknowledges (%s)", r < 0 ? e.name : "ok");
+	sd_bus_error_free(&e);
+	r = waitpid(child, &st, 0) == child && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	free(env->out);
+	snprintf(outp, sizeof(outp), "%s/out", env->tmpdir);
+	env->out = read_file(outp);
+	snprintf(args, sizeof(args), "[{\"path\":\"%s\",\"how\":\"acknowledged\",\"usec\":", path);
+	if (!tap_ok(&env->tap, r == 0 && strstr(env->out, args) && json_valid(env),
+		    "revoke --grace 20 --json: exit 0 (%d), %s...", r, args))
+		tap_diag_text(env->out);
+	sd_bus_slot_unref(slot);
 }
 
 static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
@@ -413,6 +474,7 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 		expect(env, false, args, 0, "0 sessions listed.", "the session is gone");
 		snprintf(args, sizeof(args), "--bus-address '%s' revoke %s", a, id);
 		expect(env, false, args, 1, "no such session", "revoking it again");
+		revoke_graceful(env, owner, filefd);
 	} else {
 		expect(env, false, args, 5, "revoking needs root", "revoke as non-root");
 	}

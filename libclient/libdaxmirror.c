@@ -68,6 +68,9 @@ struct daxmirror_client {
 	char *last_error;
 	struct attachment *attached;
 	struct daxmirror_mirror *mirrors;
+	sd_bus_slot *revoke_slot;	/* match on the session's RevokeRequested */
+	bool revoke_pending;		/* RevokeRequested seen, not acknowledged */
+	uint64_t revoke_deadline;	/* its deadline, CLOCK_MONOTONIC µs */
 };
 
 struct daxmirror_mirror {
@@ -96,6 +99,7 @@ static const struct {
 	{ "BadBlocks", EIO },
 	{ "Revoked", ENODEV },
 	{ "Kernel", EPROTO },
+	{ "NotRequested", ESRCH },
 };
 
 static void set_last_error(struct daxmirror_client *c, char *s)
@@ -201,6 +205,9 @@ static void session_close(struct daxmirror_client *c)
 					 "Close", &err, NULL, "");
 		sd_bus_error_free(&err);
 	}
+	c->revoke_slot = sd_bus_slot_unref(c->revoke_slot);
+	c->revoke_pending = false;
+	c->revoke_deadline = 0;
 	if (c->session_fd >= 0)
 		close(c->session_fd);
 	c->session_fd = -1;
@@ -273,6 +280,93 @@ _public_ int daxmirror_client_counters(struct daxmirror_client *c, struct daxmir
 	return 0;
 }
 
+/* ---- Revoke requests ------------------------------------------------- */
+
+static int on_revoke_requested(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct daxmirror_client *c = userdata;
+	uint64_t deadline;
+
+	if (sd_bus_message_read(m, "t", &deadline) < 0)
+		return 0;
+	c->revoke_pending = true;
+	c->revoke_deadline = deadline;
+	return 0;
+}
+
+_public_ int daxmirror_client_get_fd(struct daxmirror_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	return sd_bus_get_fd(c->bus);
+}
+
+_public_ int daxmirror_client_get_events(struct daxmirror_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	return sd_bus_get_events(c->bus);
+}
+
+_public_ int daxmirror_client_process(struct daxmirror_client *c)
+{
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	do {
+		r = sd_bus_process(c->bus, NULL);
+	} while (r > 0);
+	if (r < 0)
+		return r;
+	return c->revoke_pending;
+}
+
+_public_ int daxmirror_client_revoke_pending(const struct daxmirror_client *c,
+					     uint64_t *deadline_usec)
+{
+	if (!c)
+		return -EINVAL;
+	if (c->revoke_pending && deadline_usec)
+		*deadline_usec = c->revoke_deadline;
+	return c->revoke_pending;
+}
+
+_public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!c->session_path)
+		return -ENOTCONN;
+	/* Everything stored through the CPU mappings becomes durable (device
+	 * writes to DAX are already; to page-cache files msync makes them). */
+	for (struct daxmirror_mirror *m = c->mirrors; m; m = m->next) {
+		if (!m->write)
+			continue;
+		r = dmp_map_persist(m->map, (const void *)(uintptr_t)m->start, m->length);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_call_method(c->bus, BUS_NAME, c->session_path, SESSION_IFACE,
+			       "AcknowledgeRevoke", &err, NULL, "");
+	if (r < 0) {
+		/* Forced already: the object went with the session. */
+		bool gone = sd_bus_error_has_name(&err, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+			    sd_bus_error_has_name(&err, SD_BUS_ERROR_UNKNOWN_METHOD);
+
+		r = bus_failed(c, &err, r);
+		if (gone)
+			r = -ENODEV;
+		sd_bus_error_free(&err);
+		return r;
+	}
+	c->revoke_pending = false;
+	return 0;
+}
+
 /* ---- Mirrors: the slow path ------------------------------------------- */
 
 static int session_open(struct daxmirror_client *c, bool write)
@@ -310,6 +404,14 @@ static int session_open(struct daxmirror_client *c, bool write)
 		goto out;
 	}
 	c->session_write = write;
+	/* The broker sends RevokeRequested to this connection only; the match
+	 * has sd-bus hand it to on_revoke_requested(). */
+	r = sd_bus_match_signal(c->bus, &c->revoke_slot, BUS_NAME, path, SESSION_IFACE,
+				"RevokeRequested", on_revoke_requested, c);
+	if (r < 0) {
+		session_close(c);
+		goto out;
+	}
 	r = 0;
 out:
 	sd_bus_error_free(&err);

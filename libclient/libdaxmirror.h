@@ -161,6 +161,87 @@ const char *daxmirror_client_last_error(const struct daxmirror_client *c);
  */
 int daxmirror_client_counters(struct daxmirror_client *c, struct daxmirror_counters *out);
 
+/* ---- Graceful revoke: the client's event loop ---------------------------
+ * An administrator may ask for a session to be revoked gracefully
+ * (Session.RequestRevoke, "daxmirrorctl revoke --grace"): the broker sends
+ * the session's owner a RevokeRequested signal with a deadline and revokes
+ * when the owner acknowledges, or at the deadline. The library sees the
+ * signal on the bus connection: poll daxmirror_client_get_fd() for
+ * daxmirror_client_get_events(), call daxmirror_client_process() when it
+ * is ready (and before every poll: other calls of the library may have
+ * read the signal off the socket and queued it), and when it returns 1,
+ * finish what the device is writing and call
+ * daxmirror_client_acknowledge_revoke(). The library makes no timed
+ * calls of its own, so no poll timeout is needed. The kernel session fd
+ * is no event source for this: its events are the broker's. Since 1.1
+ * (symbol version LIBDAXMIRROR_1.1). */
+
+/**
+ * daxmirror_client_get_fd() - the fd to poll for the broker's messages
+ * @c:		the client
+ *
+ * The fd of the client's bus connection; valid until the client is freed.
+ * Do not read from or write to it.
+ *
+ * Return: the fd; -EINVAL (@c NULL).
+ */
+int daxmirror_client_get_fd(struct daxmirror_client *c);
+
+/**
+ * daxmirror_client_get_events() - the poll events to wait for
+ * @c:		the client
+ *
+ * Return: a mask of POLLIN and POLLOUT for poll() on
+ * daxmirror_client_get_fd() (POLLOUT while messages wait to be sent);
+ * -EINVAL (@c NULL), or the bus's errno (e.g. -ENOTCONN).
+ */
+int daxmirror_client_get_events(struct daxmirror_client *c);
+
+/**
+ * daxmirror_client_process() - handle what the broker sent
+ * @c:		the client
+ *
+ * Reads and dispatches every message waiting on the connection, without
+ * blocking: a RevokeRequested signal for the client's session marks a
+ * revoke pending (daxmirror_client_revoke_pending()).
+ *
+ * Return: 1 if a revoke of the session is pending, 0 if not; -EINVAL (@c
+ * NULL), or the bus's errno (e.g. -ECONNRESET: the broker connection is
+ * lost).
+ */
+int daxmirror_client_process(struct daxmirror_client *c);
+
+/**
+ * daxmirror_client_revoke_pending() - whether a revoke was requested
+ * @c:		the client
+ * @deadline_usec: out (may be NULL): when the broker forces the revoke,
+ *		CLOCK_MONOTONIC microseconds; written only when 1 is returned
+ *
+ * Reports what daxmirror_client_process() has seen; makes no call.
+ *
+ * Return: 1 if a revoke of the session is pending (requested, not yet
+ * acknowledged), 0 if not; -EINVAL (@c NULL).
+ */
+int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *deadline_usec);
+
+/**
+ * daxmirror_client_acknowledge_revoke() - persist, then let the revoke happen
+ * @c:		the client
+ *
+ * Persists every writable mirror of @c whole (daxmirror_mirror_persist())
+ * and acknowledges the request (Session.AcknowledgeRevoke). When this
+ * returns 0 the session is revoked: device calls on its mirrors fail with
+ * -ENODEV, and every device write and persisted CPU store made before this
+ * call is in the files. The mirrors remain to be freed as usual (their CPU
+ * mappings stay valid until then).
+ *
+ * Return: 0; -EINVAL (@c NULL), -ENOTCONN (no session), -ESRCH (no revoke
+ * was requested: the session is left alone), -ENODEV (the broker already
+ * ended the session, e.g. forced at the deadline), the errors of persisting
+ * (nothing acknowledged), or the D-Bus errors of daxmirror_client_new().
+ */
+int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
+
 /* ---- Mirrors ---------------------------------------------------------- */
 
 /**

@@ -5,13 +5,17 @@
  *  - a mock broker (a child process on the private bus) answering with each
  *    org.daxmirror1.Error.*: the errno mapping, and the unwinding of a
  *    mirror_file that fails after the session was opened (Session.Close
- *    called, no fd and no mapping left behind);
+ *    called, no fd and no mapping left behind); the event-loop calls of
+ *    a client without a session (get_fd, get_events, process,
+ *    revoke_pending, acknowledge_revoke -ENOTCONN); the flow with a session
+ *    needs the module (tests/guest/test-broker-graceful);
  *  - the real daxmirrord, if built, with --control /nonexistent: -ENXIO.
  * TAP output; skips (exit 77) without dbus-daemon. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -349,6 +353,30 @@ static void test_no_client(void)
 	   daxmirror_mirror_counters(NULL, &cnt) == -EINVAL &&
 	   daxmirror_mirror_persist(NULL, 0, 1) == -EINVAL,
 	   "fast path on a NULL mirror -> EINVAL");
+	ok(daxmirror_client_get_fd(NULL) == -EINVAL && daxmirror_client_get_events(NULL) == -EINVAL &&
+	   daxmirror_client_process(NULL) == -EINVAL &&
+	   daxmirror_client_revoke_pending(NULL, NULL) == -EINVAL &&
+	   daxmirror_client_acknowledge_revoke(NULL) == -EINVAL,
+	   "revoke calls on a NULL client -> EINVAL");
+}
+
+/* The event loop of a client without a session: a socket to poll for
+ * input, nothing to process, no revoke pending, nothing to acknowledge. */
+static void test_events(struct daxmirror_client *c)
+{
+	uint64_t deadline = 42;
+	struct stat st;
+	int fd, ev;
+
+	fd = daxmirror_client_get_fd(c);
+	ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode), "get_fd: a socket (%d)", fd);
+	ev = daxmirror_client_get_events(c);
+	ok(ev >= 0 && (ev & POLLIN), "get_events: POLLIN (%d)", ev);
+	ok(daxmirror_client_process(c) == 0, "process: nothing pending -> 0");
+	ok(daxmirror_client_revoke_pending(c, &deadline) == 0 && deadline == 42,
+	   "revoke_pending: 0, deadline untouched");
+	ok(daxmirror_client_acknowledge_revoke(c) == -ENOTCONN,
+	   "acknowledge_revoke without a session -> ENOTCONN");
 }
 
 static void test_unreachable(void)
@@ -464,6 +492,7 @@ static void test_mock(void)
 		{ "org.daxmirror1.Error.BadBlocks", -EIO },
 		{ "org.daxmirror1.Error.Revoked", -ENODEV },
 		{ "org.daxmirror1.Error.Kernel", -EPROTO },
+		{ "org.daxmirror1.Error.NotRequested", -ESRCH },
 		{ "org.daxmirror1.Error.SomethingNew", -EIO },
 		{ "org.freedesktop.DBus.Error.AccessDenied", -EACCES },
 		{ "org.freedesktop.DBus.Error.InvalidArgs", -EINVAL },
@@ -496,6 +525,7 @@ static void test_mock(void)
 	if (r)
 		goto out;
 	fd = make_file(4 << 20, O_RDWR);
+	test_events(c);
 
 	/* Each broker error of OpenSession becomes its errno. */
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
