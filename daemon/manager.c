@@ -262,17 +262,14 @@ static int method_revoke_session(sd_bus_message *m, void *userdata, sd_bus_error
 	Context *ctx = userdata;
 	const char *path;
 	Session *s;
-	uid_t uid;
 	int r;
 
 	r = sd_bus_message_read(m, "o", &path);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, NULL, error);
+	r = session_check_revoker(m, error);
 	if (r < 0)
 		return r;
-	if (uid != 0)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED, "only root may revoke sessions");
 	s = session_by_path(ctx, path);
 	if (!s)
 		return dm_error(error, DM_ERROR_NO_SUCH_SESSION, "no session %s", path);

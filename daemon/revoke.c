@@ -90,17 +90,14 @@ int revoke_request_call(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	sd_bus_message **callers;
 	uint64_t deadline;
 	uint32_t grace;
-	uid_t uid;
 	int r;
 
 	r = sd_bus_message_read(m, "u", &grace);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, NULL, error);
+	r = session_check_revoker(m, error);
 	if (r < 0)
 		return r;
-	if (uid != 0)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED, "only root may revoke sessions");
 	if (grace > REVOKE_MAX_GRACE_MS)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "a grace period of %" PRIu32 " ms is more than the %u ms allowed",

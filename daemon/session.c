@@ -681,7 +681,7 @@ static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(m, NULL);
 }
 
-int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error)
+int session_check_revoker(sd_bus_message *m, sd_bus_error *error)
 {
 	uid_t uid;
 	int r;
@@ -691,6 +691,16 @@ int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error)
 		return r;
 	if (uid != 0)
 		return dm_error(error, DM_ERROR_ACCESS_DENIED, "only root may revoke sessions");
+	return 0;
+}
+
+int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error)
+{
+	int r;
+
+	r = session_check_revoker(m, error);
+	if (r < 0)
+		return r;
 	session_end(s, SESSION_END_REVOKE);
 	return sd_bus_reply_method_return(m, NULL);
 }

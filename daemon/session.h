@@ -110,6 +110,8 @@ void session_end(Session *s, SessionEnd why);
 
 /* Session.Revoke and Manager.RevokeSession: root only; replies to @m. */
 int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error);
+/* 0 if the caller of @m may revoke sessions (root), else AccessDenied. */
+int session_check_revoker(sd_bus_message *m, sd_bus_error *error);
 
 /* PID shown for @s: the binder's (kernel) once bound, else the opener's. */
 pid_t session_pid(const Session *s);

@@ -101,19 +101,6 @@
 #define CHUNK		(1u << 20)
 #define MESSAGE_OFF	((3ull << 20) + 123)
 
-static void kv(const char *key, const char *fmt, ...) TAP_PRINTF(2, 3);
-static void kv(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s=", key);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
 /* errno name of a 0 / -errno return: "0" or "ENODEV". */
 static const char *rname(int r)
 {
@@ -125,12 +112,12 @@ static int failed(struct daxmirror_client *c, const char *step, int r)
 {
 	const char *last = c ? daxmirror_client_last_error(c) : NULL;
 
-	kv("step", "%s", step);
-	kv("error", "%d", r);
-	kv("errno", "%s", rname(r));
+	dmt_kv("step", "%s", step);
+	dmt_kv("error", "%d", r);
+	dmt_kv("errno", "%s", rname(r));
 	if (last)
-		kv("last_error", "%s", last);
-	kv("result", "failed");
+		dmt_kv("last_error", "%s", last);
+	dmt_kv("result", "failed");
 	return 1;
 }
 
@@ -160,7 +147,7 @@ static void print_counters(const char *prefix, const struct daxmirror_counters *
 	char key[64];
 
 #define C(f) do { snprintf(key, sizeof(key), "%s%s", prefix, #f); \
-		  kv(key, "%" PRIu64, k->f); } while (0)
+		  dmt_kv(key, "%" PRIu64, k->f); } while (0)
 	C(entries_4k);
 	C(entries_2m);
 	C(entries_1g);
@@ -226,7 +213,7 @@ static int fill(struct daxmirror_client *c, struct daxmirror_mirror *m, int fd,
 	r = daxmirror_mirror_persist(m, 0, len);
 	if (r < 0)
 		return failed(c, "daxmirror_mirror_persist", r);
-	kv("fill_bytes", "%" PRIu64, len);
+	dmt_kv("fill_bytes", "%" PRIu64, len);
 
 	for (uint64_t off = 0; off < len; off += CHUNK) {
 		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
@@ -237,19 +224,19 @@ static int fill(struct daxmirror_client *c, struct daxmirror_mirror *m, int fd,
 			return failed(c, "daxmirror_mirror_read", r);
 		d = dmt_pattern_check(back, n, seed, file_off + off);
 		if (d >= 0) {
-			kv("fill_device", "mismatch at %" PRIu64, off + (uint64_t)d);
+			dmt_kv("fill_device", "mismatch at %" PRIu64, off + (uint64_t)d);
 			return failed(c, "device read-back", -EIO);
 		}
 	}
-	kv("fill_device", "ok");
+	dmt_kv("fill_device", "ok");
 
 	ssize_t d = dmt_file_check_pattern(fd, len, (off_t)file_off, seed);
 
 	if (d >= 0) {
-		kv("fill_pread", "mismatch at %zd", d);
+		dmt_kv("fill_pread", "mismatch at %zd", d);
 		return failed(c, "pread check", -EIO);
 	}
-	kv("fill_pread", "ok");
+	dmt_kv("fill_pread", "ok");
 	return 0;
 }
 
@@ -273,14 +260,14 @@ static int message(struct daxmirror_client *c, struct daxmirror_mirror *m, int f
 	r = daxmirror_mirror_read(m, MESSAGE_OFF, back, len);
 	if (r < 0)
 		return failed(c, "daxmirror_mirror_read", r);
-	kv("message_device", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
+	dmt_kv("message_device", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
 	memset(back, 0, len);
 	r = dmt_pread_full(fd, back, len, (off_t)(file_off + MESSAGE_OFF));
 	if (r < 0)
 		return failed(c, "pread", r);
-	kv("message_offset", "%llu", (unsigned long long)(file_off + MESSAGE_OFF));
-	kv("message_pread", "%s", back);
-	kv("message_check", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
+	dmt_kv("message_offset", "%llu", (unsigned long long)(file_off + MESSAGE_OFF));
+	dmt_kv("message_pread", "%s", back);
+	dmt_kv("message_check", "%s", memcmp(back, text, len) ? "MISMATCH" : "identical");
 	return memcmp(back, text, len) ? failed(c, "message check", -EIO) : 0;
 }
 
@@ -337,13 +324,13 @@ static int cmd_mirror(int argc, char **argv)
 	}
 	path = argv[optind];
 
-	kv("pid", "%d", (int)getpid());
-	kv("uid", "%u", (unsigned int)getuid());
+	dmt_kv("pid", "%d", (int)getpid());
+	dmt_kv("uid", "%u", (unsigned int)getuid());
 	fd = open(path, (write && !open_ro ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return failed(NULL, "open", -errno);
-	kv("file", "%s", path);
-	kv("open_mode", "%s", write && !open_ro ? "O_RDWR" : "O_RDONLY");
+	dmt_kv("file", "%s", path);
+	dmt_kv("open_mode", "%s", write && !open_ro ? "O_RDWR" : "O_RDONLY");
 
 	r = daxmirror_client_new(&c, bus);
 	if (r < 0)
@@ -357,11 +344,11 @@ static int cmd_mirror(int argc, char **argv)
 		status = failed(c, "daxmirror_mirror_file", r);
 		goto out;
 	}
-	kv("session", "%s", daxmirror_client_session_path(c) ?: "(none)");
-	kv("dax", "%d", daxmirror_mirror_is_dax(m));
-	kv("granularity", "%s", daxmirror_mirror_granularity(m));
-	kv("addr", "%p", daxmirror_mirror_addr(m));
-	kv("length", "%" PRIu64, daxmirror_mirror_length(m));
+	dmt_kv("session", "%s", daxmirror_client_session_path(c) ?: "(none)");
+	dmt_kv("dax", "%d", daxmirror_mirror_is_dax(m));
+	dmt_kv("granularity", "%s", daxmirror_mirror_granularity(m));
+	dmt_kv("addr", "%p", daxmirror_mirror_addr(m));
+	dmt_kv("length", "%" PRIu64, daxmirror_mirror_length(m));
 
 	if (prefetch) {
 		r = daxmirror_mirror_prefetch(m, 0, daxmirror_mirror_length(m), write);
@@ -369,7 +356,7 @@ static int cmd_mirror(int argc, char **argv)
 			status = failed(c, "daxmirror_mirror_prefetch", r);
 			goto out;
 		}
-		kv("prefetch", "ok");
+		dmt_kv("prefetch", "ok");
 	}
 	if (do_fill && (status = fill(c, m, fd, offset, seed)))
 		goto out;
@@ -390,29 +377,29 @@ static int cmd_mirror(int argc, char **argv)
 	print_counters("session_", &k);
 
 	if (do_hold) {
-		kv("ready", "1");
+		dmt_kv("ready", "1");
 		r = hold((unsigned int)timeout);
 		if (r < 0) {
-			kv("hold", "timeout");
+			dmt_kv("hold", "timeout");
 			status = 3;
 			goto out;
 		}
-		kv("hold", "released");
+		dmt_kv("hold", "released");
 	}
 	if (after) {
 		char b[64];
 
 		memset(b, 0x5a, sizeof(b));
-		kv("after_hold_write", "%s", rname(daxmirror_mirror_write(m, 0, b, sizeof(b))));
-		kv("after_hold_read", "%s", rname(daxmirror_mirror_read(m, 0, b, sizeof(b))));
+		dmt_kv("after_hold_write", "%s", rname(daxmirror_mirror_write(m, 0, b, sizeof(b))));
+		dmt_kv("after_hold_read", "%s", rname(daxmirror_mirror_read(m, 0, b, sizeof(b))));
 	}
 	if (after_fill) {
 		status = fill(c, m, fd, offset, seed2);
 		if (status)
 			goto out;
-		kv("after_fill", "ok");
+		dmt_kv("after_fill", "ok");
 	}
-	kv("result", "ok");
+	dmt_kv("result", "ok");
 out:
 	daxmirror_mirror_free(m);
 	daxmirror_client_free(c);
@@ -453,11 +440,11 @@ static int cmd_verify(int argc, char **argv)
 		length = (uint64_t)st.st_size - offset;
 	d = dmt_file_check_pattern(fd, length, (off_t)offset, seed);
 	if (d >= 0) {
-		kv("verify", "mismatch at %zd", d);
+		dmt_kv("verify", "mismatch at %zd", d);
 		return 1;
 	}
-	kv("verify", "ok");
-	kv("verified_bytes", "%" PRIu64, length);
+	dmt_kv("verify", "ok");
+	dmt_kv("verified_bytes", "%" PRIu64, length);
 	return 0;
 }
 
@@ -474,14 +461,14 @@ static int cmd_mkfile(int argc, char **argv)
 	}
 	r = dmt_file_create_aligned(&f, argv[1], size, DMT_2M, 0x5eed, why, sizeof(why));
 	if (r != 0) {
-		kv("why", "%s", why);
+		dmt_kv("why", "%s", why);
 		return failed(NULL, "dmt_file_create_aligned", r < 0 ? r : -EAGAIN);
 	}
 	if (fchmod(f.fd, 0666) < 0)
 		return failed(NULL, "fchmod", -errno);
-	kv("path", "%s", f.path);
-	kv("size", "%" PRIu64, size);
-	kv("dax", "%d", dmt_file_is_dax(f.fd));
+	dmt_kv("path", "%s", f.path);
+	dmt_kv("size", "%" PRIu64, size);
+	dmt_kv("dax", "%d", dmt_file_is_dax(f.fd));
 	close(f.fd);	/* keep the file */
 	return 0;
 }
@@ -568,13 +555,13 @@ static int cmd_raw(int argc, char **argv)
 
 	r = sd_bus_call(bus, msg, 30 * 1000000ULL, &err, &reply);
 	if (r < 0) {
-		kv("error", "%s", err.name ?: rname(r));
-		kv("message", "%s", err.message ?: "");
+		dmt_kv("error", "%s", err.name ?: rname(r));
+		dmt_kv("message", "%s", err.message ?: "");
 		sd_bus_error_free(&err);
 		return 1;
 	}
-	kv("reply", "ok");
-	kv("signature", "%s", sd_bus_message_get_signature(reply, 1) ?: "");
+	dmt_kv("reply", "ok");
+	dmt_kv("signature", "%s", sd_bus_message_get_signature(reply, 1) ?: "");
 	return 0;
 }
 
@@ -595,7 +582,7 @@ static int cmd_bus_hold(int argc, char **argv)
 	r = sd_bus_call_method(bus, "org.daxmirror1", "/org/daxmirror1",
 			       "org.daxmirror1.Manager", "OpenSession", &err, &reply, "a{sv}", 0);
 	if (r < 0) {
-		kv("error", "%s", err.name ?: rname(r));
+		dmt_kv("error", "%s", err.name ?: rname(r));
 		sd_bus_error_free(&err);
 		return 1;
 	}
@@ -605,19 +592,19 @@ static int cmd_bus_hold(int argc, char **argv)
 	sfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (sfd < 0)
 		return failed(NULL, "dup", -errno);
-	kv("session", "%s", path);
-	kv("ready", "1");
+	dmt_kv("session", "%s", path);
+	dmt_kv("ready", "1");
 	while (fgets(line, sizeof(line), stdin)) {
 		if (!strcmp(line, "drop\n") && bus) {
 			bus = sd_bus_flush_close_unref(bus);
-			kv("bus", "closed");
+			dmt_kv("bus", "closed");
 		}
 	}
 	memset(&info, 0, sizeof(info));
 	if (ioctl(sfd, DAXMIRROR_IOC_SESSION_INFO, &info) < 0)
-		kv("session_state", "%s", rname(-errno));
+		dmt_kv("session_state", "%s", rname(-errno));
 	else
-		kv("session_state", "%s", info.state == DAXMIRROR_STATE_NEW ? "new" :
+		dmt_kv("session_state", "%s", info.state == DAXMIRROR_STATE_NEW ? "new" :
 		   info.state == DAXMIRROR_STATE_BOUND ? "bound" :
 		   info.state == DAXMIRROR_STATE_MM_GONE ? "mm-gone" :
 		   info.state == DAXMIRROR_STATE_REVOKED ? "revoked" : "?");
@@ -665,7 +652,7 @@ static int cmd_fdstore_inject(int argc, char **argv)
 	r = sd_pid_notify_with_fds((pid_t)pid, 0, msg, &fd, 1);
 	if (r <= 0)
 		return failed(NULL, "sd_pid_notify_with_fds", r ? r : -ENOTCONN);
-	kv("stored", "1");
+	dmt_kv("stored", "1");
 	return 0;
 }
 

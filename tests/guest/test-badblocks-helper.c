@@ -38,19 +38,6 @@
 #include "dmt.h"
 #include "module-state.h"
 
-static void kv(const char *key, const char *fmt, ...) TAP_PRINTF(2, 3);
-static void kv(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s=", key);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
 static const char *rname(long r)
 {
 	return r == 0 ? "0" : r < 0 ? tap_errname((int)-r) : "positive";
@@ -105,12 +92,12 @@ static int cmd_locate(const char *path, uint64_t off)
 			start = strtoull(buf, NULL, 10);
 		fclose(f);
 	}
-	kv("dev", "%u:%u", major(st.st_dev), minor(st.st_dev));
-	kv("sector", "%" PRIu64,
+	dmt_kv("dev", "%u:%u", major(st.st_dev), minor(st.st_dev));
+	dmt_kv("sector", "%" PRIu64,
 	   start + (uint64_t)(q.ext[0].fe_physical + (off - q.ext[0].fe_logical)) / 512);
-	kv("list", "/sys/dev/block/%u:%u/%sbadblocks", major(st.st_dev),
+	dmt_kv("list", "/sys/dev/block/%u:%u/%sbadblocks", major(st.st_dev),
 	   minor(st.st_dev), f ? "../" : "");
-	kv("extent_flags", "0x%x", q.ext[0].fe_flags);
+	dmt_kv("extent_flags", "0x%x", q.ext[0].fe_flags);
 	return 0;
 }
 
@@ -127,9 +114,9 @@ static void dev_rw(int sfd, const char *what, bool write, const uint8_t *addr,
 	long r;
 
 	r = dmt_ioctl(sfd, write ? DAXMIRROR_IOC_WRITE : DAXMIRROR_IOC_READ, &a);
-	kv(what, "%s", rname(r));
+	dmt_kv(what, "%s", rname(r));
 	snprintf(key, sizeof(key), "%s_done", what);
-	kv(key, "%" PRIu64, (uint64_t)a.done);
+	dmt_kv(key, "%" PRIu64, (uint64_t)a.done);
 }
 
 static sigjmp_buf cpu_jmp;
@@ -163,10 +150,10 @@ static void pread_page(int fd, const char *what, uint64_t off, const uint8_t *wa
 	char key[64];
 	ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
 
-	kv(what, "%s", n == (ssize_t)sizeof(buf) ? "0" : n < 0 ? tap_errname(errno) : "short");
+	dmt_kv(what, "%s", n == (ssize_t)sizeof(buf) ? "0" : n < 0 ? tap_errname(errno) : "short");
 	if (want && n == (ssize_t)sizeof(buf)) {
 		snprintf(key, sizeof(key), "%s_data", what);
-		kv(key, "%s", memcmp(buf, want, sizeof(buf)) ? "MISMATCH" : "identical");
+		dmt_kv(key, "%s", memcmp(buf, want, sizeof(buf)) ? "MISMATCH" : "identical");
 	}
 }
 
@@ -212,44 +199,44 @@ static int cmd_module(const char *path, uint64_t bad)
 	if (r == 0)
 		r = dmt_mirror_add(s.sfd, m.addr, (size_t)st.st_size, DAXMIRROR_MIRROR_WRITE,
 				   &mid);
-	kv("mirror", "%s", rname(r));
+	dmt_kv("mirror", "%s", rname(r));
 	if (r < 0)
 		return 1;
 	p = m.addr;
 
 	/* Device side first: the CPU has not faulted any of it yet. */
 	dev_rw(s.sfd, "read_span", false, p + bad - DMT_PAGE, buf, sizeof(buf));
-	kv("read_span_head", "%s", memcmp(buf, before, DMT_PAGE) ? "MISMATCH" : "identical");
+	dmt_kv("read_span_head", "%s", memcmp(buf, before, DMT_PAGE) ? "MISMATCH" : "identical");
 	dev_rw(s.sfd, "read_bad", false, p + bad, buf, DMT_PAGE);
 	dev_rw(s.sfd, "read_bad_tail", false, p + bad + DMT_PAGE - 8, buf, 8);
 	dev_rw(s.sfd, "read_after", false, p + bad + DMT_PAGE, buf, DMT_PAGE);
-	kv("read_after_data", "%s", memcmp(buf, after, DMT_PAGE) ? "MISMATCH" : "identical");
+	dmt_kv("read_after_data", "%s", memcmp(buf, after, DMT_PAGE) ? "MISMATCH" : "identical");
 	memset(buf, 0xb5, sizeof(buf));
 	dev_rw(s.sfd, "write_bad", true, p + bad, buf, DMT_PAGE);
-	kv("fault_bad", "%s", rname(dmt_fault(s.sfd, p + bad, DMT_PAGE, 0)));
-	kv("fault_bad_write", "%s",
+	dmt_kv("fault_bad", "%s", rname(dmt_fault(s.sfd, p + bad, DMT_PAGE, 0)));
+	dmt_kv("fault_bad_write", "%s",
 	   rname(dmt_fault(s.sfd, p + bad, DMT_PAGE, DAXMIRROR_FAULT_WRITE)));
 	r = dmt_snap_summary(s.sfd, p + bad, DMT_PAGE, &sn);
-	kv("snap_bad", "%s", r < 0 ? rname(r) : sn.none == 1 ? "none" : "mapped");
+	dmt_kv("snap_bad", "%s", r < 0 ? rname(r) : sn.none == 1 ? "none" : "mapped");
 	r = dmt_snap_summary(s.sfd, p + bad - DMT_PAGE, DMT_PAGE, &sn);
-	kv("snap_before", "%s", r < 0 ? rname(r) : sn.none == 1 ? "none" : "mapped");
+	dmt_kv("snap_before", "%s", r < 0 ? rname(r) : sn.none == 1 ? "none" : "mapped");
 	/* A device write next to the bad page lands in the file. */
 	memset(buf, 0x3c, DMT_PAGE);
 	dev_rw(s.sfd, "write_after", true, p + bad + DMT_PAGE, buf, DMT_PAGE);
 	pread_page(fd, "pread_after", bad + DMT_PAGE, buf);
 
 	/* The CPU, through the same mapping. */
-	kv("cpu_bad", "%s", cpu_load(p + bad + 100));
-	kv("cpu_before", "%s", cpu_load(p + bad - 1));
+	dmt_kv("cpu_bad", "%s", cpu_load(p + bad + 100));
+	dmt_kv("cpu_before", "%s", cpu_load(p + bad - 1));
 
 	/* The session is still usable after all that. */
 	dev_rw(s.sfd, "read_before_again", false, p + bad - DMT_PAGE, buf, DMT_PAGE);
 	r = dmt_mirror_remove(s.sfd, mid);
-	kv("mirror_remove", "%s", rname(r));
+	dmt_kv("mirror_remove", "%s", rname(r));
 	dmt_unmap(&m);
 	dmt_session_close(&s);
 	r = dmt_kmsg_splats(marker);
-	kv("kmsg_splats", "%d", r);
+	dmt_kv("kmsg_splats", "%d", r);
 	return 0;
 }
 

@@ -307,6 +307,26 @@ static void clone_after(const struct fs *fs, struct dmt_session *s,
 			 dmt_first_diff(buf, want, CL_SIZE));
 }
 
+/* Grant all of @f (@size bytes) to @s, map it shared and writable
+ * 2 MiB-aligned into @m, mirror it writable, read it through the device
+ * into @buf and summarize the device entries into @sn. 0 or -errno. */
+static int mirror_whole_file(struct dmt_session *s, struct dmt_file *f, struct dmt_map *m,
+			     size_t size, uint8_t *buf, struct dmt_snap *sn)
+{
+	int r;
+
+	r = dmt_grant(s->ctl, s->id, f->fd, DAXMIRROR_GRANT_WRITE, 0, size);
+	if (r == 0)
+		r = dmt_map_file(m, size, DMT_2M, PROT_READ | PROT_WRITE, f->fd, 0, true);
+	if (r == 0)
+		r = dmt_mirror_add(s->sfd, m->addr, size, DAXMIRROR_MIRROR_WRITE, NULL);
+	if (r == 0)
+		r = dmt_dev_read(s->sfd, m->addr, buf, size);
+	if (r == 0)
+		r = dmt_snap_summary(s->sfd, m->addr, size, sn);
+	return r;
+}
+
 static void g_clone(const void *arg)
 {
 	const struct fs *fs = arg;
@@ -335,15 +355,7 @@ static void g_clone(const void *arg)
 		tap_fail_rest("%s: no 8 MiB aligned file: %s", fs->name, r < 0 ? tap_errname(-r) : why);
 		return;
 	}
-	r = dmt_grant(s.ctl, s.id, a.fd, DAXMIRROR_GRANT_WRITE, 0, CL_SIZE);
-	if (r == 0)
-		r = dmt_map_file(&m, CL_SIZE, DMT_2M, PROT_READ | PROT_WRITE, a.fd, 0, true);
-	if (r == 0)
-		r = dmt_mirror_add(s.sfd, m.addr, CL_SIZE, DAXMIRROR_MIRROR_WRITE, NULL);
-	if (r == 0)
-		r = dmt_dev_read(s.sfd, m.addr, buf, CL_SIZE);
-	if (r == 0)
-		r = dmt_snap_summary(s.sfd, m.addr, CL_SIZE, &sn);
+	r = mirror_whole_file(&s, &a, &m, CL_SIZE, buf, &sn);
 	if (r == 0)
 		r = cpu_pfns(m.addr, CL_PAGES, pfn0);
 	if (!tap_ok(r == 0 && dmt_pattern_check(buf, CL_SIZE, CL_SEED, 0) < 0 &&
@@ -486,15 +498,7 @@ static void g_truncate(const void *arg)
 		tap_fail_rest("%s: no 8 MiB aligned file: %s", fs->name, r < 0 ? tap_errname(-r) : why);
 		return;
 	}
-	r = dmt_grant(s.ctl, s.id, f.fd, DAXMIRROR_GRANT_WRITE, 0, TR_SIZE);
-	if (r == 0)
-		r = dmt_map_file(&m, TR_SIZE, DMT_2M, PROT_READ | PROT_WRITE, f.fd, 0, true);
-	if (r == 0)
-		r = dmt_mirror_add(s.sfd, m.addr, TR_SIZE, DAXMIRROR_MIRROR_WRITE, NULL);
-	if (r == 0)
-		r = dmt_dev_read(s.sfd, m.addr, buf, TR_SIZE);
-	if (r == 0)
-		r = dmt_snap_summary(s.sfd, m.addr, TR_SIZE, &sn);
+	r = mirror_whole_file(&s, &f, &m, TR_SIZE, buf, &sn);
 	if (!tap_ok(r == 0 && dmt_pattern_check(buf, TR_SIZE, TR_SEED, 0) < 0 &&
 		    sn.entries[DAXMIRROR_ORDER_2M] == TR_SIZE / DMT_2M,
 		    "%s: 8 MiB mirror: device READ equals the file, 4 x 2M entries", fs->name)) {

@@ -265,3 +265,15 @@ int tap_main(const struct tap_group *groups, size_t n, unsigned int watchdog_s)
 	}
 	return tap_status();
 }
+
+void dmt_kv(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s=", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}

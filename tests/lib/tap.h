@@ -35,6 +35,10 @@ bool tap_success(long ret, const char *fmt, ...) TAP_PRINTF(2, 3);
 /* passes iff got == want; reports both otherwise. */
 bool tap_eq(uint64_t got, uint64_t want, const char *fmt, ...) TAP_PRINTF(3, 4);
 
+/* One "KEY=VALUE" line on stdout, flushed: what the helper programs the
+ * bash tests drive (broker-client, badblocks-helper) report with. */
+void dmt_kv(const char *key, const char *fmt, ...) TAP_PRINTF(2, 3);
+
 /* Report the current group's remaining results as failures / skips. */
 void tap_fail_rest(const char *fmt, ...) TAP_PRINTF(1, 2);
 void tap_skip_rest(const char *fmt, ...) TAP_PRINTF(1, 2);
