@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "quota.h"
+#include "vet.h"
 
 #define DM_BUS_NAME		"org.daxmirror1"
 #define DM_OBJECT_ROOT		"/org/daxmirror1"
@@ -61,6 +62,7 @@ typedef struct Context {
 	uint32_t mirror_count;		/* Manager.MirrorCount */
 	uint64_t mirrored_bytes;	/* Manager.MirroredBytes */
 	Quota quota;
+	VetCache vet_cache;		/* AttachFile's per-device answers */
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
 	/* Keeps systemd's fd store in step with the sessions (fdstore.c;
 	 * NULL: no fd store, as in the fuzz harnesses). */

@@ -610,7 +610,8 @@ static int method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *e
 		return dm_error(error, DM_ERROR_ACCESS_DENIED,
 				"session %" PRIu64 " was opened without Write", s->id);
 
-	r = vet_file(fd, offset, length, write, s->options.pagecache, &rep, error);
+	r = vet_file(&ctx->vet_cache, fd, offset, length, write, s->options.pagecache, &rep,
+		     error);
 	if (r < 0)
 		return r;
 	if (quota_bytes_check(&ctx->quota, s->uid, length, ctx->config.max_bytes_per_user) < 0)

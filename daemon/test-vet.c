@@ -12,18 +12,24 @@
 #include "util.h"
 #include "vet.h"
 
-static const char *vet(int fd, uint64_t off, uint64_t len, bool write, bool pagecache,
-		       VetReport *rep)
+static const char *vet_cached(VetCache *cache, int fd, uint64_t off, uint64_t len, bool write,
+			      bool pagecache, VetReport *rep)
 {
 	static char name[256];
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = vet_file(fd, off, len, write, pagecache, rep, &e);
+	int r = vet_file(cache, fd, off, len, write, pagecache, rep, &e);
 
 	snprintf(name, sizeof(name), "%s", r < 0 ? (e.name ? e.name : "?") : "ok");
 	if (r < 0)
 		tap_diag("%s: %s", e.name, e.message);
 	sd_bus_error_free(&e);
 	return name;
+}
+
+static const char *vet(int fd, uint64_t off, uint64_t len, bool write, bool pagecache,
+		       VetReport *rep)
+{
+	return vet_cached(NULL, fd, off, len, write, pagecache, rep);
 }
 
 int main(void)
@@ -76,6 +82,35 @@ int main(void)
 	tap_ok(streq(vet(fd, 0, 20480, false, true, &rep), DM_ERROR_INVALID_RANGE), "past EOF");
 	tap_ok(streq(vet(fd, UINT64_MAX & ~4095ULL, 4096, false, true, &rep),
 		     DM_ERROR_INVALID_RANGE), "offset + length overflows");
+
+	/* The per-device cache: the second file on the same device and with
+	 * the same access mode asks libpmem2 nothing, and answers the same;
+	 * another access mode is another entry; per-file checks still run. */
+	{
+		VetCache cache = { 0 };
+		VetReport r1, r2;
+		bool same;
+
+		tap_ok(streq(vet_cached(&cache, fd, 0, 16384, true, true, &r1), "ok") &&
+		       cache.misses == 1 && cache.hits == 0, "cache: first call asks libpmem2");
+		same = streq(vet_cached(&cache, fd, 4096, 4096, true, true, &r2), "ok") &&
+		       r2.dax == r1.dax && r2.granularity == r1.granularity &&
+		       r2.numa_node == r1.numa_node;
+		tap_ok(same && cache.hits == 1 && cache.misses == 1,
+		       "cache: second call on the device is a hit with the same answer");
+		tap_ok(streq(vet_cached(&cache, ro, 0, 4096, false, true, &r2), "ok") &&
+		       cache.misses == 2, "cache: a read-only fd is another entry");
+		tap_ok(streq(vet_cached(&cache, fd, 0, 20480, false, true, &r2),
+			     DM_ERROR_INVALID_RANGE) && cache.hits == 1,
+		       "cache: the range is checked before the cache is asked");
+		tap_ok(streq(vet_cached(&cache, fd, 0, 16384, false, false, &r2),
+			     DM_ERROR_NOT_DAX) || r2.dax,
+		       "cache: a hit still refuses a non-DAX file without PageCache");
+		cache.entries[0].expires_usec = 1;
+		cache.entries[1].expires_usec = 1;
+		tap_ok(streq(vet_cached(&cache, fd, 0, 4096, true, true, &r2), "ok") &&
+		       cache.misses == 3, "cache: an expired entry is asked again");
+	}
 
 	close(op);
 	close(wo);

@@ -42,7 +42,57 @@ int vet_access_mode(int flags, bool write)
 	}
 }
 
-int vet_file(int fd, uint64_t offset, uint64_t length, bool write,
+/* dmp_file_info() through @cache: the per-file part (DAX, size) always
+ * fresh, the per-device part from a live entry for the same device, DAX
+ * and access mode, else from libpmem2 (and then kept). 0 or -errno. */
+static int file_info(VetCache *cache, int fd, dev_t dev, bool writable,
+		     struct dmp_file_info *fi)
+{
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	VetCacheEntry *e, *slot = NULL;
+	bool dax;
+	uint64_t size;
+	int r;
+
+	if (!cache)
+		return dmp_file_info(fd, fi);
+	r = dmp_file_dax(fd, &dax, &size);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < VET_CACHE_SIZE; i++) {
+		e = &cache->entries[i];
+		if (e->used && e->expires_usec <= now)
+			e->used = false;
+		if (!e->used) {
+			slot = slot ? slot : e;
+			continue;
+		}
+		if (e->dev == dev && e->dax == dax && e->writable == writable) {
+			*fi = (struct dmp_file_info){
+				.dax = dax, .size = size, .numa_node = e->numa_node,
+				.granularity = e->granularity,
+			};
+			cache->hits++;
+			return 0;
+		}
+	}
+	cache->misses++;
+	r = dmp_file_info(fd, fi);
+	if (r < 0 || fi->dax != dax)
+		return r;
+	if (!slot) {
+		slot = &cache->entries[cache->next];
+		cache->next = (cache->next + 1) % VET_CACHE_SIZE;
+	}
+	*slot = (VetCacheEntry){
+		.used = true, .dev = dev, .dax = dax, .writable = writable,
+		.expires_usec = now + VET_CACHE_USEC, .numa_node = fi->numa_node,
+		.granularity = fi->granularity,
+	};
+	return 0;
+}
+
+int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool write,
 	     bool pagecache, VetReport *rep, sd_bus_error *error)
 {
 	struct dmp_file_info fi;
@@ -85,7 +135,7 @@ int vet_file(int fd, uint64_t offset, uint64_t length, bool write,
 				offset, length, (intmax_t)st.st_size);
 	}
 
-	r = dmp_file_info(fd, &fi);
+	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
 	if (r < 0)
 		return dm_error(error, DM_ERROR_BAD_FILE, "cannot inspect the file: %s",
 				strerror(-r));

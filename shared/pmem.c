@@ -161,6 +161,33 @@ static int trial_granularity(const struct pmem2_source *src, size_t len,
 	return dmp_errno(r);
 }
 
+static int file_statx(int fd, struct statx *stx, bool *dax)
+{
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, stx) < 0)
+		return -errno;
+	if (!S_ISREG(stx->stx_mode) && !S_ISCHR(stx->stx_mode))
+		return -EINVAL;
+	/* A device-dax node is DAX by nature; statx reports fsdax files. */
+	*dax = (stx->stx_attributes_mask & STATX_ATTR_DAX &&
+		stx->stx_attributes & STATX_ATTR_DAX) ||
+	       S_ISCHR(stx->stx_mode);
+	return 0;
+}
+
+int dmp_file_dax(int fd, bool *dax, uint64_t *size)
+{
+	struct statx stx;
+	int r;
+
+	if (fd < 0 || !dax || !size)
+		return -EINVAL;
+	r = file_statx(fd, &stx, dax);
+	if (r < 0)
+		return r;
+	*size = stx.stx_size;
+	return 0;
+}
+
 int dmp_file_info(int fd, struct dmp_file_info *info)
 {
 	struct pmem2_source *src = NULL;
@@ -172,14 +199,9 @@ int dmp_file_info(int fd, struct dmp_file_info *info)
 		return -EINVAL;
 	*info = (struct dmp_file_info){ .numa_node = -1 };
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, &stx) < 0)
-		return -errno;
-	if (!S_ISREG(stx.stx_mode) && !S_ISCHR(stx.stx_mode))
-		return -EINVAL;
-	/* A device-dax node is DAX by nature; statx reports fsdax files. */
-	info->dax = (stx.stx_attributes_mask & STATX_ATTR_DAX &&
-		     stx.stx_attributes & STATX_ATTR_DAX) ||
-		    S_ISCHR(stx.stx_mode);
+	r = file_statx(fd, &stx, &info->dax);
+	if (r < 0)
+		return r;
 	info->size = stx.stx_size;
 
 	r = pmem2_source_from_fd(&src, fd);

@@ -34,6 +34,10 @@ struct dmp_file_info {
 
 /* Inspect @fd: 0 or -errno. */
 int dmp_file_info(int fd, struct dmp_file_info *info);
+/* Only the cheap, per-file part of dmp_file_info(): *@dax (statx
+ * STATX_ATTR_DAX, or a device-dax node) and *@size. 0 or -errno
+ * (-EINVAL: neither a regular file nor a character device). */
+int dmp_file_dax(int fd, bool *dax, uint64_t *size);
 
 /* Bad blocks of the persistent memory under [@offset, @offset + @length)
  * of @fd: 0 none, 1 at least one overlaps (*first_bad set to the file
