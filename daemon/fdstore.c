@@ -514,6 +514,13 @@ static void rediscover(Restore *rs)
 	}
 }
 
+static void strv_free_all(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int strcmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -555,16 +562,21 @@ static void check_owners(Restore *rs)
 		rs->owner_gone++;
 		session_end(s, SESSION_END_DISCONNECT);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	strv_free_all(names);
 }
 
-static void strv_free_all(char **v)
+/* Closes what @rs still holds of the store (its copies only: the store
+ * keeps its own) and frees it, with the names sd_listen_fds gave. */
+static void restore_free(Restore *rs, char **names)
 {
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	for (size_t i = 0; i < rs->n; i++) {
+		safe_close(rs->p[i].fd);
+		if (rs->p[i].kind == STATE_NAME_RECORD)
+			session_record_done(&rs->p[i].rec);
+	}
+	free(rs->p);
+	free(rs->live);
+	strv_free_all(names);
 }
 
 int fdstore_restore(Context *ctx)
@@ -596,19 +608,13 @@ int fdstore_restore(Context *ctx)
 		if (rs.n)
 			log_warning("fd store: %zu fds passed back, but the module is not open: closed, left in the store",
 				    rs.n);
-		for (size_t i = 0; i < rs.n; i++)
-			close(rs.p[i].fd);
-		free(rs.p);
-		strv_free_all(names);
+		restore_free(&rs, names);
 		return 0;
 	}
 	r = kernel_list_sessions(ctx, &rs.live, &rs.n_live);
 	if (r < 0) {
 		log_error_errno(r, "LIST_SESSIONS: %m; fds of the store left there");
-		for (size_t i = 0; i < rs.n; i++)
-			close(rs.p[i].fd);
-		free(rs.p);
-		strv_free_all(names);
+		restore_free(&rs, names);
 		return 0;
 	}
 
@@ -616,18 +622,11 @@ int fdstore_restore(Context *ctx)
 	rediscover(&rs);
 	check_owners(&rs);
 
-	for (size_t i = 0; i < rs.n; i++) {
-		safe_close(rs.p[i].fd);
-		if (rs.p[i].kind == STATE_NAME_RECORD)
-			session_record_done(&rs.p[i].rec);
-	}
 	if (rs.n || rs.n_live)
 		log_info("sessions taken back: %u from the fd store (%u without a state record), %u rediscovered from the module; %u fds dropped from the store, %u sessions ended while no daemon ran, %u ended because their owner left the bus",
 			 rs.from_store, rs.without_record, rs.rediscovered, rs.dropped_fds,
 			 rs.ended_down, rs.owner_gone);
-	free(rs.p);
-	free(rs.live);
-	strv_free_all(names);
+	restore_free(&rs, names);
 	manager_update_totals(ctx);
 	return 0;
 }

@@ -137,6 +137,21 @@ static void session_link(Context *ctx, Session *s)
 	ctx->session_count++;
 }
 
+/* Puts a set-up @s on the bus: linked, InterfacesAdded, SessionCount, the
+ * refresh timer. Opened and taken-back sessions alike. */
+static void session_announce(Context *ctx, Session *s)
+{
+	int r;
+
+	session_link(ctx, s);
+	r = sd_bus_emit_object_added(ctx->bus, s->path);
+	if (r < 0)
+		log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
+	setup_of(s)->announced = true;
+	manager_emit_changed(ctx, "SessionCount");
+	sessions_schedule_refresh(ctx);
+}
+
 static void session_unlink(Context *ctx, Session *s)
 {
 	if (!setup_of(s)->linked)
@@ -327,15 +342,9 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 	if (r < 0)
 		log_warning_errno(r, "session %" PRIu64 ": SESSION_INFO: %m", s->id);
 
-	session_link(ctx, s);
-	r = sd_bus_emit_object_added(ctx->bus, s->path);
-	if (r < 0)
-		log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
-	box->setup.announced = true;
+	session_announce(ctx, s);
 	if (ctx->session_hook)
 		ctx->session_hook(s, SESSION_EVENT_ADDED);
-	manager_emit_changed(ctx, "SessionCount");
-	sessions_schedule_refresh(ctx);
 	context_update_status(ctx);
 	log_info("session %" PRIu64 " opened for uid %u pid %d (%s):%s%s%s max %u mirrors, %" PRIu64 " bytes",
 		 s->id, (unsigned)uid, (int)pid, sender,
@@ -398,15 +407,7 @@ int session_adopt(Context *ctx, SessionAdoption *a,
 	if (r < 0)
 		log_warning_errno(r, "session %" PRIu64 ": MIRROR_LIST: %m", s->id);
 
-	session_link(ctx, s);
-	if (ctx->bus) {
-		r = sd_bus_emit_object_added(ctx->bus, s->path);
-		if (r < 0)
-			log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
-	}
-	box->setup.announced = true;
-	manager_emit_changed(ctx, "SessionCount");
-	sessions_schedule_refresh(ctx);
+	session_announce(ctx, s);
 	*ret = s;
 	return 0;
 }

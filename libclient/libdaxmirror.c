@@ -294,6 +294,14 @@ static int on_revoke_requested(sd_bus_message *m, void *userdata, sd_bus_error *
 	return 0;
 }
 
+/* The bus-side match is a convenience (unicast RevokeRequested arrives
+ * without it): a failure to install it must not close the connection,
+ * which is what sd-bus does without this callback. */
+static int on_revoke_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	return 0;
+}
+
 _public_ int daxmirror_client_get_fd(struct daxmirror_client *c)
 {
 	if (!c)
@@ -404,10 +412,14 @@ static int session_open(struct daxmirror_client *c, bool write)
 		goto out;
 	}
 	c->session_write = write;
-	/* The broker sends RevokeRequested to this connection only; the match
-	 * has sd-bus hand it to on_revoke_requested(). */
-	r = sd_bus_match_signal(c->bus, &c->revoke_slot, BUS_NAME, path, SESSION_IFACE,
-				"RevokeRequested", on_revoke_requested, c);
+	/* The broker sends RevokeRequested to this connection only (unicast
+	 * signals need no match rule on the bus); the local match has sd-bus
+	 * hand it to on_revoke_requested(). The bus-side AddMatch, for the
+	 * broadcast a restarted broker sends when it lost the owner's name,
+	 * goes out without waiting: no extra round trip per session. */
+	r = sd_bus_match_signal_async(c->bus, &c->revoke_slot, BUS_NAME, path, SESSION_IFACE,
+				      "RevokeRequested", on_revoke_requested,
+				      on_revoke_match_installed, c);
 	if (r < 0) {
 		session_close(c);
 		goto out;
