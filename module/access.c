@@ -13,8 +13,8 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
-#include "compat.h"
 #include "daxmirror.h"
 
 /* The device faults this block around a missing page (clipped to the mirror). */
@@ -28,6 +28,42 @@ enum dm_step {
 	DM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
 	DM_STEP_USER_FAULT,	/* the user buffer is not resident */
 };
+
+/*
+ * The device wrote to @page: make sure the kernel knows. A writable CPU
+ * mapping can be clean (MADV_FREE keeps the write bit and clears dirty; a
+ * read fault of a shared writable shmem mapping installs a writable clean
+ * PTE), and reclaim drops clean pages: without this the device's bytes are
+ * lost. DAX pages are persistent memory written with cache flushes; they
+ * have no dirty state to keep.
+ *
+ * folio_mark_dirty() wants the folio safe from truncation: the caller
+ * holds the device page-table lock with an entry mapping the page, and
+ * truncation (like reclaim) must invalidate that entry, which takes the
+ * same lock, before it can remove the folio; the same rule that lets the
+ * CPU fault path dirty a folio under the page-table lock.
+ */
+static void dm_dirty_page(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_dirty(folio))
+		folio_mark_dirty(folio);
+}
+
+/*
+ * Write persistent memory the way fsdax does (pmem_copy_from_iter):
+ * non-temporal stores, partial cache lines written back. Page faults are
+ * disabled by the caller; returns the bytes NOT copied.
+ */
+static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
+				     size_t n)
+{
+	struct iov_iter iter;
+
+	iov_iter_ubuf(&iter, ITER_SOURCE, (void __user *)src, n);
+	return n - _copy_from_iter_flushcache(dst, n, &iter);
+}
 
 /*
  * Copy between the user buffer and the mirrored memory of [@addr, @addr +
@@ -54,6 +90,7 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 		unsigned long a = addr + done, index = a >> PAGE_SHIFT, flags;
 		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
 		unsigned long left;
+		struct page *page;
 		void *kaddr;
 
 		if (!pte || index < base || index >= base + nr) {
@@ -69,24 +106,22 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 			st = DM_STEP_DEVICE_FAULT;
 			break;
 		}
-		kaddr = kmap_local_page(pfn_to_page(dm_pte_pfn(pte) + index - base));
+		page = pfn_to_page(dm_pte_pfn(pte) + index - base);
+		kaddr = kmap_local_page(page);
 		if (!write) {
 			left = __copy_to_user_inatomic(ubuf + done,
 						       kaddr + offset_in_page(a), n);
 		} else if (flags & DM_PTE_DAX) {
-			/*
-			 * Non-temporal stores, then the partial cache lines
-			 * written back: durable on return, as a DAX write(2).
-			 */
-			left = dm_copy_from_user_nt(kaddr + offset_in_page(a),
-						    ubuf + done, n);
-			arch_wb_cache_pmem(kaddr + offset_in_page(a), n - left);
+			left = dm_copy_from_user_pmem(kaddr + offset_in_page(a),
+						      ubuf + done, n);
 			*flushed = true;
 		} else {
 			left = __copy_from_user_inatomic(kaddr + offset_in_page(a),
 							 ubuf + done, n);
 		}
 		kunmap_local(kaddr);
+		if (write && left < n && !(flags & DM_PTE_ZONE_DEVICE))
+			dm_dirty_page(page);
 		done += n - left;
 		if (left) {
 			st = DM_STEP_USER_FAULT;
@@ -99,9 +134,14 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 	return st;
 }
 
-/* Device fault of the page at @addr of @m: its block, else the page alone. */
+/*
+ * Device fault of the page at @addr of @m: its block, else the page alone.
+ * A write faults only pages the access writes (it ends at @wend): a write
+ * fault makes the CPU side dirty and soft-dirty, which must not spread to
+ * pages the device never wrote.
+ */
 static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
-			   unsigned long addr, bool write)
+			   unsigned long addr, unsigned long wend, bool write)
 {
 	unsigned long fs, fe;
 	int ret;
@@ -116,6 +156,10 @@ static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
 	fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
 	fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) + DM_DEVICE_FAULT_SIZE,
 		 m->end);
+	if (write) {
+		fs = max(fs, addr & PAGE_MASK);
+		fe = min(fe, PAGE_ALIGN(wend));
+	}
 	ret = dm_mirror_fault(s, m, fs, fe, write);
 	if (ret && ret != -EINTR && fe - fs > PAGE_SIZE)
 		ret = dm_mirror_fault(s, m, addr & PAGE_MASK,
@@ -164,7 +208,8 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 				  write, &flushed, &copied);
 		done += copied;
 		if (st == DM_STEP_DEVICE_FAULT) {
-			ret = dm_device_fault(s, m, addr + copied, write);
+			ret = dm_device_fault(s, m, addr + copied,
+					      a.addr + a.length, write);
 		} else if (st == DM_STEP_USER_FAULT) {
 			size_t n = min_t(u64, a.length - done, PAGE_SIZE);
 
