@@ -27,6 +27,7 @@ enum dm_step {
 	DM_STEP_DONE,		/* everything asked for was copied */
 	DM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
 	DM_STEP_USER_FAULT,	/* the user buffer is not resident */
+	DM_STEP_GONE,		/* revoked, mm gone or mirror released */
 };
 
 /*
@@ -74,9 +75,10 @@ static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
  * that is not resident stops the step (the caller faults it in without
  * the lock). *@copied gets the bytes done.
  */
-static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
-				 char __user *ubuf, size_t len, bool write,
-				 bool *flushed, size_t *copied)
+static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
+				 unsigned long addr, char __user *ubuf,
+				 size_t len, bool write, bool *flushed,
+				 size_t *copied, int *err)
 {
 	enum dm_step st = DM_STEP_DONE;
 	unsigned long base = 0, nr = 0;
@@ -86,7 +88,10 @@ static enum dm_step dm_copy_step(struct dm_session *s, unsigned long addr,
 	len = min_t(size_t, len, DM_LOCK_BYTES);
 	pagefault_disable();
 	spin_lock(&s->pt.lock);
-	while (done < len) {
+	*err = dm_access_check(s, m);
+	if (*err)
+		st = DM_STEP_GONE;
+	while (done < len && st == DM_STEP_DONE) {
 		unsigned long a = addr + done, index = a >> PAGE_SHIFT, flags;
 		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
 		unsigned long left;
@@ -152,7 +157,7 @@ static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
 	 * refuses next to the page), fault the page alone: its own result is
 	 * the one that counts.
 	 */
-	s->ops.device_faults++;
+	dm_stat_add(s, DM_STAT_DEVICE_FAULTS, 1);
 	fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
 	fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) + DM_DEVICE_FAULT_SIZE,
 		 m->end);
@@ -167,6 +172,7 @@ static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
 	return ret;
 }
 
+/* DAXMIRROR_IOC_READ/WRITE. Caller holds s->lock for reading. */
 long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 {
 	struct daxmirror_rw a;
@@ -192,6 +198,10 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 		size_t copied;
 		enum dm_step st;
 
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		if (!m || addr >= m->end) {
 			m = dm_mirror_find(s, addr);
 			if (!m) {
@@ -203,11 +213,13 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 				break;
 			}
 		}
-		st = dm_copy_step(s, addr, ubuf + done,
+		st = dm_copy_step(s, m, addr, ubuf + done,
 				  min_t(u64, a.length - done, m->end - addr),
-				  write, &flushed, &copied);
+				  write, &flushed, &copied, &ret);
 		done += copied;
-		if (st == DM_STEP_DEVICE_FAULT) {
+		if (st == DM_STEP_GONE) {
+			break;
+		} else if (st == DM_STEP_DEVICE_FAULT) {
 			ret = dm_device_fault(s, m, addr + copied,
 					      a.addr + a.length, write);
 		} else if (st == DM_STEP_USER_FAULT) {
@@ -224,9 +236,9 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 	if (flushed)
 		wmb();	/* order the non-temporal stores before returning */
 	if (write)
-		s->ops.bytes_written += done;
+		dm_stat_add(s, DM_STAT_BYTES_WRITTEN, done);
 	else
-		s->ops.bytes_read += done;
+		dm_stat_add(s, DM_STAT_BYTES_READ, done);
 
 	a.done = done;
 	if (copy_to_user(uarg, &a, sizeof(a)) && !ret)
@@ -249,34 +261,52 @@ static u8 dm_snap_byte(void *pte)
 	return b;
 }
 
-/* Snapshot bytes for pages [@first, @first + @n) into @out. */
+/*
+ * Snapshot bytes for pages [@first, @first + @n) into @out: lookups only
+ * where a mirror lies (entries exist nowhere else), NONE for the rest.
+ * Caller holds s->lock for reading.
+ */
 static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 			      unsigned long n, u8 *out)
 {
-	unsigned long index = first, end = first + n, base;
+	unsigned long end = first + n, index, stop, base;
+	struct dm_mirror *m;
 	void *pte;
 
 	memset(out, DAXMIRROR_SNAP_NONE, n);
-	spin_lock(&s->pt.lock);
-	while (index < end) {
-		pte = dm_pt_lookup(&s->pt, index, &base);
-		if (!pte) {
-			index++;
+	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
+		index = max(first, m->start >> PAGE_SHIFT);
+		stop = min(end, m->end >> PAGE_SHIFT);
+		if (index >= stop)
 			continue;
+		spin_lock(&s->pt.lock);
+		while (index < stop) {
+			pte = dm_pt_lookup(&s->pt, index, &base);
+			if (!pte) {
+				index++;
+				continue;
+			}
+			base += 1UL << dm_pte_order(pte);	/* now: past the entry */
+			memset(out + (index - first), dm_snap_byte(pte),
+			       min(base, stop) - index);
+			index = base;
 		}
-		base += 1UL << dm_pte_order(pte);	/* now: past the entry */
-		memset(out + (index - first), dm_snap_byte(pte),
-		       min(base, end) - index);
-		index = base;
+		spin_unlock(&s->pt.lock);
 	}
-	spin_unlock(&s->pt.lock);
 }
 
+/*
+ * DAXMIRROR_IOC_SNAPSHOT. Caller holds s->lock for reading. A huge range
+ * costs one user copy per DM_SNAP_CHUNK pages and lookups only where
+ * mirrors are; it yields the CPU between chunks and stops at a fatal
+ * signal (-EINTR) or a revoke (-ENODEV).
+ */
 long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_snapshot a;
 	unsigned long first, pages, done = 0;
 	u8 __user *upages;
+	u8 *buf;
 	int ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
@@ -289,15 +319,33 @@ long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
 	first = a.addr >> PAGE_SHIFT;
 	pages = a.length >> PAGE_SHIFT;
 	upages = u64_to_user_ptr(a.pages);
+	if (!access_ok(upages, pages))
+		return -EFAULT;
+	buf = kvmalloc(min_t(unsigned long, pages, DM_SNAP_CHUNK),
+		       GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
 
 	while (done < pages) {
 		unsigned long n = min_t(unsigned long, pages - done,
-					DM_BOUNCE_SIZE);
+					DM_SNAP_CHUNK);
 
-		dm_snapshot_chunk(s, first + done, n, s->bounce);
-		if (copy_to_user(upages + done, s->bounce, n))
-			return -EFAULT;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (READ_ONCE(s->revoked)) {
+			ret = -ENODEV;
+			break;
+		}
+		dm_snapshot_chunk(s, first + done, n, buf);
+		if (copy_to_user(upages + done, buf, n)) {
+			ret = -EFAULT;
+			break;
+		}
 		done += n;
+		cond_resched();
 	}
-	return 0;
+	kvfree(buf);
+	return ret;
 }

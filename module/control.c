@@ -122,16 +122,20 @@ static long dm_ctl_create(void __user *uarg)
 		return PTR_ERR(file);
 	}
 
+	/*
+	 * Listed first: the caller learns the fd number only once nothing
+	 * can fail any more but its own buffer (then the file, listed or
+	 * not, is released as if closed).
+	 */
+	mutex_lock(&dm_sessions_lock);
+	ret = xa_insert(&dm_sessions, s->id, s, GFP_KERNEL_ACCOUNT);
+	if (!ret)
+		s->listed = true;
+	mutex_unlock(&dm_sessions_lock);
 	a.session_id = s->id;
 	a.fd = fd;
-	ret = copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
-	if (!ret) {
-		mutex_lock(&dm_sessions_lock);
-		ret = xa_insert(&dm_sessions, s->id, s, GFP_KERNEL);
-		if (!ret)
-			s->listed = true;
-		mutex_unlock(&dm_sessions_lock);
-	}
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
 	if (ret) {
 		put_unused_fd(fd);
 		fput(file);
@@ -280,7 +284,7 @@ static long dm_ctl_session_query(unsigned int cmd, void __user *uarg)
 	if (cmd == DAXMIRROR_IOC_SESSION_INFO)
 		ret = dm_session_info(s, uarg);
 	else
-		ret = dm_mirror_list(s, uarg);
+		ret = dm_mirror_list(s, uarg, &list);
 	dm_session_put(s);
 	return ret;
 }

@@ -4,12 +4,26 @@
  *
  * Lock order (outer to inner):
  *
- *   dm_sessions_lock (mutex, control.c)
- *     -> dm_session.lock (mutex)
- *       -> mm->mmap_lock (read)
- *         -> device page-table lock: dm_session.pt.lock (spinlock)
- *           -> xa_lock of one level of the table (spinlock)
- *           -> dm_event_ring.lock (spinlock)
+ *   dm_sessions_lock (mutex, control.c): the session table only
+ *   dm_session.lock (rw_semaphore): read by device accesses (FAULT, READ,
+ *   WRITE, SNAPSHOT), any number at once; written by what changes the
+ *   session's shape (BIND, MIRROR_ADD, MIRROR_REMOVE, the strip after
+ *   revoke or close). Only the client's own calls take it: no control-node
+ *   call ever waits on it.
+ *     -> mm->mmap_lock (read)
+ *       -> device page-table lock: dm_session.pt.lock (spinlock)
+ *         -> xa_lock of one level of the table (spinlock)
+ *         -> dm_event_ring.lock (spinlock)
+ *   dm_session.grant_lock (spinlock): the grant table, taken alone.
+ *
+ * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU
+ * and the page-table lock: the mirror list is an RCU list, mirrors are
+ * freed after a grace period. REVOKE marks the session revoked and empties
+ * its device table under the page-table lock, at once; device accesses
+ * check the mark under the same lock before they store an entry or touch a
+ * page, so none touches the table after REVOKE returns, and each stops
+ * with ENODEV at its next step. Mirrors and grants are then freed by
+ * whoever holds dm_session.lock last (dm_session_reap()).
  *
  * The invalidation callback takes only the page-table lock and the event
  * ring lock, both spinlocks, so it never sleeps and never fails, whether
@@ -24,11 +38,15 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "uapi/daxmirror.h"
@@ -45,8 +63,8 @@
 #define DM_PTE_ORDER_BITS	5
 #define DM_PTE_PFN_SHIFT	(DM_PTE_ORDER_SHIFT + DM_PTE_ORDER_BITS)
 
-/* Bytes of the per-session buffer for snapshots. */
-#define DM_BOUNCE_SIZE		(64 * 1024)
+/* Bytes of the per-call buffer of SNAPSHOT (pages per copy_to_user()). */
+#define DM_SNAP_CHUNK		(64 * 1024)
 
 /**
  * struct dm_event_ring - a bounded queue of events with reader cursors
@@ -106,6 +124,27 @@ struct dm_grant {
 	u32 flags;
 };
 
+/*
+ * Counters the device accesses of a session bump, per CPU: concurrent
+ * accesses never share a cache line for them. Summed by SESSION_INFO.
+ */
+enum dm_op_stat {
+	DM_STAT_DEVICE_FAULTS,
+	DM_STAT_FAULT_CALLS,
+	DM_STAT_RANGE_FAULTS,
+	DM_STAT_RANGE_RETRIES,
+	DM_STAT_BYTES_READ,
+	DM_STAT_BYTES_WRITTEN,
+	DM_STAT_WALK_NS,
+	DM_STAT_LOCK_NS,
+	DM_STAT_UPDATE_NS,
+	DM_NR_OP_STATS
+};
+
+struct dm_op_stats {
+	u64 v[DM_NR_OP_STATS];
+};
+
 /**
  * struct dm_session - one client's device context
  * @kref:	the session file holds one reference, control-node lookups
@@ -115,32 +154,37 @@ struct dm_grant {
  * @max_mirrors: limit (constant)
  * @max_pages:	limit (constant)
  *
- * @lock:	serialises every operation on the session and protects the
- *		fields up to @bounce: binding, mirrors, grants, revocation and
- *		the counters in @ops (fault paths run under it)
- * @revoked:	revoked by the broker
- * @closed:	its file was released; control calls holding a reference
- *		from an earlier lookup must not add grants any more
- * @listed:	published in the session table
- * @mm:		bound mm (mmgrab'd), NULL until bound
- * @pid:	binding thread group
- * @uid:	binding uid
- * @mirrors:	struct dm_mirror list, by increasing id
+ * @lock:	read by device accesses, written by shape changes (see the
+ *		lock order above); protects @mirrors changes, @nr_mirrors,
+ *		@mirrored_pages, @next_mirror_id, @stripped and @mn_registered
+ * @stripped:	mirrors and grants are gone (after revoke or close)
+ * @mn_registered: @mn is registered on @mm
+ * @mirrors:	struct dm_mirror RCU list, by increasing id
  * @nr_mirrors:	live and released mirrors in @mirrors (released ones are
  *		reaped before a mirror is added, so limits count live ones)
  * @mirrored_pages: pages covered by @mirrors
  * @next_mirror_id: id of the next mirror
+ * @mn:		notifier of the bound mm's exit, also without any mirror
+ * @ops:	per-CPU counters of the device accesses
+ *
+ * @grant_lock:	protects @grants and @nr_grants changes; readers under
+ *		@lock use smp_load_acquire() of @nr_grants (grants are only
+ *		appended, and dropped by the strip, under @lock for writing)
  * @grants:	granted file ranges, @nr_grants of them
- * @bounce:	DM_BOUNCE_SIZE bytes for snapshots, from bind on
- * @ops:	device_faults, fault_calls, range_faults, range_retries,
- *		bytes_read, bytes_written
  *
  * @pt:		the device page table, indexed by user page number; its
- *		lock is the page-table lock, which also protects @mm_gone,
- *		@inv and every mirror's @released and @entries
- * @mm_gone:	the bound mm exited (MMU_NOTIFY_RELEASE seen); written under
- *		the page-table lock, read with READ_ONCE where a stale value
- *		is harmless
+ *		lock is the page-table lock, which also protects the fields
+ *		below it and every mirror's @released and @entries
+ * @revoked:	revoked by the broker (written under the page-table lock,
+ *		read with READ_ONCE where a stale value only delays ENODEV
+ *		to the next step)
+ * @closed:	its file was released; control calls holding a reference
+ *		from an earlier lookup must not add grants any more
+ * @listed:	published in the session table
+ * @mm:		bound mm (mmgrab'd), NULL until bound; set once
+ * @pid:	binding thread group
+ * @uid:	binding uid
+ * @mm_gone:	the bound mm exited (its release notifier ran)
  * @inv:	invalidations and pages_invalidated
  *
  * @events:	this session's event queue (the session file's)
@@ -153,23 +197,27 @@ struct dm_session {
 	u32 max_mirrors;
 	u64 max_pages;
 
-	struct mutex lock;		/* serialises session ops, see above */
+	struct rw_semaphore lock;	/* accesses vs shape changes */
+	bool stripped;
+	bool mn_registered;
+	struct list_head mirrors;
+	u32 nr_mirrors;
+	u64 mirrored_pages;
+	u64 next_mirror_id;
+	struct mmu_notifier mn;
+	struct dm_op_stats __percpu *ops;
+
+	spinlock_t grant_lock;		/* the grant table */
+	struct dm_grant grants[DAXMIRROR_MAX_GRANTS];
+	u32 nr_grants;
+
+	struct dm_pt pt;
 	bool revoked;
 	bool closed;
 	bool listed;
 	struct mm_struct *mm;
 	struct pid *pid;
 	kuid_t uid;
-	struct list_head mirrors;
-	u32 nr_mirrors;
-	u64 mirrored_pages;
-	u64 next_mirror_id;
-	struct dm_grant grants[DAXMIRROR_MAX_GRANTS];
-	u32 nr_grants;
-	void *bounce;
-	struct daxmirror_stats ops;
-
-	struct dm_pt pt;
 	bool mm_gone;
 	struct daxmirror_stats inv;
 
@@ -181,7 +229,8 @@ struct dm_session {
  * struct dm_mirror - a mirrored address range of a session
  * @notifier:	the interval notifier covering [@start, @end)
  * @session:	owner
- * @node:	in session->mirrors (session->lock)
+ * @node:	in session->mirrors (RCU list; changed under session->lock)
+ * @rcu:	frees it after control-node readers are done
  * @id:		id within the session
  * @start:	first address
  * @end:	address past the range
@@ -192,6 +241,8 @@ struct dm_session {
  * @file_offset: file offset of @start
  * @released:	its VMAs or mm went away (written under the page-table lock,
  *		read with READ_ONCE on the fast paths)
+ * @unmap_check: after a munmap of part of it: is anything of it mapped
+ *		still? (pieces unmapped one by one release it too)
  * @entries:	live device entries by DAXMIRROR_ORDER_* (page-table lock)
  * @pages:	pages those entries cover (page-table lock)
  * @wpages:	pages covered by writable entries (page-table lock)
@@ -200,6 +251,7 @@ struct dm_mirror {
 	struct mmu_interval_notifier notifier;
 	struct dm_session *session;
 	struct list_head node;
+	struct rcu_head rcu;
 	u64 id;
 	unsigned long start;
 	unsigned long end;
@@ -209,10 +261,16 @@ struct dm_mirror {
 	u64 ino;
 	u64 file_offset;
 	bool released;
+	struct delayed_work unmap_check;
 	u64 entries[DAXMIRROR_NR_ORDERS];
 	unsigned long pages;
 	unsigned long wpages;
 };
+
+static inline void dm_stat_add(struct dm_session *s, enum dm_op_stat i, u64 v)
+{
+	this_cpu_add(s->ops->v[i], v);
+}
 
 /* events.c */
 void dm_ring_init(struct dm_event_ring *ring);
@@ -244,8 +302,11 @@ void dm_session_get(struct dm_session *s);
 int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
 		     u64 length, u32 flags);
 int dm_session_revoke(struct dm_session *s);
+void dm_session_reap(struct dm_session *s);
+void dm_session_mm_gone(struct dm_session *s);
 long dm_session_info(struct dm_session *s, void __user *uarg);
-long dm_mirror_list(struct dm_session *s, void __user *uarg);
+long dm_mirror_list(struct dm_session *s, void __user *uarg,
+		    const struct daxmirror_mirror_list *hdr);
 bool dm_ioctl_zero(const void *p, size_t size);
 int dm_check_range(u64 addr, u64 length);
 
@@ -257,6 +318,7 @@ void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m);
 struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr);
 int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
 		    unsigned long start, unsigned long end, bool write);
+int dm_access_check(struct dm_session *s, struct dm_mirror *m);
 
 /* devpt.c */
 void *dm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags);

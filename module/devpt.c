@@ -76,7 +76,8 @@ void dm_pt_init(struct dm_pt *pt)
 
 	spin_lock_init(&pt->lock);
 	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
-		xa_init(&pt->level[l]);
+		/* Nodes are charged to the memory cgroup of the faulting task. */
+		xa_init_flags(&pt->level[l], XA_FLAGS_ACCOUNT);
 		pt->nr[l] = 0;
 	}
 }
@@ -113,7 +114,9 @@ void dm_pt_cursor_unlock(struct dm_pt_cursor *cur)
 /*
  * After dm_pt_set() failed with -ENOMEM and pt->lock was dropped: allocate
  * for the level that needs it and return true (store again), or free what
- * was preallocated and return false. No lock held.
+ * was preallocated and return false. No lock held. A task whose memory
+ * cgroup is full gets -ENOMEM (__GFP_RETRY_MAYFAIL), not the cgroup's OOM
+ * killer: the device table is not worth a process.
  */
 bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
 {
@@ -122,7 +125,8 @@ bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
 
 	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
 		cur->next[l] = ULONG_MAX;	/* the lock was dropped */
-		if (xas_nomem(&cur->xas[l], GFP_KERNEL))
+		if (xas_nomem(&cur->xas[l], GFP_KERNEL | __GFP_RETRY_MAYFAIL |
+			      __GFP_NOWARN))
 			again = true;
 	}
 	return again;

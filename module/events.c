@@ -97,6 +97,7 @@ ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
 {
 	struct daxmirror_event *out;
 	size_t max = count / sizeof(*out);
+	u64 from, to;
 	size_t n;
 	int ret;
 
@@ -126,13 +127,21 @@ ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
 			goto out_free;
 		spin_lock(&ring->lock);
 	}
+	from = *cursor;
 	n = dm_ring_take(ring, cursor, out, max);
+	to = *cursor;
 	spin_unlock(&ring->lock);
 
-	if (copy_to_user(buf, out, n * sizeof(*out)))
+	if (copy_to_user(buf, out, n * sizeof(*out))) {
+		/* Not delivered: the next read gets them again. */
+		spin_lock(&ring->lock);
+		if (*cursor == to)
+			*cursor = from;
+		spin_unlock(&ring->lock);
 		ret = -EFAULT;
-	else
+	} else {
 		ret = n * sizeof(*out);
+	}
 	goto out_free;
 
 out_unlock:

@@ -5,6 +5,7 @@
  * device fault loop that fills it with hmm_range_fault().
  */
 #include <linux/hmm.h>
+#include <linux/hugetlb.h>
 #include <linux/ktime.h>
 #include <linux/magic.h>
 #include <linux/memremap.h>
@@ -18,9 +19,31 @@
 #define DM_FAULT_CHUNK_PAGES	16384UL
 
 /*
- * Anonymous memory: private anonymous VMAs and the kernel-internal shmem
+ * Anonymous hugetlb memory: MAP_ANONYMOUS|MAP_HUGETLB and SysV SHM_HUGETLB
+ * are backed by files the kernel makes on its internal hugetlbfs mounts
+ * (SB_KERNMOUNT), named HUGETLB_ANON_FILE or S_PRIVATE; no process can
+ * open them and hand them to the broker. A memfd of MFD_HUGETLB lives there
+ * too, under its own name: it is a file, like any memfd.
+ */
+static bool dm_vma_is_anon_hugetlb(struct vm_area_struct *vma)
+{
+	struct inode *inode;
+
+	if (!is_vm_hugetlb_page(vma) || !vma->vm_file)
+		return false;
+	inode = file_inode(vma->vm_file);
+	if (!(inode->i_sb->s_flags & SB_KERNMOUNT))
+		return false;
+	return IS_PRIVATE(inode) ||
+	       !strcmp(vma->vm_file->f_path.dentry->d_name.name,
+		       HUGETLB_ANON_FILE);
+}
+
+/*
+ * Anonymous memory: private anonymous VMAs, the kernel-internal shmem
  * files behind MAP_SHARED|MAP_ANONYMOUS and SysV shm (S_PRIVATE inodes on
- * tmpfs, which no process can open and hand to the broker).
+ * tmpfs, which no process can open and hand to the broker), and anonymous
+ * hugetlb memory.
  */
 static bool dm_vma_is_anon(struct vm_area_struct *vma)
 {
@@ -30,6 +53,8 @@ static bool dm_vma_is_anon(struct vm_area_struct *vma)
 		return true;
 	if (!vma->vm_file)
 		return false;
+	if (dm_vma_is_anon_hugetlb(vma))
+		return true;
 	inode = file_inode(vma->vm_file);
 	return IS_PRIVATE(inode) && inode->i_sb->s_magic == TMPFS_MAGIC;
 }
@@ -41,9 +66,10 @@ static bool dm_granted(struct dm_session *s, struct vm_area_struct *vma,
 	struct inode *inode = file_inode(vma->vm_file);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
 	u64 len = b - a;
-	u32 i;
+	/* Slots below the count are filled (dm_session_grant()). */
+	u32 i, n = smp_load_acquire(&s->nr_grants);
 
-	for (i = 0; i < s->nr_grants; i++) {
+	for (i = 0; i < n; i++) {
 		struct dm_grant *g = &s->grants[i];
 
 		if (file_inode(g->file) != inode)
@@ -62,6 +88,14 @@ static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
 {
 	if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 		return -EOPNOTSUPP;
+	/*
+	 * memfd_secret() memory is not in the kernel's direct map: the
+	 * device cannot reach it (vma_is_secretmem() is not exported; its
+	 * files all live on the secretmem mount).
+	 */
+	if (vma->vm_file &&
+	    file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC)
+		return -EOPNOTSUPP;
 	if (write && !(vma->vm_flags & VM_WRITE))
 		return -EPERM;
 	if (dm_vma_is_anon(vma))
@@ -75,8 +109,8 @@ static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
 
 /*
  * Check every VMA of [@start, @end) against the session's policy. Caller
- * holds s->lock and the mmap lock of s->mm. Fills @first (may be NULL)
- * with the VMA at @start.
+ * holds s->lock (either way) and the mmap lock of s->mm. Fills @first (may
+ * be NULL) with the VMA at @start.
  */
 static int dm_policy_check(struct dm_session *s, unsigned long start,
 			   unsigned long end, bool write,
@@ -84,6 +118,7 @@ static int dm_policy_check(struct dm_session *s, unsigned long start,
 {
 	unsigned long addr = start;
 
+	lockdep_assert_held(&s->lock);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(s->mm, addr);
 		int ret;
@@ -125,30 +160,70 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
 		WRITE_ONCE(m->released, true);
-		if (!s->mm_gone) {
-			WRITE_ONCE(s->mm_gone, true);
-			mm_released = true;
+		mm_released = true;
+	} else if (range->event == MMU_NOTIFY_UNMAP && !m->released) {
+		if (range->start <= m->start && range->end >= m->end) {
+			WRITE_ONCE(m->released, true);
+			mirror_released = true;
+		} else {
+			/* Part of it: the rest may be gone already. */
+			schedule_delayed_work(&m->unmap_check, 0);
 		}
-	} else if (range->event == MMU_NOTIFY_UNMAP && !m->released &&
-		   range->start <= m->start && range->end >= m->end) {
-		WRITE_ONCE(m->released, true);
-		mirror_released = true;
 	}
 	spin_unlock(&s->pt.lock);
 
-	if (mm_released) {
-		dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
-		dm_ring_hangup(&s->events, false);
-		dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_MM_RELEASED,
-			     s->id, 0);
-	}
-	if (mirror_released) {
+	if (mm_released)
+		dm_session_mm_gone(s);
+	/*
+	 * The session's own queue only: the broker does not act on it, and a
+	 * client that maps and unmaps mirrors in a loop must not be able to
+	 * flood the control node's queue (forcing OVERFLOW resyncs on the
+	 * broker).
+	 */
+	if (mirror_released)
 		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
 			     m->id);
-		dm_ring_post(&dm_control_events,
-			     DAXMIRROR_EVENT_MIRROR_RELEASED, s->id, m->id);
-	}
 	return true;
+}
+
+/*
+ * A munmap took part of @m: if no VMA is left in it (its pieces unmapped
+ * by separate calls), it is released as one munmap of all of it would
+ * have released it. A work item: the invalidation that noticed runs under
+ * the mmap lock munmap holds. It never waits for that lock (a client may
+ * hold it for long; dm_mirror_destroy() waits for this work): it tries
+ * again a little later.
+ */
+static void dm_mirror_unmap_check(struct work_struct *work)
+{
+	struct dm_mirror *m = container_of(to_delayed_work(work),
+					   struct dm_mirror, unmap_check);
+	struct dm_session *s = m->session;
+	struct mm_struct *mm = s->mm;
+	bool gone, released = false;
+
+	if (!mmget_not_zero(mm))
+		return;		/* exiting: its release marks the mirror */
+	if (!mmap_read_trylock(mm)) {
+		mmput(mm);
+		schedule_delayed_work(&m->unmap_check, msecs_to_jiffies(10));
+		return;
+	}
+	gone = !find_vma_intersection(mm, m->start, m->end);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (!gone)
+		return;
+
+	spin_lock(&s->pt.lock);
+	if (!m->released) {
+		WRITE_ONCE(m->released, true);
+		released = true;
+	}
+	spin_unlock(&s->pt.lock);
+	if (released)
+		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
+			     m->id);
 }
 
 static const struct mmu_interval_notifier_ops dm_mirror_ops = {
@@ -160,13 +235,13 @@ struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
 {
 	struct dm_mirror *m;
 
-	list_for_each_entry(m, &s->mirrors, node) {
+	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
 		if (addr < m->start || addr >= m->end)
 			continue;
 		/*
 		 * Set once, under the page-table lock, by the invalidation;
 		 * a stale "live" here only means the fault that follows
-		 * finds the range unmapped.
+		 * finds the range unmapped, or the copy step sees it.
 		 */
 		return READ_ONCE(m->released) ? NULL : m;
 	}
@@ -178,6 +253,7 @@ static bool dm_mirror_overlaps(struct dm_session *s, unsigned long start,
 {
 	struct dm_mirror *m;
 
+	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry(m, &s->mirrors, node)
 		if (start < m->end && m->start < end)
 			return true;
@@ -213,6 +289,7 @@ static void dm_mirror_reap(struct dm_session *s)
 	struct dm_mirror *m, *tmp;
 	bool released;
 
+	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node) {
 		spin_lock(&s->pt.lock);
 		released = m->released;
@@ -222,7 +299,10 @@ static void dm_mirror_reap(struct dm_session *s)
 	}
 }
 
-/* Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock. */
+/*
+ * Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock
+ * for writing.
+ */
 int dm_mirror_add(struct dm_session *s, unsigned long start,
 		  unsigned long end, u32 flags, u64 *id)
 {
@@ -242,15 +322,18 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 	if (dm_mirror_overlaps(s, start, end))
 		return -EEXIST;
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return -ENOMEM;
 	m->session = s;
 	m->start = start;
 	m->end = end;
 	m->flags = flags;
+	INIT_DELAYED_WORK(&m->unmap_check, dm_mirror_unmap_check);
 
-	mmap_read_lock(s->mm);
+	ret = mmap_read_lock_killable(s->mm);
+	if (ret)
+		goto err_free;
 	ret = dm_policy_check(s, start, end, flags & DAXMIRROR_MIRROR_WRITE,
 			      &vma);
 	if (!ret)
@@ -269,7 +352,7 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 		goto err_free;
 
 	m->id = s->next_mirror_id++;
-	list_add_tail(&m->node, &s->mirrors);
+	list_add_tail_rcu(&m->node, &s->mirrors);
 	s->nr_mirrors++;
 	s->mirrored_pages += pages;
 	*id = m->id;
@@ -280,23 +363,32 @@ err_free:
 	return ret;
 }
 
-/* Unregister @m, drop its device entries and free it. Caller holds s->lock. */
+/*
+ * Unregister @m, drop its device entries and free it once control-node
+ * readers are done with it. Caller holds s->lock for writing: no device
+ * access uses it.
+ */
 void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
 {
-	list_del(&m->node);
+	lockdep_assert_held_write(&s->lock);
+	list_del_rcu(&m->node);
 	mmu_interval_notifier_remove(&m->notifier);
+	/* Nothing schedules it any more; it may requeue itself. */
+	cancel_delayed_work_sync(&m->unmap_check);
 	spin_lock(&s->pt.lock);
 	dm_pt_erase(&s->pt, m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1);
 	spin_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
-	kfree(m);
+	kfree_rcu(m, rcu);
 }
 
+/* Caller holds s->lock for writing. */
 int dm_mirror_remove(struct dm_session *s, u64 id)
 {
 	struct dm_mirror *m;
 
+	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry(m, &s->mirrors, node) {
 		if (m->id == id) {
 			dm_mirror_destroy(s, m);
@@ -315,18 +407,37 @@ static unsigned long dm_page_pte_flags(unsigned long hpfn, struct dm_mirror *m)
 		flags |= DM_PTE_WRITE;
 	if (is_zone_device_page(page)) {
 		flags |= DM_PTE_ZONE_DEVICE;
-		if (page->pgmap->type == MEMORY_DEVICE_FS_DAX ||
-		    page->pgmap->type == MEMORY_DEVICE_GENERIC)
+		/* fsdax only: grants are regular files (device-dax is not). */
+		if (page->pgmap->type == MEMORY_DEVICE_FS_DAX)
 			flags |= DM_PTE_DAX;
 	}
 	return flags;
 }
 
 /*
+ * May a device access still use mirror @m of @s? Under the page-table lock
+ * this is final until the lock is dropped: REVOKE, the mm's exit and the
+ * mirror's release all set their mark under it. 0, or the errno the
+ * access fails with.
+ */
+int dm_access_check(struct dm_session *s, struct dm_mirror *m)
+{
+	lockdep_assert_held(&s->pt.lock);
+	if (s->revoked)
+		return -ENODEV;
+	if (s->mm_gone)
+		return -ESRCH;
+	if (m->released)
+		return -ENOENT;
+	return 0;
+}
+
+/*
  * Store what hmm_range_fault() returned into the device page table, unless
  * an invalidation ran since mmu_interval_read_begin() (-EAGAIN: fault
- * again). A huge CPU mapping becomes one entry of its order when its
- * aligned block lies inside the mirror, else one entry per page.
+ * again), or the session or mirror can no longer be used. A huge CPU
+ * mapping becomes one entry of its order when its aligned block lies
+ * inside the mirror, else one entry per page.
  */
 static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
 			struct hmm_range *range)
@@ -345,11 +456,14 @@ again:
 	t0 = ktime_get_ns();
 	spin_lock(&s->pt.lock);
 	t1 = ktime_get_ns();
-	s->ops.lock_ns += t1 - t0;
-	if (mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
+	dm_stat_add(s, DM_STAT_LOCK_NS, t1 - t0);
+	ret = dm_access_check(s, m);
+	if (!ret && mmu_interval_read_retry(range->notifier, range->notifier_seq))
+		ret = -EAGAIN;
+	if (ret) {
 		spin_unlock(&s->pt.lock);
 		dm_pt_cursor_nomem(&cur);	/* frees preallocated nodes */
-		return -EAGAIN;
+		return ret;
 	}
 	while (i < n) {
 		unsigned long hpfn = range->hmm_pfns[i];
@@ -378,8 +492,12 @@ again:
 	}
 	dm_pt_cursor_unlock(&cur);
 	spin_unlock(&s->pt.lock);
-	s->ops.update_ns += ktime_get_ns() - t1;
-	/* Allocates after -ENOMEM (retry), else frees what was preallocated. */
+	dm_stat_add(s, DM_STAT_UPDATE_NS, ktime_get_ns() - t1);
+	/*
+	 * Allocates after -ENOMEM (retry), else frees what was preallocated;
+	 * false with -ENOMEM left when the allocation itself failed (the
+	 * caller's memory cgroup is full).
+	 */
 	if (dm_pt_cursor_nomem(&cur)) {
 		ret = 0;
 		goto again;
@@ -391,7 +509,9 @@ again:
  * Fault [@start, @end) (inside one chunk) into the device page table: the
  * mmu_interval_read_begin -> hmm_range_fault -> page-table lock ->
  * mmu_interval_read_retry loop. No wall-clock limit: it retries until it
- * succeeds, fails, or a fatal signal arrives, and counts the retries.
+ * succeeds, fails, a fatal signal arrives (-EINTR) or the session is
+ * revoked (-ENODEV), and counts the retries. Caller holds s->lock for
+ * reading.
  */
 static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 			  unsigned long *pfns, unsigned long start,
@@ -411,26 +531,32 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		if (READ_ONCE(s->revoked))
+			return -ENODEV;
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		t0 = ktime_get_ns();
-		mmap_read_lock(s->mm);
+		if (mmap_read_lock_killable(s->mm))
+			return -EINTR;
 		ret = dm_policy_check(s, start, end, write, NULL);
 		if (!ret) {
-			s->ops.range_faults++;
+			dm_stat_add(s, DM_STAT_RANGE_FAULTS, 1);
 			ret = hmm_range_fault(&range);
 		}
 		mmap_read_unlock(s->mm);
-		s->ops.walk_ns += ktime_get_ns() - t0;
+		dm_stat_add(s, DM_STAT_WALK_NS, ktime_get_ns() - t0);
 		if (!ret)
 			ret = dm_pt_commit(s, m, &range);
 		if (ret != -EBUSY && ret != -EAGAIN)
 			return ret;
-		s->ops.range_retries++;
+		dm_stat_add(s, DM_STAT_RANGE_RETRIES, 1);
 		cond_resched();
 	}
 }
 
-/* Fault [@start, @end) of mirror @m, page aligned. Caller holds s->lock. */
+/*
+ * Fault [@start, @end) of mirror @m, page aligned. Caller holds s->lock
+ * for reading.
+ */
 int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
 		    unsigned long start, unsigned long end, bool write)
 {
@@ -438,10 +564,11 @@ int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
 	unsigned long *pfns;
 	int ret = 0;
 
+	lockdep_assert_held_read(&s->lock);
 	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
 		return -EPERM;
 	pfns = kvmalloc_array(min(pages, DM_FAULT_CHUNK_PAGES), sizeof(*pfns),
-			      GFP_KERNEL);
+			      GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	while (start < end && !ret) {

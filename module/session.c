@@ -30,19 +30,28 @@ int dm_check_range(u64 addr, u64 length)
 	return 0;
 }
 
+static const struct mmu_notifier_ops dm_mm_ops;
+
 struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 				    u64 max_pages)
 {
-	struct dm_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct dm_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 
 	if (!s)
 		return NULL;
+	s->ops = alloc_percpu_gfp(struct dm_op_stats, GFP_KERNEL_ACCOUNT);
+	if (!s->ops) {
+		kfree(s);
+		return NULL;
+	}
 	kref_init(&s->kref);
 	s->flags = flags;
 	s->max_mirrors = max_mirrors;
 	s->max_pages = max_pages;
-	mutex_init(&s->lock);
+	init_rwsem(&s->lock);
 	INIT_LIST_HEAD(&s->mirrors);
+	s->mn.ops = &dm_mm_ops;
+	spin_lock_init(&s->grant_lock);
 	dm_pt_init(&s->pt);
 	dm_ring_init(&s->events);
 	s->ev_cursor = 1;
@@ -55,12 +64,12 @@ static void dm_session_free(struct kref *kref)
 	struct dm_session *s = container_of(kref, struct dm_session, kref);
 
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
+	WARN_ON_ONCE(s->mn_registered);
 	dm_pt_destroy(&s->pt);
 	if (s->mm)
 		mmdrop(s->mm);
 	put_pid(s->pid);
-	kvfree(s->bounce);
-	mutex_destroy(&s->lock);
+	free_percpu(s->ops);
 	kfree(s);
 }
 
@@ -74,19 +83,74 @@ void dm_session_put(struct dm_session *s)
 	kref_put(&s->kref, dm_session_free);
 }
 
-/* Drop every mirror and grant. Caller holds s->lock. */
+/*
+ * The bound mm exited (its release notifier, or a mirror's release
+ * invalidation, whichever runs first): the session learns it once, by
+ * MM_RELEASED on both queues and EPOLLHUP on its file.
+ */
+void dm_session_mm_gone(struct dm_session *s)
+{
+	bool first;
+
+	spin_lock(&s->pt.lock);
+	first = !s->mm_gone;
+	WRITE_ONCE(s->mm_gone, true);
+	spin_unlock(&s->pt.lock);
+	if (!first)
+		return;
+	dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+	dm_ring_hangup(&s->events, false);
+	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+}
+
+static void dm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	dm_session_mm_gone(container_of(mn, struct dm_session, mn));
+}
+
+static const struct mmu_notifier_ops dm_mm_ops = {
+	.release = dm_mm_release,
+};
+
+/*
+ * Drop every mirror and grant and the mm notifier, once, after revoke or
+ * close. Caller holds s->lock for writing.
+ */
 static void dm_session_strip(struct dm_session *s)
 {
 	struct dm_mirror *m, *tmp;
 	u32 i;
 
+	lockdep_assert_held_write(&s->lock);
+	if (s->stripped)
+		return;
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node)
 		dm_mirror_destroy(s, m);
+	spin_lock(&s->grant_lock);
 	for (i = 0; i < s->nr_grants; i++) {
-		fput(s->grants[i].file);
+		fput(s->grants[i].file);	/* deferred: fine under a spinlock */
 		s->grants[i].file = NULL;
 	}
-	s->nr_grants = 0;
+	WRITE_ONCE(s->nr_grants, 0);
+	spin_unlock(&s->grant_lock);
+	if (s->mn_registered) {
+		mmu_notifier_unregister(&s->mn, s->mm);
+		s->mn_registered = false;
+	}
+	WRITE_ONCE(s->stripped, true);
+}
+
+/*
+ * Strip a revoked session if nobody holds its lock; otherwise the last
+ * holder does it (dm_access_end(), dm_shape_end()), or the release of its
+ * file at the latest. The device table is empty already.
+ */
+void dm_session_reap(struct dm_session *s)
+{
+	if (!down_write_trylock(&s->lock))
+		return;
+	dm_session_strip(s);
+	up_write(&s->lock);
 }
 
 int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
@@ -95,119 +159,147 @@ int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
 	struct dm_grant *g;
 	int ret = 0;
 
-	mutex_lock(&s->lock);
-	if (s->closed) {
+	if ((flags & DAXMIRROR_GRANT_WRITE) &&
+	    !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE))
+		return -EPERM;
+	if (!IS_DAX(file_inode(file)) &&
+	    !(s->flags & DAXMIRROR_SESSION_ALLOW_PAGECACHE))
+		return -EPERM;
+
+	spin_lock(&s->grant_lock);
+	if (READ_ONCE(s->closed)) {
 		ret = -ENOENT;
-	} else if (s->revoked) {
+	} else if (READ_ONCE(s->revoked)) {
 		ret = -ENODEV;
-	} else if ((flags & DAXMIRROR_GRANT_WRITE) &&
-		   !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE)) {
-		ret = -EPERM;
-	} else if (!IS_DAX(file_inode(file)) &&
-		   !(s->flags & DAXMIRROR_SESSION_ALLOW_PAGECACHE)) {
-		ret = -EPERM;
 	} else if (s->nr_grants >= DAXMIRROR_MAX_GRANTS) {
 		ret = -ENOSPC;
 	} else {
-		g = &s->grants[s->nr_grants++];
+		g = &s->grants[s->nr_grants];
 		g->file = get_file(file);
 		g->offset = offset;
 		g->length = length;
 		g->flags = flags;
+		/* The slot is filled before readers can count it. */
+		smp_store_release(&s->nr_grants, s->nr_grants + 1);
 	}
-	mutex_unlock(&s->lock);
+	spin_unlock(&s->grant_lock);
 	return ret;
 }
 
+/*
+ * Revoke: never waits for the client. The device table is emptied and
+ * the session marked under the page-table lock, so no device access
+ * touches the table after this returns; accesses in flight stop at their
+ * next step with ENODEV, and the last one out frees mirrors and grants.
+ */
 int dm_session_revoke(struct dm_session *s)
 {
-	mutex_lock(&s->lock);
-	if (s->closed || s->revoked) {
-		mutex_unlock(&s->lock);
-		return s->closed ? -ENOENT : -EALREADY;
+	struct dm_mirror *m;
+	int ret = 0;
+
+	rcu_read_lock();
+	spin_lock(&s->pt.lock);
+	if (s->closed) {
+		ret = -ENOENT;
+	} else if (s->revoked) {
+		ret = -EALREADY;
+	} else {
+		WRITE_ONCE(s->revoked, true);
+		list_for_each_entry_rcu(m, &s->mirrors, node)
+			dm_pt_erase(&s->pt, m, m->start >> PAGE_SHIFT,
+				    (m->end >> PAGE_SHIFT) - 1);
 	}
-	s->revoked = true;
-	dm_session_strip(s);
-	mutex_unlock(&s->lock);
+	spin_unlock(&s->pt.lock);
+	rcu_read_unlock();
+	if (ret)
+		return ret;
 
 	dm_ring_post(&s->events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
 	dm_ring_hangup(&s->events, true);
 	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
+	/* The mark before the lock's state: pairs with dm_access_end(). */
+	smp_mb();
+	dm_session_reap(s);
 	return 0;
 }
 
+/* Caller holds s->pt.lock. */
 static u32 dm_session_state(struct dm_session *s)
 {
-	bool gone;
-
+	lockdep_assert_held(&s->pt.lock);
 	if (s->revoked)
 		return DAXMIRROR_STATE_REVOKED;
 	if (!s->mm)
 		return DAXMIRROR_STATE_NEW;
-	spin_lock(&s->pt.lock);
-	gone = s->mm_gone;
-	spin_unlock(&s->pt.lock);
-	return gone ? DAXMIRROR_STATE_MM_GONE : DAXMIRROR_STATE_BOUND;
+	return s->mm_gone ? DAXMIRROR_STATE_MM_GONE : DAXMIRROR_STATE_BOUND;
 }
 
-/* Fill @st with the session's counters. Caller holds s->lock. */
-static void dm_session_stats(struct dm_session *s, struct daxmirror_stats *st)
+/* Sum the per-CPU counters of the device accesses into @st. */
+static void dm_session_op_stats(struct dm_session *s, struct daxmirror_stats *st)
 {
-	struct dm_mirror *m;
-	int i;
+	int cpu;
 
-	*st = s->ops;
-	spin_lock(&s->pt.lock);
-	st->invalidations = s->inv.invalidations;
-	st->pages_invalidated = s->inv.pages_invalidated;
-	list_for_each_entry(m, &s->mirrors, node)
-		for (i = 0; i < DAXMIRROR_NR_ORDERS; i++)
-			st->entries[i] += m->entries[i];
-	spin_unlock(&s->pt.lock);
-}
+	for_each_possible_cpu(cpu) {
+		const struct dm_op_stats *o = per_cpu_ptr(s->ops, cpu);
 
-/* Count the live (not released) mirrors and their pages. Holds s->lock. */
-static void dm_session_live(struct dm_session *s, u32 *nr, u64 *pages)
-{
-	struct dm_mirror *m;
-
-	*nr = 0;
-	*pages = 0;
-	spin_lock(&s->pt.lock);
-	list_for_each_entry(m, &s->mirrors, node) {
-		if (m->released)
-			continue;
-		(*nr)++;
-		*pages += (m->end - m->start) >> PAGE_SHIFT;
+		st->device_faults += READ_ONCE(o->v[DM_STAT_DEVICE_FAULTS]);
+		st->fault_calls += READ_ONCE(o->v[DM_STAT_FAULT_CALLS]);
+		st->range_faults += READ_ONCE(o->v[DM_STAT_RANGE_FAULTS]);
+		st->range_retries += READ_ONCE(o->v[DM_STAT_RANGE_RETRIES]);
+		st->bytes_read += READ_ONCE(o->v[DM_STAT_BYTES_READ]);
+		st->bytes_written += READ_ONCE(o->v[DM_STAT_BYTES_WRITTEN]);
+		st->walk_ns += READ_ONCE(o->v[DM_STAT_WALK_NS]);
+		st->lock_ns += READ_ONCE(o->v[DM_STAT_LOCK_NS]);
+		st->update_ns += READ_ONCE(o->v[DM_STAT_UPDATE_NS]);
 	}
-	spin_unlock(&s->pt.lock);
 }
 
-/* SESSION_INFO for @s; uarg's session_id was validated by the caller. */
+/*
+ * SESSION_INFO for @s; uarg's session_id was validated by the caller.
+ * Takes no sleeping lock: RCU for the mirror list, the page-table lock
+ * for what it protects.
+ */
 long dm_session_info(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_session_info a;
+	struct dm_mirror *m;
+	int i;
 
 	memset(&a, 0, sizeof(a));
-	mutex_lock(&s->lock);
 	a.session_id = s->id;
 	a.session_flags = s->flags;
-	a.state = dm_session_state(s);
-	a.pid = s->pid ? pid_vnr(s->pid) : 0;
-	a.uid = s->mm ? from_kuid_munged(current_user_ns(), s->uid) : 0;
 	a.max_mirrors = s->max_mirrors;
-	dm_session_live(s, &a.nr_mirrors, &a.mirrored_pages);
 	a.max_pages = s->max_pages;
-	a.nr_grants = s->nr_grants;
-	dm_session_stats(s, &a.stats);
-	mutex_unlock(&s->lock);
+	a.nr_grants = READ_ONCE(s->nr_grants);
+	dm_session_op_stats(s, &a.stats);
+
+	rcu_read_lock();
+	spin_lock(&s->pt.lock);
+	a.state = dm_session_state(s);
+	/* A pid is only named while its process lives: pids are reused. */
+	a.pid = s->pid && !s->mm_gone ? pid_vnr(s->pid) : 0;
+	a.uid = s->mm ? from_kuid_munged(current_user_ns(), s->uid) : 0;
+	a.stats.invalidations = s->inv.invalidations;
+	a.stats.pages_invalidated = s->inv.pages_invalidated;
+	list_for_each_entry_rcu(m, &s->mirrors, node) {
+		for (i = 0; i < DAXMIRROR_NR_ORDERS; i++)
+			a.stats.entries[i] += m->entries[i];
+		if (m->released)
+			continue;
+		a.nr_mirrors++;
+		a.mirrored_pages += (m->end - m->start) >> PAGE_SHIFT;
+	}
+	spin_unlock(&s->pt.lock);
+	rcu_read_unlock();
 
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
+/* Caller holds s->pt.lock. */
 static void dm_mirror_info(struct dm_session *s, struct dm_mirror *m,
 			   struct daxmirror_mirror_info *mi)
 {
+	lockdep_assert_held(&s->pt.lock);
 	memset(mi, 0, sizeof(*mi));
 	mi->id = m->id;
 	mi->start = m->start;
@@ -217,76 +309,109 @@ static void dm_mirror_info(struct dm_session *s, struct dm_mirror *m,
 	mi->dev = m->dev;
 	mi->ino = m->ino;
 	mi->file_offset = m->file_offset;
-	spin_lock(&s->pt.lock);
 	mi->state = m->released ? DAXMIRROR_MIRROR_RELEASED :
 				  DAXMIRROR_MIRROR_LIVE;
 	memcpy(mi->entries, m->entries, sizeof(mi->entries));
-	spin_unlock(&s->pt.lock);
 }
 
-/* MIRROR_LIST for @s; the header was validated by the caller. */
-long dm_mirror_list(struct dm_session *s, void __user *uarg)
+/* Mirrors copied out per RCU read section. */
+#define DM_LIST_BATCH	16
+
+/*
+ * MIRROR_LIST for @s, with the header @hdr the caller fetched (once) and
+ * validated. Takes no sleeping lock: batches of mirrors, by increasing id,
+ * are copied under RCU into a kernel buffer, then out to the caller.
+ */
+long dm_mirror_list(struct dm_session *s, void __user *uarg,
+		    const struct daxmirror_mirror_list *hdr)
 {
-	struct daxmirror_mirror_list a;
-	struct daxmirror_mirror_info mi;
-	struct daxmirror_mirror_info __user *out;
+	struct daxmirror_mirror_list a = *hdr;
+	struct daxmirror_mirror_info __user *out = u64_to_user_ptr(a.mirrors);
+	struct daxmirror_mirror_info *batch;
 	struct dm_mirror *m;
-	u32 n = 0;
+	u32 copied = 0, got, want, n = 0;
+	u64 after = 0;
 	long ret = 0;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	out = u64_to_user_ptr(a.mirrors);
-
-	mutex_lock(&s->lock);
-	list_for_each_entry(m, &s->mirrors, node) {
-		if (n < a.capacity) {
-			dm_mirror_info(s, m, &mi);
-			if (copy_to_user(&out[n], &mi, sizeof(mi))) {
-				ret = -EFAULT;
+	batch = kmalloc_array(DM_LIST_BATCH, sizeof(*batch), GFP_KERNEL_ACCOUNT);
+	if (!batch)
+		return -ENOMEM;
+	while (copied < a.capacity) {
+		want = min_t(u32, DM_LIST_BATCH, a.capacity - copied);
+		got = 0;
+		rcu_read_lock();
+		spin_lock(&s->pt.lock);
+		list_for_each_entry_rcu(m, &s->mirrors, node) {
+			if (m->id <= after)
+				continue;
+			dm_mirror_info(s, m, &batch[got]);
+			after = m->id;
+			if (++got == want)
 				break;
-			}
 		}
-		n++;
+		spin_unlock(&s->pt.lock);
+		rcu_read_unlock();
+		if (got && copy_to_user(&out[copied], batch, got * sizeof(*batch))) {
+			ret = -EFAULT;
+			break;
+		}
+		copied += got;
+		if (got < want)
+			break;
+		cond_resched();
 	}
-	mutex_unlock(&s->lock);
+	kfree(batch);
 	if (ret)
 		return ret;
-	a.count = n;
+	rcu_read_lock();
+	list_for_each_entry_rcu(m, &s->mirrors, node)
+		n++;
+	rcu_read_unlock();
+	a.count = max(n, copied);
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
+/* Caller holds s->lock for writing. */
 static long dm_ioctl_bind(struct dm_session *s, unsigned long arg)
 {
+	int ret;
+
+	lockdep_assert_held_write(&s->lock);
 	if (arg)
 		return -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
 	if (s->mm)
 		return s->mm == current->mm ? -EALREADY : -EBUSY;
-	s->bounce = kvmalloc(DM_BOUNCE_SIZE, GFP_KERNEL);
-	if (!s->bounce)
-		return -ENOMEM;
+	/* Learn of the mm's exit even while no mirror exists. */
+	ret = mmu_notifier_register(&s->mn, current->mm);
+	if (ret)
+		return ret;
+	s->mn_registered = true;
 	mmgrab(current->mm);
+	spin_lock(&s->pt.lock);
 	s->mm = current->mm;
 	s->pid = get_task_pid(current, PIDTYPE_TGID);
 	s->uid = current_uid();
+	spin_unlock(&s->pt.lock);
 	return 0;
 }
 
-/* May the caller use the bound mm? Caller holds s->lock. */
+/* May the caller use the bound mm? */
 static long dm_session_usable(struct dm_session *s)
 {
-	if (!s->mm)
+	struct mm_struct *mm = READ_ONCE(s->mm);
+
+	if (!mm)
 		return -ENOTCONN;
-	/* Set once by the invalidation (WRITE_ONCE under the pt lock). */
 	if (READ_ONCE(s->mm_gone))
 		return -ESRCH;
-	if (s->mm != current->mm)
+	if (mm != current->mm)
 		return -EBUSY;
 	return 0;
 }
 
+/* Caller holds s->lock for writing. */
 static long dm_ioctl_mirror_add(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_add a;
@@ -310,6 +435,7 @@ static long dm_ioctl_mirror_add(struct dm_session *s, void __user *uarg)
 	return 0;
 }
 
+/* Caller holds s->lock for writing. */
 static long dm_ioctl_mirror_remove(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_remove a;
@@ -321,6 +447,7 @@ static long dm_ioctl_mirror_remove(struct dm_session *s, void __user *uarg)
 	return dm_mirror_remove(s, a.id);
 }
 
+/* Caller holds s->lock for reading. */
 static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_fault a;
@@ -342,68 +469,109 @@ static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 	write = a.flags & DAXMIRROR_FAULT_WRITE;
 	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
 		return -EPERM;
-	s->ops.fault_calls++;
+	dm_stat_add(s, DM_STAT_FAULT_CALLS, 1);
 	/*
 	 * Entries are dropped as soon as the CPU side changes, so a range
 	 * they already cover has nothing to fault: answer from the device
 	 * table (one lookup per entry) instead of walking the CPU tables.
 	 */
 	spin_lock(&s->pt.lock);
-	covered = dm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
-				((a.addr + a.length) >> PAGE_SHIFT) - 1, write);
+	ret = dm_access_check(s, m);
+	covered = !ret && dm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
+					((a.addr + a.length) >> PAGE_SHIFT) - 1,
+					write);
 	spin_unlock(&s->pt.lock);
-	if (covered)
-		return 0;
+	if (ret || covered)
+		return ret;
 	return dm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
 }
 
-/* Validate the session_id of a SESSION_INFO/MIRROR_LIST on a session fd. */
-static long dm_check_own_id(struct dm_session *s, void __user *uarg,
-			    unsigned int cmd)
+/* SESSION_INFO on a session fd: its own id (or 0). */
+static long dm_own_info(struct dm_session *s, void __user *uarg)
 {
 	struct daxmirror_session_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if ((info.session_id && info.session_id != s->id) || info.flags ||
+	    !dm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+		return -EINVAL;
+	return dm_session_info(s, uarg);
+}
+
+/* MIRROR_LIST on a session fd: its own id (or 0); the header read once. */
+static long dm_own_mirror_list(struct dm_session *s, void __user *uarg)
+{
 	struct daxmirror_mirror_list list;
 
-	if (cmd == DAXMIRROR_IOC_SESSION_INFO) {
-		if (copy_from_user(&info, uarg, sizeof(info)))
-			return -EFAULT;
-		if ((info.session_id && info.session_id != s->id) ||
-		    info.flags ||
-		    !dm_ioctl_zero(info.reserved, sizeof(info.reserved)))
-			return -EINVAL;
-		return 0;
-	}
 	if (copy_from_user(&list, uarg, sizeof(list)))
 		return -EFAULT;
 	if ((list.session_id && list.session_id != s->id) || list.flags ||
 	    list.pad || !dm_ioctl_zero(list.reserved, sizeof(list.reserved)))
 		return -EINVAL;
-	return 0;
+	return dm_mirror_list(s, uarg, &list);
 }
 
-/* Session ioctls that use the bound mm; called with s->lock held. */
-static long dm_session_mm_ioctl(struct dm_session *s, unsigned int cmd,
-				void __user *uarg)
+/*
+ * Shape changes (BIND, MIRROR_ADD, MIRROR_REMOVE): s->lock for writing,
+ * killable. A revoke that came in the meantime strips on the way out.
+ */
+static long dm_shape_ioctl(struct dm_session *s, unsigned int cmd,
+			   unsigned long arg)
 {
-	long ret = dm_session_usable(s);
+	void __user *uarg = (void __user *)arg;
+	long ret;
 
-	if (ret)
-		return ret;
-	switch (cmd) {
-	case DAXMIRROR_IOC_MIRROR_ADD:
-		return dm_ioctl_mirror_add(s, uarg);
-	case DAXMIRROR_IOC_MIRROR_REMOVE:
-		return dm_ioctl_mirror_remove(s, uarg);
-	case DAXMIRROR_IOC_FAULT:
-		return dm_ioctl_fault(s, uarg);
-	case DAXMIRROR_IOC_SNAPSHOT:
-		return dm_ioctl_snapshot(s, uarg);
-	case DAXMIRROR_IOC_READ:
-		return dm_ioctl_rw(s, uarg, false);
-	case DAXMIRROR_IOC_WRITE:
-		return dm_ioctl_rw(s, uarg, true);
+	if (down_write_killable(&s->lock))
+		return -EINTR;
+	if (READ_ONCE(s->revoked))
+		ret = -ENODEV;
+	else if (cmd == DAXMIRROR_IOC_BIND)
+		ret = dm_ioctl_bind(s, arg);
+	else
+		ret = dm_session_usable(s);
+	if (!ret && cmd == DAXMIRROR_IOC_MIRROR_ADD)
+		ret = dm_ioctl_mirror_add(s, uarg);
+	else if (!ret && cmd == DAXMIRROR_IOC_MIRROR_REMOVE)
+		ret = dm_ioctl_mirror_remove(s, uarg);
+	if (READ_ONCE(s->revoked))
+		dm_session_strip(s);
+	up_write(&s->lock);
+	return ret;
+}
+
+/*
+ * Device accesses (FAULT, SNAPSHOT, READ, WRITE): s->lock for reading, so
+ * any number run at once, killable. The last one out of a revoked session
+ * strips it.
+ */
+static long dm_access_ioctl(struct dm_session *s, unsigned int cmd,
+			    void __user *uarg)
+{
+	long ret;
+
+	if (down_read_killable(&s->lock))
+		return -EINTR;
+	ret = READ_ONCE(s->revoked) ? -ENODEV : dm_session_usable(s);
+	if (!ret) {
+		switch (cmd) {
+		case DAXMIRROR_IOC_FAULT:
+			ret = dm_ioctl_fault(s, uarg);
+			break;
+		case DAXMIRROR_IOC_SNAPSHOT:
+			ret = dm_ioctl_snapshot(s, uarg);
+			break;
+		default:
+			ret = dm_ioctl_rw(s, uarg, cmd == DAXMIRROR_IOC_WRITE);
+			break;
+		}
 	}
-	return -ENOTTY;
+	up_read(&s->lock);
+	/* Our unlock before the mark's read: pairs with dm_session_revoke(). */
+	smp_mb();
+	if (READ_ONCE(s->revoked) && !READ_ONCE(s->stripped))
+		dm_session_reap(s);
+	return ret;
 }
 
 static long dm_session_ioctl(struct file *file, unsigned int cmd,
@@ -411,52 +579,29 @@ static long dm_session_ioctl(struct file *file, unsigned int cmd,
 {
 	struct dm_session *s = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	long ret;
 
 	switch (cmd) {
 	case DAXMIRROR_IOC_VERSION:
 	case DAXMIRROR_IOC_SESSION_INFO:
 	case DAXMIRROR_IOC_MIRROR_LIST:
+		if (READ_ONCE(s->revoked))
+			return -ENODEV;
+		if (cmd == DAXMIRROR_IOC_VERSION)
+			return dm_ioctl_version(uarg);
+		if (cmd == DAXMIRROR_IOC_SESSION_INFO)
+			return dm_own_info(s, uarg);
+		return dm_own_mirror_list(s, uarg);
 	case DAXMIRROR_IOC_BIND:
 	case DAXMIRROR_IOC_MIRROR_ADD:
 	case DAXMIRROR_IOC_MIRROR_REMOVE:
+		return dm_shape_ioctl(s, cmd, arg);
 	case DAXMIRROR_IOC_FAULT:
 	case DAXMIRROR_IOC_SNAPSHOT:
 	case DAXMIRROR_IOC_READ:
 	case DAXMIRROR_IOC_WRITE:
-		break;
-	default:
-		return -ENOTTY;
+		return dm_access_ioctl(s, cmd, uarg);
 	}
-
-	mutex_lock(&s->lock);
-	if (s->revoked) {
-		ret = -ENODEV;
-		goto out;
-	}
-	switch (cmd) {
-	case DAXMIRROR_IOC_VERSION:
-		ret = dm_ioctl_version(uarg);
-		break;
-	case DAXMIRROR_IOC_SESSION_INFO:
-	case DAXMIRROR_IOC_MIRROR_LIST:
-		ret = dm_check_own_id(s, uarg, cmd);
-		if (ret)
-			break;
-		mutex_unlock(&s->lock);
-		if (cmd == DAXMIRROR_IOC_SESSION_INFO)
-			return dm_session_info(s, uarg);
-		return dm_mirror_list(s, uarg);
-	case DAXMIRROR_IOC_BIND:
-		ret = dm_ioctl_bind(s, arg);
-		break;
-	default:
-		ret = dm_session_mm_ioctl(s, cmd, uarg);
-		break;
-	}
-out:
-	mutex_unlock(&s->lock);
-	return ret;
+	return -ENOTTY;
 }
 
 static ssize_t dm_session_read(struct file *file, char __user *buf,
@@ -480,10 +625,13 @@ static int dm_session_release(struct inode *inode, struct file *file)
 	struct dm_session *s = file->private_data;
 
 	dm_sessions_unlist(s);
-	mutex_lock(&s->lock);
+	spin_lock(&s->pt.lock);
 	s->closed = true;	/* control calls that looked it up fail now */
+	spin_unlock(&s->pt.lock);
+	/* No access is in flight: each holds a reference to this file. */
+	down_write(&s->lock);
 	dm_session_strip(s);
-	mutex_unlock(&s->lock);
+	up_write(&s->lock);
 	if (s->listed)
 		dm_ring_post(&dm_control_events,
 			     DAXMIRROR_EVENT_SESSION_CLOSED, s->id, 0);

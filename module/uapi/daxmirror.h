@@ -194,8 +194,8 @@ struct daxmirror_stats {
  *		id; out: the id
  * @flags:	in: must be 0 (left 0, so the struct can be reused)
  * @state:	out: DAXMIRROR_STATE_*
- * @pid:	out: tgid of the binding process (0 if unbound), in the
- *		caller's pid namespace
+ * @pid:	out: tgid of the binding process (0 if unbound, or once it
+ *		exited: state MM_GONE), in the caller's pid namespace
  * @uid:	out: uid of the binding process, in the caller's user ns
  * @max_mirrors: out: limit
  * @nr_mirrors:	out: live mirrors
@@ -300,11 +300,14 @@ struct daxmirror_mirror_list {
  * @pad:	0
  * @reserved:	0
  *
- * Drops every mirror and grant of the session; every later call on its
- * session fd fails with ENODEV (read() still returns the queued events, the
- * last of them DAXMIRROR_EVENT_REVOKED, then ENODEV); poll() on it reports
- * EPOLLHUP. A DAXMIRROR_EVENT_REVOKED is queued on the session fd and on
- * the control node. Errors: ENOENT (no such session), EALREADY (already
+ * Empties the session's device page table at once and drops every mirror
+ * and grant; every later call on its session fd fails with ENODEV (read()
+ * still returns the queued events, the last of them
+ * DAXMIRROR_EVENT_REVOKED, then ENODEV); poll() on it reports EPOLLHUP.
+ * Never waits for the session's client: device accesses in flight touch
+ * no device entry after REVOKE returns and fail with ENODEV at their next
+ * step. A DAXMIRROR_EVENT_REVOKED is queued on the session fd and on the
+ * control node. Errors: ENOENT (no such session), EALREADY (already
  * revoked), EINVAL.
  */
 struct daxmirror_revoke {
@@ -457,7 +460,8 @@ struct daxmirror_rw {
 /* Events, read() from either fd type, one or more whole records. */
 #define DAXMIRROR_EVENT_REVOKED		1 /* the session was revoked */
 #define DAXMIRROR_EVENT_MM_RELEASED	2 /* the bound mm exited */
-#define DAXMIRROR_EVENT_MIRROR_RELEASED	3 /* a mirror's VMAs were unmapped */
+/* session fd only: a mirror's VMAs were unmapped (at once or in pieces) */
+#define DAXMIRROR_EVENT_MIRROR_RELEASED	3
 #define DAXMIRROR_EVENT_SESSION_CLOSED	4 /* control only: last fd closed */
 #define DAXMIRROR_EVENT_OVERFLOW	5 /* events were lost (queue full) */
 
