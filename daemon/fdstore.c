@@ -307,7 +307,10 @@ static void forget_session(Restore *rs, uint64_t id, const char *why)
 
 static void adoption_from_kernel(SessionAdoption *a, const struct daxmirror_session_info *info)
 {
-	a->uid = info->uid;
+	/* The binder's uid, which is the client's; an unbound session's owner
+	 * is unknown (SESSION_INFO says uid 0 then, which is not root's):
+	 * nobody's, charged to no real user, closable by root only. */
+	a->uid = info->state == DAXMIRROR_STATE_NEW ? UID_UNKNOWN : info->uid;
 	a->open_pid = info->pid;
 	a->options = (SessionOptions){
 		.write = info->session_flags & DAXMIRROR_SESSION_ALLOW_WRITE,

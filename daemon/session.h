@@ -67,6 +67,9 @@ struct Session {
 	struct RevokeRequest *revoke;	/* pending graceful revoke (revoke.c) */
 };
 
+/* The uid of a session whose owner is unknown (rediscovered, never bound). */
+#define UID_UNKNOWN ((uid_t)-1)
+
 /* What a restarted daemon knows of a session it takes back (fdstore.c). */
 typedef struct SessionAdoption {
 	uint64_t id;
