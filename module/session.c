@@ -103,9 +103,19 @@ void dm_session_mm_gone(struct dm_session *s)
 	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
 }
 
+/*
+ * The bound mm exits, or the strip unregisters the notifier:
+ * mmu_notifier_unregister() calls ->release too. A revoked or closed
+ * session has nothing to learn any more (its last event is REVOKED, or
+ * nobody reads it): no MM_RELEASED after REVOKED.
+ */
 static void dm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	dm_session_mm_gone(container_of(mn, struct dm_session, mn));
+	struct dm_session *s = container_of(mn, struct dm_session, mn);
+
+	if (READ_ONCE(s->revoked) || READ_ONCE(s->closed))
+		return;
+	dm_session_mm_gone(s);
 }
 
 static const struct mmu_notifier_ops dm_mm_ops = {
