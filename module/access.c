@@ -28,6 +28,7 @@ enum dm_step {
 	DM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
 	DM_STEP_USER_FAULT,	/* the user buffer is not resident */
 	DM_STEP_GONE,		/* revoked, mm gone or mirror released */
+	DM_STEP_MEDIA,		/* the memory itself failed (a media error) */
 };
 
 /*
@@ -67,6 +68,28 @@ static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
 }
 
 /*
+ * Read persistent (ZONE_DEVICE) memory the way fsdax reads it
+ * (dax_copy_to_iter): a machine check on a media error is recovered, not
+ * fatal, as it would be for a plain copy from a kernel address. Page
+ * faults are disabled by the caller; returns the bytes NOT copied, and
+ * sets *@poison when it was the memory, not the user buffer, that failed.
+ */
+static size_t dm_copy_to_user_mc(char __user *dst, const void *src, size_t n,
+				 bool *poison)
+{
+	struct iov_iter iter;
+	u8 probe[64];
+	size_t done;
+
+	iov_iter_ubuf(&iter, ITER_DEST, dst, n);
+	done = _copy_mc_to_iter(src, n, &iter);
+	if (done < n)
+		*poison = copy_mc_to_kernel(probe, src + done,
+					    min(n - done, sizeof(probe))) != 0;
+	return n - done;
+}
+
+/*
  * Copy between the user buffer and the mirrored memory of [@addr, @addr +
  * @len) (inside mirror @m) through the device page table, straight to or
  * from the user buffer, under one hold of the page-table lock: the lock
@@ -82,6 +105,7 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 {
 	enum dm_step st = DM_STEP_DONE;
 	unsigned long base = 0, nr = 0;
+	bool poison = false;
 	void *pte = NULL;
 	size_t done = 0;
 
@@ -113,7 +137,11 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 		}
 		page = pfn_to_page(dm_pte_pfn(pte) + index - base);
 		kaddr = kmap_local_page(page);
-		if (!write) {
+		if (!write && (flags & DM_PTE_ZONE_DEVICE)) {
+			left = dm_copy_to_user_mc(ubuf + done,
+						  kaddr + offset_in_page(a), n,
+						  &poison);
+		} else if (!write) {
 			left = __copy_to_user_inatomic(ubuf + done,
 						       kaddr + offset_in_page(a), n);
 		} else if (flags & DM_PTE_DAX) {
@@ -129,7 +157,7 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 			dm_dirty_page(page);
 		done += n - left;
 		if (left) {
-			st = DM_STEP_USER_FAULT;
+			st = poison ? DM_STEP_MEDIA : DM_STEP_USER_FAULT;
 			break;
 		}
 	}
@@ -218,6 +246,9 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 				  write, &flushed, &copied, &ret);
 		done += copied;
 		if (st == DM_STEP_GONE) {
+			break;
+		} else if (st == DM_STEP_MEDIA) {
+			ret = -EIO;
 			break;
 		} else if (st == DM_STEP_DEVICE_FAULT) {
 			ret = dm_device_fault(s, m, addr + copied,

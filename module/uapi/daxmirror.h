@@ -443,9 +443,16 @@ struct daxmirror_snapshot {
  * clipped to the mirror), the way a GPU would. Writes to DAX pages are
  * flushed from the CPU caches (durable when the call returns).
  *
- * Errors: EINVAL, ENOENT (a byte outside every live mirror), EPERM (write
- * to a read-only mirror or mapping), EFAULT (bad @buf, or unmapped), and
- * the policy errors of DAXMIRROR_IOC_FAULT.
+ * Every page the device writes ends up dirty (reclaim keeps it). Any
+ * number of READ/WRITE/FAULT/SNAPSHOT calls of one session may run at
+ * once, from any thread of the bound process.
+ *
+ * Errors: EINVAL, ENOENT (a byte outside every live mirror, or the mirror
+ * was released during the call), EPERM (write to a read-only mirror or
+ * mapping), EFAULT (bad @buf, or unmapped), EIO (a media error reading a
+ * DAX page), ENODEV (revoked, also during the call), ESRCH (the bound
+ * process exited), EINTR (a fatal signal), and the policy errors of
+ * DAXMIRROR_IOC_FAULT. @done says how much was copied before the error.
  */
 struct daxmirror_rw {
 	__u64 addr;
