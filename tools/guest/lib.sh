@@ -6,8 +6,12 @@
 # said while booting and making file systems is not the module's doing.
 DMVM_KMSG_MARK='dmvm: kernel log checked from here'
 
-# What counts as a kernel splat in the "dmesg clean" check.
-DMVM_SPLAT_RE='BUG:|WARNING:|Oops|general protection|Call Trace|UBSAN|KASAN'
+# What counts as a kernel splat in the "dmesg clean" check: oopses and
+# WARNs, and what the debug kernel's checkers print (tools/guest-kernel --flavour debug):
+# KASAN/KFENCE/sleeping-in-atomic/soft lockup ("BUG: ..."), lockdep and
+# DEBUG_OBJECTS ("WARNING: ..."), UBSAN, DEBUG_VM's page dumps, the hung
+# task and RCU stall detectors.
+DMVM_SPLAT_RE='BUG:|WARNING:|Oops|general protection|Call Trace|UBSAN|KASAN|KFENCE|page dumped because|INFO: task .* blocked|self-detected stall|stalls on CPUs|ODEBUG|DEBUG_LOCKS_WARN'
 
 # dmvm_kmsg MESSAGE: write MESSAGE into the kernel log, so that the console
 # log shows test boundaries among the kernel's own messages.
