@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,12 @@
 #include <unistd.h>
 
 #include "dmt.h"
+#include "mem.h"
 #include "report.h"
 
 #define MIB		(1UL << 20)
+/* Row 4e: reader threads, on one session and on a session each. */
+#define READERS_MAX	4
 /* Sessions populated at once for the slab delta: more where the table is
  * small, so the delta stands out of the slab's per-CPU noise. */
 #define MEM_SESSIONS_MAX	16
@@ -39,40 +43,6 @@ static int reps = 7;
 static bool quick;
 
 /* -------------------------------------------------------------- helpers */
-
-/* radix_tree_node slab: active objects and object size (/proc/slabinfo). */
-static void slab_radix(long *active, long *objsize)
-{
-	char line[512];
-	FILE *f = fopen("/proc/slabinfo", "r");
-
-	*active = *objsize = -1;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		long num;
-
-		if (sscanf(line, "radix_tree_node %ld %ld %ld", active, &num, objsize) == 3)
-			break;
-	}
-	fclose(f);
-}
-
-/* Wait until the radix_tree_node count stops moving: xarray nodes are
- * freed through RCU, so a table dropped just before would otherwise be
- * freed in the middle of the next measurement. */
-static void slab_settle(void)
-{
-	long prev = -2, cur, osz;
-	int same = 0;
-
-	for (int i = 0; i < 100 && same < 3; i++) {
-		usleep(30000);
-		slab_radix(&cur, &osz);
-		same = cur == prev ? same + 1 : 0;
-		prev = cur;
-	}
-}
 
 static void xfault(int sfd, const void *addr, size_t len, uint32_t flags)
 {
@@ -111,46 +81,6 @@ static void xremove(int sfd, uint64_t id)
 static uint64_t total_entries(const struct daxmirror_stats *st)
 {
 	return st->entries[0] + st->entries[1] + st->entries[2];
-}
-
-/* A file of @len bytes in $@var, fallocated. */
-static int make_file(const char *var, const char *name, size_t len, char *path,
-		     size_t plen)
-{
-	const char *dir = getenv(var);
-	int fd, r;
-
-	if (!dir)
-		die("%s is not set (run me through bench/run)", var);
-	snprintf(path, plen, "%s/%s", dir, name);
-	unlink(path);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		die("create %s: %s", path, strerror(errno));
-	r = posix_fallocate(fd, 0, (off_t)len);
-	if (r)
-		die("fallocate %s (%zu MiB): %s", path, len / MIB, strerror(r));
-	return fd;
-}
-
-/* mmap @len of @fd at an address 2 MiB aligned + @skew. */
-static uint8_t *map_at(size_t len, size_t skew, int prot, int flags, int fd)
-{
-	size_t span = len + 2 * DMT_2M;
-	uint8_t *res = mmap(NULL, span, PROT_NONE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uint8_t *at, *p;
-
-	if (res == MAP_FAILED)
-		die("mmap reserve: %s", strerror(errno));
-	at = (uint8_t *)(((uintptr_t)res + DMT_2M - 1) & ~(uintptr_t)(DMT_2M - 1)) + skew;
-	p = mmap(at, len, prot, flags | MAP_FIXED, fd, 0);
-	if (p == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
-	if (at > res)
-		munmap(res, (size_t)(at - res));
-	munmap(at + len, (size_t)(res + span - (at + len)));
-	return at;
 }
 
 /* ------------------------------------------------------------ population */
@@ -245,6 +175,63 @@ static void memory_once(struct pcase *c)
 static int mem_sessions(int c)
 {
 	return c == C_DAX2M || c == C_THP ? MEM_SESSIONS_MAX : 4;
+}
+
+/* ------------------------------------------------- threads on one session */
+
+/* One reader thread: @n device READs of 4 KiB through @sfd, walking
+ * [addr, addr + span), started together with the others. */
+struct reader {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	int sfd;
+	const uint8_t *addr;
+	size_t span;
+	long n;
+	uint64_t ns;
+};
+
+static void *reader_main(void *p)
+{
+	struct reader *t = p;
+	uint8_t buf[4096];
+	uint64_t t0;
+
+	pthread_barrier_wait(t->start);
+	t0 = now_ns();
+	for (long i = 0; i < t->n; i++) {
+		size_t off = ((size_t)i * sizeof(buf)) % t->span;
+		int r = dmt_dev_read(t->sfd, t->addr + off, buf, sizeof(buf));
+
+		if (r < 0)
+			die("READ: %s", strerror(-r));
+	}
+	t->ns = now_ns() - t0;
+	return NULL;
+}
+
+/* READs per second of @nthr threads, thread i reading through sfds[i]. */
+static double readers_rate(const int *sfds, int nthr, const uint8_t *addr,
+			   size_t span, long n)
+{
+	struct reader t[READERS_MAX];
+	pthread_barrier_t start;
+	uint64_t longest = 0;
+
+	pthread_barrier_init(&start, NULL, (unsigned int)nthr);
+	for (int i = 0; i < nthr; i++) {
+		t[i] = (struct reader){ .start = &start, .sfd = sfds[i], .addr = addr,
+					.span = span, .n = n };
+		if (pthread_create(&t[i].thread, NULL, reader_main, &t[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < nthr; i++) {
+		pthread_join(t[i].thread, NULL);
+		if (t[i].ns > longest)
+			longest = t[i].ns;
+	}
+	pthread_barrier_destroy(&start);
+	return (double)nthr * (double)n / (longest / 1e9);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -564,6 +551,42 @@ int main(int argc, char **argv)
 		row_note(w, "pwrite to ext4 -o dax also uses non-temporal/flushing copies");
 		xremove(o->s.sfd, id);
 		free(buf);
+	}
+	/* ---- 4e. READERS_MAX threads on one session vs a session each ---- */
+	{
+		struct pcase *o = &cases[C_DAX2M];
+		struct dmt_session ss[READERS_MAX];
+		int one[READERS_MAX], each[READERS_MAX];
+		struct series r1 = { .n = 0 }, rn = { .n = 0 };
+		long n = quick ? 2000 : 8000;
+		uint64_t id;
+		char what[96];
+		struct row *w;
+
+		id = xadd(o->s.sfd, o->addr, bw_len, 0);
+		xfault(o->s.sfd, o->addr, bw_len, 0);
+		for (int i = 0; i < READERS_MAX; i++) {
+			case_session(o, &ss[i]);
+			xadd(ss[i].sfd, o->addr, bw_len, 0);
+			xfault(ss[i].sfd, o->addr, bw_len, 0);
+			one[i] = o->s.sfd;
+			each[i] = ss[i].sfd;
+		}
+		for (int r = 0; r < reps; r++) {
+			put(&r1, "access", "threads_one_session", bw_len / MIB, "reads_s",
+			    readers_rate(one, READERS_MAX, o->addr, bw_len, n));
+			put(&rn, "access", "threads_session_each", bw_len / MIB, "reads_s",
+			    readers_rate(each, READERS_MAX, o->addr, bw_len, n));
+		}
+		snprintf(what, sizeof(what), "device READs/s, %d threads on one session",
+			 READERS_MAX);
+		w = add_row("4e", what, "the same threads, a session each", "1/s", &r1, &rn,
+			    median(&r1) / median(&rn), GOAL_GE, 0.9);
+		row_note(w, "4 KiB READs of a faulted dax 2M mirror, %ld per thread, the threads started together; rate = all READs / the longest thread's time",
+			 n);
+		for (int i = 0; i < READERS_MAX; i++)
+			dmt_session_close(&ss[i]);
+		xremove(o->s.sfd, id);
 	}
 	note("access done");
 

@@ -106,19 +106,6 @@ static int set_pages(const char *path, long want, long *old)
 	return ok ? 0 : -EIO;
 }
 
-static long get_pages(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 #define HP2M "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 #define HP1G "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
 
@@ -167,8 +154,8 @@ static void g_hugetlb(const void *arg)
 
 	(void)arg;
 	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
-	    set_pages(HP2M, 8, &old2m) < 0 || get_pages(HP2M) < 8) {
-		tap_fail_rest("setup failed (2 MiB hugetlb pages: %ld)", get_pages(HP2M));
+	    set_pages(HP2M, 8, &old2m) < 0 || dmt_read_long(HP2M) < 8) {
+		tap_fail_rest("setup failed (2 MiB hugetlb pages: %ld)", dmt_read_long(HP2M));
 		return;
 	}
 
@@ -221,7 +208,7 @@ static void g_hugetlb_1g(const void *arg)
 
 	(void)arg;
 	if (access(HP1G, W_OK) || set_pages(HP1G, 1, &old) < 0 ||
-	    get_pages(HP1G) < 1) {
+	    dmt_read_long(HP1G) < 1) {
 		tap_skip_rest("the guest could not reserve a 1 GiB huge page");
 		if (!access(HP1G, W_OK))
 			set_pages(HP1G, old, &old);
@@ -303,7 +290,8 @@ static int cg_write(const char *dir, const char *file, const char *val)
 	char path[PATH_MAX];
 	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -319,18 +307,16 @@ static long long cg_read(const char *dir, const char *file, const char *key)
 	long long v = -1, x;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -1;
+	if (!key)
+		return dmt_read_long(path);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (!key) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-	} else {
-		while (fscanf(f, "%63s %lld", k, &x) == 2)
-			if (!strcmp(k, key))
-				v = x;
-	}
+	while (fscanf(f, "%63s %lld", k, &x) == 2)
+		if (!strcmp(k, key))
+			v = x;
 	fclose(f);
 	return v;
 }

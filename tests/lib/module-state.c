@@ -8,6 +8,7 @@
 
 #include "dmt.h"
 #include "module-state.h"
+#include "procfs.h"
 
 long dmt_sessions_alive(void)
 {
@@ -24,15 +25,7 @@ long dmt_sessions_alive(void)
 
 long dmt_module_refcnt(void)
 {
-	FILE *f = fopen("/sys/module/daxmirror/refcnt", "re");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	return dmt_read_long("/sys/module/daxmirror/refcnt");
 }
 
 void dmt_kmsg_mark(const char *marker)

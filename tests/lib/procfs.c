@@ -117,3 +117,16 @@ int dmt_thp_mode(char *buf, size_t len)
 	snprintf(buf, len, "%s", a + 1);
 	return 0;
 }
+
+long dmt_read_long(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}

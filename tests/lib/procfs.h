@@ -20,4 +20,8 @@ int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present);
  * ("always", "madvise", "never") into @buf; 0 or -errno. */
 int dmt_thp_mode(char *buf, size_t len);
 
+/* The first number in the file at @path (a /proc or /sys value), or -1
+ * when it cannot be read. */
+long dmt_read_long(const char *path);
+
 #endif

@@ -1,0 +1,22 @@
+/* mem.h - what the benchmarks measure memory and set up mappings with:
+ * the radix_tree_node slab (xarray nodes, the device page tables of
+ * daxmirror and of the kernel's test_hmm alike), fallocated test files,
+ * mappings at a 2 MiB-aligned address. Shared by dm-bench and
+ * dm-bench-hmm. */
+#ifndef DM_BENCH_MEM_H
+#define DM_BENCH_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* radix_tree_node slab: active objects and object size (/proc/slabinfo). */
+void slab_radix(long *active, long *objsize);
+/* Wait until the radix_tree_node count stops moving (RCU frees). */
+void slab_settle(void);
+/* A file of @len bytes in the directory $@var, fallocated; dies on error. */
+int make_file(const char *var, const char *name, size_t len, char *path,
+	      size_t plen);
+/* mmap @len of @fd at an address 2 MiB aligned + @skew; dies on error. */
+uint8_t *map_at(size_t len, size_t skew, int prot, int flags, int fd);
+
+#endif
