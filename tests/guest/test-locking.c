@@ -7,9 +7,12 @@
  * session must return, and once resolved the parked READ must fail with
  * ENODEV. The same for SNAPSHOT. A FAULT retry storm (another thread
  * MADV_DONTNEEDs the range) ends with ENODEV on REVOKE; a 2 TiB SNAPSHOT
- * and a parked READ end at SIGKILL. Everything is asserted by order; the
- * timeouts only keep a broken module from hanging the suite. Runs in the
- * guest. */
+ * and a parked READ end at SIGKILL; a READ whose mirror is released while
+ * it waits fails with ENOENT. And what one client can do to event queues:
+ * an event read() could not copy out is not lost, a flood of its mirror
+ * releases stays on its own session fd. Everything is asserted by order;
+ * the timeouts only keep a broken module from hanging the suite. Runs in
+ * the guest. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -482,6 +485,128 @@ static void g_big_snapshot(const void *arg)
 	munmap(out, pages);
 }
 
+/* ---- a mirror released under a parked READ ------------------------------ */
+
+/* A READ parked on its userfaultfd destination while its mirror is
+ * replaced (MAP_FIXED over all of it: released): released, the READ must
+ * not go on through the released mirror into the new memory. */
+static void g_released(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	struct parked park = { .uffd = -1 };
+	struct rw_arg ra;
+	struct call parked;
+	uint8_t *p;
+	uint64_t mid;
+	bool back;
+	int r;
+
+	(void)arg;
+	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	    park_setup(&park, LEN) < 0 || dmt_mirror_add(s.sfd, p, LEN, 0, &mid) < 0) {
+		tap_fail_rest("setup failed");
+		park_close(&park);
+		return;
+	}
+	memset(p, 1, LEN);
+	ra = (struct rw_arg){ s.sfd, p, park.buf, LEN };
+	call_start(&parked, do_read, &ra);
+	r = park_wait(&park, CALL_TIMEOUT_MS);
+	if (r == 0 && mmap(p, LEN, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		r = -errno;
+	if (r == 0)
+		memset(p, 2, LEN);	/* the new memory: never the device's */
+	park_release(&park);
+	back = call_wait(&parked, CALL_TIMEOUT_MS);
+	if (!tap_ok(r == 0 && back && parked.ret == -ENOENT,
+		    "a READ whose mirror is released while it waits fails with ENOENT"))
+		tap_diag("setup %s, returned %d, ret %s", tap_errname(-r), back,
+			 back ? tap_errname((int)-parked.ret) : "-");
+	if (back)
+		park_close(&park);
+	munmap(p, LEN);
+}
+
+/* ---- event queues ------------------------------------------------------- */
+
+/* Events a read() could not copy out are not lost: read() into a bad
+ * buffer fails with EFAULT, the next read() gets them. */
+static void g_event_efault(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	struct daxmirror_event ev;
+	uint8_t *p;
+	void *bad;
+	uint64_t mid;
+	ssize_t got;
+	int r;
+
+	(void)arg;
+	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	    dmt_mirror_add(s.sfd, p, LEN, 0, &mid) < 0 || dmt_set_nonblock(s.sfd) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	munmap(p, LEN);		/* MIRROR_RELEASED on the session fd */
+	r = dmt_poll(s.sfd, POLLIN, CALL_TIMEOUT_MS);
+	/* A buffer the kernel cannot write: a PROT_NONE page. */
+	bad = mmap(NULL, DMT_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	got = bad == MAP_FAILED ? -1 : read(s.sfd, bad, sizeof(ev));
+	if (!tap_ok(r > 0 && got < 0 && errno == EFAULT,
+		    "read() of a queued event into a bad buffer: EFAULT"))
+		tap_diag("poll %d, read %zd (%s)", r, got, got < 0 ? tap_errname(errno) : "");
+	got = read(s.sfd, &ev, sizeof(ev));
+	if (!tap_ok(got == (ssize_t)sizeof(ev) && ev.type == DAXMIRROR_EVENT_MIRROR_RELEASED &&
+		    ev.mirror_id == mid,
+		    "the next read() gets that event (MIRROR_RELEASED), not lost"))
+		tap_diag("read %zd (%s), type %s", got, got < 0 ? tap_errname(errno) : "",
+			 got > 0 ? dmt_event_name(ev.type) : "-");
+	if (bad != MAP_FAILED)
+		munmap(bad, DMT_PAGE);
+}
+
+/* A client that maps and unmaps mirrors in a loop posts its releases to
+ * its own session fd only: the control node's queue (64 events) does not
+ * overflow. */
+static void g_event_flood(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_fd_ int ctl2 = -1;
+	struct daxmirror_event ev;
+	unsigned int released = 0, others = 0;
+	uint64_t mid;
+	ssize_t got;
+	uint8_t *p;
+
+	(void)arg;
+	ctl2 = dmt_open_control();
+	if (ctl2 < 0 || dmt_set_nonblock(ctl2) < 0 ||
+	    dmt_session_open(&s, RW_ANON, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	for (int i = 0; i < 200; i++) {
+		p = mmap(NULL, DMT_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED || dmt_mirror_add(s.sfd, p, DMT_PAGE, 0, &mid) < 0)
+			break;
+		munmap(p, DMT_PAGE);
+	}
+	while ((got = read(ctl2, &ev, sizeof(ev))) == (ssize_t)sizeof(ev)) {
+		if (ev.type == DAXMIRROR_EVENT_MIRROR_RELEASED ||
+		    ev.type == DAXMIRROR_EVENT_OVERFLOW)
+			released++;
+		else
+			others++;
+	}
+	if (!tap_ok(released == 0,
+		    "200 mirrors unmapped: no MIRROR_RELEASED and no OVERFLOW on the control node"))
+		tap_diag("%u such events (%u others)", released, others);
+}
+
 int main(void)
 {
 	const struct tap_group groups[] = {
@@ -491,6 +616,9 @@ int main(void)
 		{ "SIGKILL out of a parked READ", 1, g_sigkill, NULL },
 		{ "SIGKILL out of a 2 TiB SNAPSHOT", 2, g_sigkill, "snapshot" },
 		{ "1 TiB SNAPSHOT", 1, g_big_snapshot, NULL },
+		{ "a mirror released under a parked READ", 1, g_released, NULL },
+		{ "an event read into a bad buffer", 2, g_event_efault, NULL },
+		{ "a flood of MIRROR_RELEASED", 1, g_event_flood, NULL },
 	};
 
 	if (geteuid() != 0)
