@@ -62,9 +62,18 @@ static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
 				     size_t n)
 {
 	struct iov_iter iter;
+	size_t done;
 
 	iov_iter_ubuf(&iter, ITER_SOURCE, (void __user *)src, n);
-	return n - _copy_from_iter_flushcache(dst, n, &iter);
+	done = _copy_from_iter_flushcache(dst, n, &iter);
+	/*
+	 * A fault in the user buffer ends the non-temporal copy in a cached
+	 * byte loop, and only the head and tail of the whole request are
+	 * written back: write back what was copied.
+	 */
+	if (done < n)
+		arch_wb_cache_pmem(dst, done);
+	return n - done;
 }
 
 /*

@@ -22,8 +22,9 @@
  * its device table under the page-table lock, at once; device accesses
  * check the mark under the same lock before they store an entry or touch a
  * page, so none touches the table after REVOKE returns, and each stops
- * with ENODEV at its next step. Mirrors and grants are then freed by
- * whoever holds dm_session.lock last (dm_session_reap()).
+ * with ENODEV at its next step. Mirrors and grants are then freed by a
+ * work item (dm_session.strip_work) once it gets dm_session.lock without
+ * waiting, or by the client's own next call, whichever comes first.
  *
  * The invalidation callback takes only the page-table lock and the event
  * ring lock, both spinlocks, so it never sleeps and never fails, whether
@@ -165,6 +166,8 @@ struct dm_op_stats {
  * @mirrored_pages: pages covered by @mirrors
  * @next_mirror_id: id of the next mirror
  * @mn:		notifier of the bound mm's exit, also without any mirror
+ * @strip_work:	frees mirrors and grants after REVOKE, off the caller's
+ *		thread (holds a reference while queued)
  * @ops:	per-CPU counters of the device accesses
  *
  * @grant_lock:	protects @grants and @nr_grants changes; readers under
@@ -205,6 +208,7 @@ struct dm_session {
 	u64 mirrored_pages;
 	u64 next_mirror_id;
 	struct mmu_notifier mn;
+	struct delayed_work strip_work;
 	struct dm_op_stats __percpu *ops;
 
 	spinlock_t grant_lock;		/* the grant table */
@@ -282,6 +286,9 @@ ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
 		     char __user *buf, size_t count, bool nonblock);
 __poll_t dm_ring_poll(struct dm_event_ring *ring, u64 *cursor,
 		      struct file *file, poll_table *wait);
+
+/* main.c */
+extern struct workqueue_struct *dm_wq;
 
 /* control.c */
 extern const struct file_operations dm_control_fops;

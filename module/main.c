@@ -10,6 +10,9 @@
 
 #include "daxmirror.h"
 
+/* The module's work items that may outlive a session file (strips). */
+struct workqueue_struct *dm_wq;
+
 static struct miscdevice dm_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= DAXMIRROR_DEVICE_NAME,
@@ -21,21 +24,30 @@ static int __init dm_init(void)
 {
 	int ret;
 
+	dm_wq = alloc_workqueue("daxmirror", 0, 0);
+	if (!dm_wq)
+		return -ENOMEM;
 	dm_control_init();
 	ret = misc_register(&dm_miscdev);
 	if (ret) {
 		pr_err("daxmirror: cannot register /dev/%s: %d\n",
 		       DAXMIRROR_DEVICE_NAME, ret);
+		destroy_workqueue(dm_wq);
 		return ret;
 	}
 	pr_info("daxmirror: ABI %d ready\n", DAXMIRROR_ABI_VERSION);
 	return 0;
 }
 
-/* Session files pin the module, so no session is alive here. */
+/*
+ * Session files pin the module, so no session is open here; a strip
+ * queued by a REVOKE that raced with a close may still run: the
+ * workqueue's destruction waits for it.
+ */
 static void __exit dm_exit(void)
 {
 	misc_deregister(&dm_miscdev);
+	destroy_workqueue(dm_wq);
 	dm_control_exit();
 }
 

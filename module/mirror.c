@@ -568,7 +568,7 @@ int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
 	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
 		return -EPERM;
 	pfns = kvmalloc_array(min(pages, DM_FAULT_CHUNK_PAGES), sizeof(*pfns),
-			      GFP_KERNEL_ACCOUNT);
+			      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!pfns)
 		return -ENOMEM;
 	while (start < end && !ret) {

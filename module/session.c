@@ -31,6 +31,7 @@ int dm_check_range(u64 addr, u64 length)
 }
 
 static const struct mmu_notifier_ops dm_mm_ops;
+static void dm_session_strip_work(struct work_struct *work);
 
 struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 				    u64 max_pages)
@@ -51,6 +52,7 @@ struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 	init_rwsem(&s->lock);
 	INIT_LIST_HEAD(&s->mirrors);
 	s->mn.ops = &dm_mm_ops;
+	INIT_DELAYED_WORK(&s->strip_work, dm_session_strip_work);
 	spin_lock_init(&s->grant_lock);
 	dm_pt_init(&s->pt);
 	dm_ring_init(&s->events);
@@ -93,7 +95,11 @@ void dm_session_mm_gone(struct dm_session *s)
 	bool first;
 
 	spin_lock(&s->pt.lock);
-	first = !s->mm_gone;
+	/*
+	 * A revoked or closed session is told nothing more (REVOKED is its
+	 * last event, or nobody reads it); it still stops naming the pid.
+	 */
+	first = !s->mm_gone && !s->revoked && !s->closed;
 	WRITE_ONCE(s->mm_gone, true);
 	spin_unlock(&s->pt.lock);
 	if (!first)
@@ -104,18 +110,13 @@ void dm_session_mm_gone(struct dm_session *s)
 }
 
 /*
- * The bound mm exits, or the strip unregisters the notifier:
- * mmu_notifier_unregister() calls ->release too. A revoked or closed
- * session has nothing to learn any more (its last event is REVOKED, or
- * nobody reads it): no MM_RELEASED after REVOKED.
+ * The bound mm exits, or the strip unregisters the notifier
+ * (mmu_notifier_unregister() calls ->release too): only ever after a
+ * revoke or close, which dm_session_mm_gone() keeps silent.
  */
 static void dm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	struct dm_session *s = container_of(mn, struct dm_session, mn);
-
-	if (READ_ONCE(s->revoked) || READ_ONCE(s->closed))
-		return;
-	dm_session_mm_gone(s);
+	dm_session_mm_gone(container_of(mn, struct dm_session, mn));
 }
 
 static const struct mmu_notifier_ops dm_mm_ops = {
@@ -151,16 +152,41 @@ static void dm_session_strip(struct dm_session *s)
 }
 
 /*
- * Strip a revoked session if nobody holds its lock; otherwise the last
- * holder does it (dm_access_end(), dm_shape_end()), or the release of its
- * file at the latest. The device table is empty already.
+ * Strip a revoked session if nobody holds its lock; true if it is
+ * stripped. Never waits: called where the client must not hold anyone up.
  */
-void dm_session_reap(struct dm_session *s)
+static bool dm_session_try_strip(struct dm_session *s)
 {
 	if (!down_write_trylock(&s->lock))
-		return;
+		return false;
 	dm_session_strip(s);
 	up_write(&s->lock);
+	return true;
+}
+
+/* A device access left a revoked session: strip it if it can now. */
+void dm_session_reap(struct dm_session *s)
+{
+	dm_session_try_strip(s);
+}
+
+/*
+ * The strip of a revoked session, off REVOKE's thread (unregistering the
+ * notifiers may wait for the client's invalidations in flight): tries the
+ * lock without waiting, and again every 10 ms while the client's accesses
+ * hold it (a kworker never blocks on a client). Holds a reference while
+ * queued.
+ */
+static void dm_session_strip_work(struct work_struct *work)
+{
+	struct dm_session *s = container_of(to_delayed_work(work),
+					    struct dm_session, strip_work);
+
+	if (!READ_ONCE(s->stripped) && !dm_session_try_strip(s)) {
+		queue_delayed_work(dm_wq, &s->strip_work, msecs_to_jiffies(10));
+		return;
+	}
+	dm_session_put(s);
 }
 
 int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
@@ -227,9 +253,9 @@ int dm_session_revoke(struct dm_session *s)
 	dm_ring_post(&s->events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
 	dm_ring_hangup(&s->events, true);
 	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
-	/* The mark before the lock's state: pairs with dm_access_end(). */
-	smp_mb();
-	dm_session_reap(s);
+	dm_session_get(s);
+	if (!queue_delayed_work(dm_wq, &s->strip_work, 0))
+		dm_session_put(s);
 	return 0;
 }
 
@@ -286,6 +312,9 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	rcu_read_lock();
 	spin_lock(&s->pt.lock);
 	a.state = dm_session_state(s);
+	/* Revoked: its mirrors and grants are gone, whenever the strip runs. */
+	if (s->revoked)
+		a.nr_grants = 0;
 	/* A pid is only named while its process lives: pids are reused. */
 	a.pid = s->pid && !s->mm_gone ? pid_vnr(s->pid) : 0;
 	a.uid = s->mm ? from_kuid_munged(current_user_ns(), s->uid) : 0;
@@ -294,7 +323,7 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	list_for_each_entry_rcu(m, &s->mirrors, node) {
 		for (i = 0; i < DAXMIRROR_NR_ORDERS; i++)
 			a.stats.entries[i] += m->entries[i];
-		if (m->released)
+		if (m->released || s->revoked)
 			continue;
 		a.nr_mirrors++;
 		a.mirrored_pages += (m->end - m->start) >> PAGE_SHIFT;
@@ -343,6 +372,11 @@ long dm_mirror_list(struct dm_session *s, void __user *uarg,
 	u64 after = 0;
 	long ret = 0;
 
+	/* Revoked: its mirrors are gone, whenever the strip runs. */
+	if (READ_ONCE(s->revoked)) {
+		a.count = 0;
+		return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	}
 	batch = kmalloc_array(DM_LIST_BATCH, sizeof(*batch), GFP_KERNEL_ACCOUNT);
 	if (!batch)
 		return -ENOMEM;
@@ -638,6 +672,9 @@ static int dm_session_release(struct inode *inode, struct file *file)
 	spin_lock(&s->pt.lock);
 	s->closed = true;	/* control calls that looked it up fail now */
 	spin_unlock(&s->pt.lock);
+	/* The strip is ours now; a queued one goes with its reference. */
+	if (cancel_delayed_work_sync(&s->strip_work))
+		dm_session_put(s);
 	/* No access is in flight: each holds a reference to this file. */
 	down_write(&s->lock);
 	dm_session_strip(s);
