@@ -1,7 +1,8 @@
-/* tap.h - a tiny TAP (Test Anything Protocol, version 13) producer: plan,
+/* tap.h - the one C TAP (Test Anything Protocol, version 13) producer of
+ * daxmirror's tests, host and guest (library dxm_tap of shared/): plan,
  * ok/not ok, skip, diagnostics, bail out, groups of results with a fixed
- * count, a watchdog, and an exit status that is non-zero iff a result failed.
- */
+ * count, a watchdog, and an exit status that is non-zero iff a result
+ * failed. */
 #ifndef DMT_TAP_H
 #define DMT_TAP_H
 
@@ -50,6 +51,11 @@ void tap_watchdog(unsigned int seconds);
 
 /* Exit status: 0 iff every planned result ran and passed. */
 int tap_status(void);
+
+/* For a producer that cannot count ahead: print the plan after the
+ * results ("1..N", valid TAP 13) unless tap_plan() ran, and return
+ * tap_status(). */
+int tap_done(void);
 
 /* Plan the sum of the groups' counts, run them, return tap_status(). */
 int tap_main(const struct tap_group *groups, size_t n, unsigned int watchdog_s);

@@ -20,6 +20,7 @@ static struct {
 	unsigned int group_left;
 	bool in_group;
 	bool plan_error;
+	bool plan_printed;
 } tap;
 
 /* Print @fmt/@ap with '#' and newlines made harmless (a '#' would start a
@@ -60,6 +61,7 @@ static bool vok(bool cond, const char *fmt, va_list ap)
 void tap_plan(unsigned int n)
 {
 	tap.planned = n;
+	tap.plan_printed = true;
 	printf("TAP version 13\n1..%u\n", n);
 	fflush(stdout);
 }
@@ -242,6 +244,16 @@ int tap_status(void)
 	if (tap.failed)
 		tap_diag("%u of %u results failed", tap.failed, tap.planned);
 	return tap.failed > 254 ? 254 : (int)tap.failed;
+}
+
+int tap_done(void)
+{
+	if (!tap.plan_printed) {
+		tap.planned = tap.next;
+		printf("1..%u\n", tap.next);
+		fflush(stdout);
+	}
+	return tap_status();
 }
 
 int tap_main(const struct tap_group *groups, size_t n, unsigned int watchdog_s)
