@@ -88,13 +88,20 @@ static size_t dm_copy_to_user_mc(char __user *dst, const void *src, size_t n,
 {
 	struct iov_iter iter;
 	u8 probe[64];
-	size_t done;
+	size_t done, off;
 
 	iov_iter_ubuf(&iter, ITER_DEST, dst, n);
 	done = _copy_mc_to_iter(src, n, &iter);
-	if (done < n)
-		*poison = copy_mc_to_kernel(probe, src + done,
-					    min(n - done, sizeof(probe))) != 0;
+	/*
+	 * Short: the user buffer faulted or the source is poisoned. Which
+	 * one is not in the count (the copy may stop short of the bad line
+	 * by more than a line), so probe all the rest of the source, at most
+	 * a page: a poisoned line there ends the access with EIO instead of
+	 * a retry that would fault the user buffer in forever.
+	 */
+	for (off = done; off < n && !*poison; off += sizeof(probe))
+		*poison = copy_mc_to_kernel(probe, src + off,
+					    min(n - off, sizeof(probe))) != 0;
 	return n - done;
 }
 
@@ -120,7 +127,7 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 
 	len = min_t(size_t, len, DM_LOCK_BYTES);
 	pagefault_disable();
-	spin_lock(&s->pt.lock);
+	read_lock(&s->pt.lock);
 	*err = dm_access_check(s, m);
 	if (*err)
 		st = DM_STEP_GONE;
@@ -170,7 +177,7 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 			break;
 		}
 	}
-	spin_unlock(&s->pt.lock);
+	read_unlock(&s->pt.lock);
 	pagefault_enable();
 	*copied = done;
 	return st;
@@ -319,7 +326,7 @@ static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 		stop = min(end, m->end >> PAGE_SHIFT);
 		if (index >= stop)
 			continue;
-		spin_lock(&s->pt.lock);
+		read_lock(&s->pt.lock);
 		while (index < stop) {
 			pte = dm_pt_lookup(&s->pt, index, &base);
 			if (!pte) {
@@ -331,7 +338,7 @@ static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 			       min(base, stop) - index);
 			index = base;
 		}
-		spin_unlock(&s->pt.lock);
+		read_unlock(&s->pt.lock);
 	}
 }
 

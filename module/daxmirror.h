@@ -11,25 +11,29 @@
  *   revoke or close). Only the client's own calls take it: no control-node
  *   call ever waits on it.
  *     -> mm->mmap_lock (read)
- *       -> device page-table lock: dm_session.pt.lock (spinlock)
+ *       -> device page-table lock: dm_session.pt.lock (rwlock): read
+ *          by device accesses and the control node's reads, written by
+ *          what stores or drops an entry or changes a session's state
  *         -> xa_lock of one level of the table (spinlock)
  *         -> dm_event_ring.lock (spinlock)
  *   dm_session.grant_lock (spinlock): the grant table, taken alone.
  *
  * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU
- * and the page-table lock: the mirror list is an RCU list, mirrors are
- * freed after a grace period. REVOKE marks the session revoked and empties
- * its device table under the page-table lock, at once; device accesses
- * check the mark under the same lock before they store an entry or touch a
- * page, so none touches the table after REVOKE returns, and each stops
- * with ENODEV at its next step. Mirrors and grants are then freed by a
- * work item (dm_session.strip_work) once it gets dm_session.lock without
- * waiting, or by the client's own next call, whichever comes first.
+ * and the page-table lock for reading: the mirror list is an RCU list,
+ * mirrors are freed after a grace period. REVOKE marks the session revoked
+ * under the page-table lock for writing, at once whatever the mirrors'
+ * size; device accesses check the mark under the same lock before they
+ * store an entry or touch a page, so none uses the table after REVOKE
+ * returns, and each stops with ENODEV at its next step. Mirrors, their
+ * (dead) entries and grants are then freed by a work item
+ * (dm_session.strip_work) once it gets dm_session.lock without waiting, or
+ * by the client's own next call, whichever comes first.
  *
  * The invalidation callback takes only the page-table lock and the event
- * ring lock, both spinlocks, so it never sleeps and never fails, whether
- * the notifier range is blockable or not. Nothing that can allocate with
- * reclaim (which may itself invalidate) runs under the page-table lock.
+ * ring lock, neither sleeps, so it never fails, whether the notifier range
+ * is blockable or not; a blockable one drops the page-table lock between
+ * batches of entries. Nothing that can allocate with reclaim (which may
+ * itself invalidate) runs under the page-table lock.
  */
 #ifndef DAXMIRROR_INTERNAL_H
 #define DAXMIRROR_INTERNAL_H
@@ -94,7 +98,7 @@ struct dm_event_ring {
  * @nr:		entries per level
  */
 struct dm_pt {
-	spinlock_t lock;		/* the device page-table lock */
+	rwlock_t lock;		/* the device page-table lock */
 	struct xarray level[DAXMIRROR_NR_ORDERS];
 	unsigned long nr[DAXMIRROR_NR_ORDERS];
 };
@@ -341,8 +345,9 @@ void dm_pt_cursor_unlock(struct dm_pt_cursor *cur);
 void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base);
 int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	      unsigned long index, unsigned int order, void *pte);
-unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
-			  unsigned long first, unsigned long last);
+unsigned long dm_pt_erase_batch(struct dm_pt *pt, struct dm_mirror *m,
+				unsigned long first, unsigned long last,
+				unsigned long budget, bool *more);
 bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
 		   unsigned long last, bool write);
 

@@ -21,9 +21,11 @@
  * entry: the CPU side has split or zapped that huge mapping anyway, and the
  * next device access faults back exactly what the CPU now maps.
  *
- * Locking: pt->lock (a spinlock) is the device page-table lock; it is held
- * around every function here. Each level's own xa_lock is taken inside it
- * for modifications, as the xarray API wants. Nothing here allocates with
+ * Locking: pt->lock (an rwlock) is the device page-table lock; it is held
+ * around every function here: for reading by lookups (device accesses of
+ * one session run side by side), for writing by whatever stores or drops
+ * an entry. Each level's own xa_lock is taken inside it for modifications,
+ * as the xarray API wants. Nothing here allocates with
  * reclaim: a store that needs memory fails and leaves -ENOMEM in its
  * xa_state for xas_nomem() once the caller has dropped pt->lock.
  */
@@ -74,7 +76,7 @@ void dm_pt_init(struct dm_pt *pt)
 {
 	int l;
 
-	spin_lock_init(&pt->lock);
+	rwlock_init(&pt->lock);
 	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
 		/* Nodes are charged to the memory cgroup of the faulting task. */
 		xa_init_flags(&pt->level[l], XA_FLAGS_ACCOUNT);
@@ -153,17 +155,20 @@ void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base)
 	return NULL;
 }
 
-/* Drop the entries of level @l overlapping pages [@first, @last]. */
+/*
+ * Drop the entries of level @l overlapping pages [@first, @last], at most
+ * *@budget of them (the budget is spent as they go).
+ */
 static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
 				       int l, unsigned long first,
-				       unsigned long last)
+				       unsigned long last, unsigned long *budget)
 {
 	unsigned int order = dm_level_order[l];
 	XA_STATE(xas, &pt->level[l], first >> order);
 	unsigned long pages = 0;
 	void *pte;
 
-	if (!pt->nr[l])
+	if (!pt->nr[l] || !*budget)
 		return 0;
 	xas_lock(&xas);
 	xas_for_each(&xas, pte, last >> order) {
@@ -173,6 +178,8 @@ static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
 		pages += 1UL << order;
 		if (dm_pte_flags(pte) & DM_PTE_WRITE)
 			m->wpages -= 1UL << order;
+		if (!--*budget)
+			break;
 	}
 	xas_unlock(&xas);
 	m->pages -= pages;
@@ -180,19 +187,23 @@ static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
 }
 
 /*
- * Drop every entry overlapping pages [@first, @last] (inside mirror @m)
- * and account it to @m. Returns the number of pages the dropped entries
- * covered.
+ * Drop at most @budget entries overlapping pages [@first, @last] (inside
+ * mirror @m) and account them to @m; *@more tells whether any may be
+ * left (call again). Returns the number of pages the dropped entries
+ * covered. A caller that may sleep drops the lock between batches, so a
+ * huge per-page mirror never holds it for long.
  */
-unsigned long dm_pt_erase(struct dm_pt *pt, struct dm_mirror *m,
-			  unsigned long first, unsigned long last)
+unsigned long dm_pt_erase_batch(struct dm_pt *pt, struct dm_mirror *m,
+				unsigned long first, unsigned long last,
+				unsigned long budget, bool *more)
 {
 	unsigned long pages = 0;
 	int l;
 
-	lockdep_assert_held(&pt->lock);
-	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
-		pages += dm_pt_erase_level(pt, m, l, first, last);
+	lockdep_assert_held_write(&pt->lock);
+	for (l = 0; l < DAXMIRROR_NR_ORDERS && budget; l++)
+		pages += dm_pt_erase_level(pt, m, l, first, last, &budget);
+	*more = !budget;
 	return pages;
 }
 
@@ -211,11 +222,13 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	struct xa_state *xas = &cur->xas[l];
 	void *old;
 
-	lockdep_assert_held(&pt->lock);
+	lockdep_assert_held_write(&pt->lock);
 	for (o = 0; o < DAXMIRROR_NR_ORDERS; o++) {
 		if (o != l && pt->nr[o]) {
+			unsigned long budget = ULONG_MAX;
+
 			dm_pt_cursor_unlock(cur);	/* one level lock at a time */
-			dm_pt_erase_level(pt, m, o, index, last);
+			dm_pt_erase_level(pt, m, o, index, last, &budget);
 			cur->next[o] = ULONG_MAX;	/* nodes may be gone */
 		}
 	}

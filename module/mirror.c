@@ -135,10 +135,45 @@ static int dm_policy_check(struct dm_session *s, unsigned long start,
 	return 0;
 }
 
+/* Entries dropped per hold of the page-table lock where the caller may sleep. */
+#define DM_ERASE_BATCH	1024
+
+/*
+ * Drop the entries of pages [@first, @last] of @m. Caller holds the
+ * page-table lock for writing; if @may_sleep, the lock is dropped and the
+ * CPU yielded every DM_ERASE_BATCH entries (a per-page mirror of GiBs is
+ * ~10^6 entries), and it is held again on return. Returns the pages the
+ * dropped entries covered.
+ */
+static unsigned long dm_mirror_erase(struct dm_session *s, struct dm_mirror *m,
+				     unsigned long first, unsigned long last,
+				     bool may_sleep)
+	__must_hold(&s->pt.lock)
+{
+	unsigned long pages = 0;
+	bool more = true;
+
+	lockdep_assert_held_write(&s->pt.lock);
+	while (more) {
+		pages += dm_pt_erase_batch(&s->pt, m, first, last,
+					   may_sleep ? DM_ERASE_BATCH : ULONG_MAX,
+					   &more);
+		if (more) {
+			write_unlock(&s->pt.lock);
+			cond_resched();
+			write_lock(&s->pt.lock);
+		}
+	}
+	return pages;
+}
+
 /*
  * The interval notifier: drop the device entries of the invalidated part
- * of the mirror. Takes only spinlocks, so it is safe for non-blockable
- * ranges and always succeeds.
+ * of the mirror. Takes only spinning locks, so it is safe for
+ * non-blockable ranges and always succeeds. A blockable one drops the
+ * page-table lock between batches: the pages stay mapped until this
+ * returns, so a device access between batches still reads valid memory,
+ * and the sequence set first makes every fault in flight retry.
  */
 static bool dm_invalidate(struct mmu_interval_notifier *mni,
 			  const struct mmu_notifier_range *range,
@@ -150,13 +185,14 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long end = min(range->end, m->end);
 	bool mm_released = false, mirror_released = false;
 
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end) {
 		s->inv.invalidations++;
 		s->inv.pages_invalidated +=
-			dm_pt_erase(&s->pt, m, start >> PAGE_SHIFT,
-				    (end >> PAGE_SHIFT) - 1);
+			dm_mirror_erase(s, m, start >> PAGE_SHIFT,
+					(end >> PAGE_SHIFT) - 1,
+					mmu_notifier_range_blockable(range));
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
 		WRITE_ONCE(m->released, true);
@@ -170,7 +206,7 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 			schedule_delayed_work(&m->unmap_check, 0);
 		}
 	}
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 
 	if (mm_released)
 		dm_session_mm_gone(s);
@@ -215,12 +251,12 @@ static void dm_mirror_unmap_check(struct work_struct *work)
 	if (!gone)
 		return;
 
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	if (!m->released) {
 		WRITE_ONCE(m->released, true);
 		released = true;
 	}
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 	if (released)
 		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
 			     m->id);
@@ -291,9 +327,9 @@ static void dm_mirror_reap(struct dm_session *s)
 
 	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node) {
-		spin_lock(&s->pt.lock);
+		read_lock(&s->pt.lock);
 		released = m->released;
-		spin_unlock(&s->pt.lock);
+		read_unlock(&s->pt.lock);
 		if (released)
 			dm_mirror_destroy(s, m);
 	}
@@ -375,9 +411,10 @@ void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
 	mmu_interval_notifier_remove(&m->notifier);
 	/* Nothing schedules it any more; it may requeue itself. */
 	cancel_delayed_work_sync(&m->unmap_check);
-	spin_lock(&s->pt.lock);
-	dm_pt_erase(&s->pt, m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1);
-	spin_unlock(&s->pt.lock);
+	write_lock(&s->pt.lock);
+	dm_mirror_erase(s, m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1,
+			true);
+	write_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
 	kfree_rcu(m, rcu);
@@ -454,14 +491,14 @@ static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
 	dm_pt_cursor_init(&s->pt, &cur);
 again:
 	t0 = ktime_get_ns();
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	t1 = ktime_get_ns();
 	dm_stat_add(s, DM_STAT_LOCK_NS, t1 - t0);
 	ret = dm_access_check(s, m);
 	if (!ret && mmu_interval_read_retry(range->notifier, range->notifier_seq))
 		ret = -EAGAIN;
 	if (ret) {
-		spin_unlock(&s->pt.lock);
+		write_unlock(&s->pt.lock);
 		dm_pt_cursor_nomem(&cur);	/* frees preallocated nodes */
 		return ret;
 	}
@@ -491,7 +528,7 @@ again:
 		i = base + (1UL << order) - first;
 	}
 	dm_pt_cursor_unlock(&cur);
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 	dm_stat_add(s, DM_STAT_UPDATE_NS, ktime_get_ns() - t1);
 	/*
 	 * Allocates after -ENOMEM (retry), else frees what was preallocated;

@@ -94,14 +94,14 @@ void dm_session_mm_gone(struct dm_session *s)
 {
 	bool first;
 
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	/*
 	 * A revoked or closed session is told nothing more (REVOKED is its
 	 * last event, or nobody reads it); it still stops naming the pid.
 	 */
 	first = !s->mm_gone && !s->revoked && !s->closed;
 	WRITE_ONCE(s->mm_gone, true);
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 	if (!first)
 		return;
 	dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
@@ -223,30 +223,27 @@ int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
 }
 
 /*
- * Revoke: never waits for the client. The device table is emptied and
- * the session marked under the page-table lock, so no device access
- * touches the table after this returns; accesses in flight stop at their
- * next step with ENODEV, and the last one out frees mirrors and grants.
+ * Revoke: never waits for the client, and costs the same for any size of
+ * mirror. The session is marked under the page-table lock held for
+ * writing: a copy step in flight holds it for reading, so once this has
+ * it none is left, and every access checks the mark under the lock before
+ * it touches a page or stores an entry: none uses the device table after
+ * this returns; each stops at its next step with ENODEV. The entries left
+ * in the table are dead (still invalidated while the notifiers live); the
+ * strip frees them with the mirrors, a batch per lock hold.
  */
 int dm_session_revoke(struct dm_session *s)
 {
-	struct dm_mirror *m;
 	int ret = 0;
 
-	rcu_read_lock();
-	spin_lock(&s->pt.lock);
-	if (s->closed) {
+	write_lock(&s->pt.lock);
+	if (s->closed)
 		ret = -ENOENT;
-	} else if (s->revoked) {
+	else if (s->revoked)
 		ret = -EALREADY;
-	} else {
+	else
 		WRITE_ONCE(s->revoked, true);
-		list_for_each_entry_rcu(m, &s->mirrors, node)
-			dm_pt_erase(&s->pt, m, m->start >> PAGE_SHIFT,
-				    (m->end >> PAGE_SHIFT) - 1);
-	}
-	spin_unlock(&s->pt.lock);
-	rcu_read_unlock();
+	write_unlock(&s->pt.lock);
 	if (ret)
 		return ret;
 
@@ -310,7 +307,7 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	dm_session_op_stats(s, &a.stats);
 
 	rcu_read_lock();
-	spin_lock(&s->pt.lock);
+	read_lock(&s->pt.lock);
 	a.state = dm_session_state(s);
 	/* Revoked: its mirrors and grants are gone, whenever the strip runs. */
 	if (s->revoked)
@@ -321,14 +318,16 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	a.stats.invalidations = s->inv.invalidations;
 	a.stats.pages_invalidated = s->inv.pages_invalidated;
 	list_for_each_entry_rcu(m, &s->mirrors, node) {
+		if (s->revoked)
+			break;	/* its entries are dead, whenever freed */
 		for (i = 0; i < DAXMIRROR_NR_ORDERS; i++)
 			a.stats.entries[i] += m->entries[i];
-		if (m->released || s->revoked)
+		if (m->released)
 			continue;
 		a.nr_mirrors++;
 		a.mirrored_pages += (m->end - m->start) >> PAGE_SHIFT;
 	}
-	spin_unlock(&s->pt.lock);
+	read_unlock(&s->pt.lock);
 	rcu_read_unlock();
 
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
@@ -384,7 +383,7 @@ long dm_mirror_list(struct dm_session *s, void __user *uarg,
 		want = min_t(u32, DM_LIST_BATCH, a.capacity - copied);
 		got = 0;
 		rcu_read_lock();
-		spin_lock(&s->pt.lock);
+		read_lock(&s->pt.lock);
 		list_for_each_entry_rcu(m, &s->mirrors, node) {
 			if (m->id <= after)
 				continue;
@@ -393,7 +392,7 @@ long dm_mirror_list(struct dm_session *s, void __user *uarg,
 			if (++got == want)
 				break;
 		}
-		spin_unlock(&s->pt.lock);
+		read_unlock(&s->pt.lock);
 		rcu_read_unlock();
 		if (got && copy_to_user(&out[copied], batch, got * sizeof(*batch))) {
 			ret = -EFAULT;
@@ -433,11 +432,11 @@ static long dm_ioctl_bind(struct dm_session *s, unsigned long arg)
 		return ret;
 	s->mn_registered = true;
 	mmgrab(current->mm);
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	s->mm = current->mm;
 	s->pid = get_task_pid(current, PIDTYPE_TGID);
 	s->uid = current_uid();
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 	return 0;
 }
 
@@ -519,12 +518,12 @@ static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
 	 * they already cover has nothing to fault: answer from the device
 	 * table (one lookup per entry) instead of walking the CPU tables.
 	 */
-	spin_lock(&s->pt.lock);
+	read_lock(&s->pt.lock);
 	ret = dm_access_check(s, m);
 	covered = !ret && dm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
 					((a.addr + a.length) >> PAGE_SHIFT) - 1,
 					write);
-	spin_unlock(&s->pt.lock);
+	read_unlock(&s->pt.lock);
 	if (ret || covered)
 		return ret;
 	return dm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
@@ -669,9 +668,9 @@ static int dm_session_release(struct inode *inode, struct file *file)
 	struct dm_session *s = file->private_data;
 
 	dm_sessions_unlist(s);
-	spin_lock(&s->pt.lock);
+	write_lock(&s->pt.lock);
 	s->closed = true;	/* control calls that looked it up fail now */
-	spin_unlock(&s->pt.lock);
+	write_unlock(&s->pt.lock);
 	/* The strip is ours now; a queued one goes with its reference. */
 	if (cancel_delayed_work_sync(&s->strip_work))
 		dm_session_put(s);
