@@ -11,6 +11,7 @@
  *
  * argv: DAXMIRRORD_FAKE [CONTRACT_XML]; env DBUS_DAEMON. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -25,10 +26,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "bus-contract.h"
 #include "private-bus.h"
 #include "revoke.h"
-#include "test-tap.h"
+#include "tap.h"
+
+/* The whole test skipped: "1..0 # SKIP why" (shared/tap.h has no plan
+ * with a reason). */
+__attribute__((format(printf, 1, 2), noreturn))
+static void tap_skip_all(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(0);
+}
 
 #define DEST "org.daxmirror1"
 #define ROOT "/org/daxmirror1"
@@ -184,7 +200,7 @@ static int nobody_requests(const char *path)
 	if (!bus)
 		return 2;
 	r = sd_bus_call_method(bus, DEST, path, SES, "RequestRevoke", &e, NULL, "u", 100);
-	r = r < 0 && sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED) ? 0 : 3;
+	r = r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED) ? 0 : 3;
 	sd_bus_error_free(&e);
 	sd_bus_flush_close_unref(bus);
 	return r;
@@ -316,7 +332,7 @@ int main(int argc, char **argv)
 	NEW_OWNER();
 	check_contract(admin.bus, path, argc > 2 ? argv[2] : NULL);
 	r = call_simple(owner.bus, path, "AcknowledgeRevoke", err, sizeof(err));
-	tap_ok(r < 0 && !strcmp(err, DM_ERROR_NOT_REQUESTED),
+	tap_ok(r < 0 && !strcmp(err, DXM_ERROR_NOT_REQUESTED),
 	       "AcknowledgeRevoke without a request -> NotRequested (%s)", err);
 	child = fork();
 	if (child == 0)
@@ -352,7 +368,7 @@ int main(int argc, char **argv)
 	}
 	tap_ok(!p1.done, "RequestRevoke is not answered before the owner acknowledges");
 	r = call_simple(admin.bus, path, "AcknowledgeRevoke", err, sizeof(err));
-	tap_ok(r < 0 && !strcmp(err, DM_ERROR_ACCESS_DENIED),
+	tap_ok(r < 0 && !strcmp(err, DXM_ERROR_ACCESS_DENIED),
 	       "AcknowledgeRevoke by another connection (root) -> AccessDenied (%s)", err);
 	tap_ok(session_exists(admin.bus, path), "the session is still there");
 	r = call_simple(owner.bus, path, "AcknowledgeRevoke", err, sizeof(err));
