@@ -167,11 +167,11 @@ int bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
 				      SD_BUS_CREDS_AUGMENT, &c);
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"cannot determine the caller's credentials: %s", strerror(-r));
+					 "cannot determine the caller's credentials: %s", strerror(-r));
 	r = sd_bus_creds_get_euid(c, uid);
 	if (r < 0 || (sd_bus_creds_get_augmented_mask(c) & SD_BUS_CREDS_EUID))
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"the bus does not tell the caller's uid");
+					 "the bus does not tell the caller's uid");
 	if (pid) {
 		*pid = 0;
 		(void)sd_bus_creds_get_pid(c, pid);

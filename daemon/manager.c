@@ -71,30 +71,30 @@ int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error 
 
 	if (o.pagecache && !cfg->allow_pagecache && uid != 0)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"page-cache files are not allowed by the configuration (AllowPageCache=no)");
+					 "page-cache files are not allowed by the configuration (AllowPageCache=no)");
 	if (o.anonymous && !cfg->allow_anonymous && uid != 0)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"anonymous memory is only for root (AllowAnonymous=no)");
+					 "anonymous memory is only for root (AllowAnonymous=no)");
 
 	if (!(given & (1U << OPEN_MAX_MIRRORS)))
 		o.max_mirrors = cfg->max_mirrors_per_session;
 	else if (o.max_mirrors > cfg->max_mirrors_per_session)
 		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
-				"MaxMirrors %u is over MaxMirrorsPerSession=%u",
-				o.max_mirrors, cfg->max_mirrors_per_session);
+					 "MaxMirrors %u is over MaxMirrorsPerSession=%u",
+					 o.max_mirrors, cfg->max_mirrors_per_session);
 	if (quota_session_check(&ctx->quota, uid, cfg->max_sessions_per_user) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
-				"uid %u already has %u sessions (MaxSessionsPerUser=%u)",
-				(unsigned)uid, quota_sessions(&ctx->quota, uid),
-				cfg->max_sessions_per_user);
+					 "uid %u already has %u sessions (MaxSessionsPerUser=%u)",
+					 (unsigned)uid, quota_sessions(&ctx->quota, uid),
+					 cfg->max_sessions_per_user);
 	left = quota_bytes_left(&ctx->quota, uid, cfg->max_bytes_per_user);
 	if (!(given & (1U << OPEN_MAX_BYTES)))
 		o.max_bytes = left;
 	/* Not given and less than a page left, or more than is left. */
 	if (o.max_bytes < DM_PAGE_SIZE || o.max_bytes > left)
 		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
-				"MaxBytes %" PRIu64 ": uid %u may only mirror %" PRIu64 " more bytes (MaxBytesPerUser=%" PRIu64 ")",
-				o.max_bytes, (unsigned)uid, left, cfg->max_bytes_per_user);
+					 "MaxBytes %" PRIu64 ": uid %u may only mirror %" PRIu64 " more bytes (MaxBytesPerUser=%" PRIu64 ")",
+					 o.max_bytes, (unsigned)uid, left, cfg->max_bytes_per_user);
 
 	if (ctx->kernel.fd < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_MODULE_NOT_LOADED,
@@ -160,7 +160,7 @@ static int method_get_session_by_pid(sd_bus_message *m, void *userdata, sd_bus_e
 	if (want == 0) {
 		if (pid <= 0)
 			return sd_bus_error_setf(error, DXM_ERROR_NO_SUCH_SESSION,
-					"the caller's pid is not known");
+						 "the caller's pid is not known");
 		want = (uint32_t)pid;
 	}
 	if (want > INT32_MAX)

@@ -180,11 +180,11 @@ int revoke_acknowledge_call(sd_bus_message *m, void *userdata, sd_bus_error *err
 	/* The owner's connection; by uid only when the owner is unknown. */
 	if (s->owner ? !sender || !streq(sender, s->owner) : uid != s->uid)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"only the owner of session %" PRIu64 " may acknowledge its revoke",
-				id);
+					 "only the owner of session %" PRIu64 " may acknowledge its revoke",
+					 id);
 	if (!s->revoke)
 		return sd_bus_error_setf(error, DXM_ERROR_NOT_REQUESTED,
-				"no revoke of session %" PRIu64 " was requested", id);
+					 "no revoke of session %" PRIu64 " was requested", id);
 	log_info("session %" PRIu64 ": revoke acknowledged by its owner", id);
 	s->revoke->how = "acknowledged";
 	session_end(s, SESSION_END_REVOKE);

@@ -54,7 +54,7 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = sd_bus_message_read(m, "htt", &fd, &offset, &length);
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
-				strerror(-r));
+					 strerror(-r));
 	r = bus_read_options(m, &attach_option_table, &o, NULL, error);
 	if (r < 0)
 		return r;
@@ -65,13 +65,13 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 		return r;
 	if (uid != 0 && uid != s->uid)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"only the owner of session %" PRIu64 " or root may attach files",
-				s->id);
+					 "only the owner of session %" PRIu64 " or root may attach files",
+					 s->id);
 	if (s->info.state == DAXMIRROR_STATE_REVOKED)
 		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
 	if (write && !s->options.write)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"session %" PRIu64 " was opened without Write", s->id);
+					 "session %" PRIu64 " was opened without Write", s->id);
 
 	r = vet_file(&ctx->vet_cache, fd, offset, length, write, s->options.pagecache, &rep,
 		     error);
@@ -79,9 +79,9 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 		return r;
 	if (quota_bytes_check(&ctx->quota, s->uid, length, ctx->config.max_bytes_per_user) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
-				"uid %u has %" PRIu64 " of %" PRIu64 " bytes attached; %" PRIu64 " more would exceed MaxBytesPerUser",
-				(unsigned)s->uid, quota_bytes(&ctx->quota, s->uid),
-				ctx->config.max_bytes_per_user, length);
+					 "uid %u has %" PRIu64 " of %" PRIu64 " bytes attached; %" PRIu64 " more would exceed MaxBytesPerUser",
+					 (unsigned)s->uid, quota_bytes(&ctx->quota, s->uid),
+					 ctx->config.max_bytes_per_user, length);
 
 	/* Everything that can fail for lack of memory, before the grant. */
 	path = strdup(rep.path);
@@ -100,7 +100,7 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_KERNEL, "the module refused the grant: %s (%s)",
-				strerror(-r), strerrorname_np(-r) ? strerrorname_np(-r) : "?");
+					 strerror(-r), strerrorname_np(-r) ? strerrorname_np(-r) : "?");
 
 	s->files[s->n_files++] = (SessionFile){
 		.path = path, .offset = offset, .length = length, .write = write,
@@ -124,9 +124,7 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 				  "StoreGranularity", "s", dmp_granularity_name(rep.granularity),
 				  "NumaNode", "i", (int32_t)rep.numa_node,
 				  "Path", "s", rep.path);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
 static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -140,7 +138,7 @@ static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return r;
 	if (uid != 0 && uid != s->uid)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"only the owner of session %" PRIu64 " or root may close it", s->id);
+					 "only the owner of session %" PRIu64 " or root may close it", s->id);
 	session_end(s, SESSION_END_CLOSE);
 	return sd_bus_reply_method_return(m, NULL);
 }

@@ -249,7 +249,7 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 
 	if (!sender)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-				"sessions are only opened for bus peers with a name");
+					 "sessions are only opened for bus peers with a name");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

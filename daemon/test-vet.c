@@ -2,7 +2,6 @@
  * ordinary (non-DAX) files: range and access-mode rules, and the named
  * errors vet_file() gives. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +11,6 @@
 #include "tap.h"
 #include "util.h"
 #include "vet.h"
-
-/* The whole test skipped: "1..0 # SKIP why" (shared/tap.h has no plan
- * with a reason). */
-__attribute__((format(printf, 1, 2), noreturn))
-static void tap_skip_all(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("1..0 # SKIP ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(0);
-}
 
 static const char *vet_cached(VetCache *cache, int fd, uint64_t off, uint64_t len, bool write,
 			      bool pagecache, VetReport *rep)
@@ -70,8 +54,10 @@ int main(void)
 	tap_ok(vet_access_mode(O_PATH, false) == -EBADF, "mode: O_PATH");
 
 	fd = mkstemp(path);
-	if (fd < 0 || ftruncate(fd, 16384) < 0)
-		tap_skip_all("no temporary file");
+	if (fd < 0 || ftruncate(fd, 16384) < 0) {
+		tap_diag("no temporary file: the file cases are left out");
+		return tap_done();
+	}
 	ro = open(path, O_RDONLY | O_CLOEXEC);
 	wo = open(path, O_WRONLY | O_CLOEXEC);
 	op = open(path, O_PATH | O_CLOEXEC);

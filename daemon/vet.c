@@ -108,7 +108,7 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
-				strerror(errno));
+					 strerror(errno));
 	if (flags & O_PATH)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
 	if (fstat(fd, &st) < 0)
@@ -117,7 +117,7 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "not a regular file");
 	if (vet_access_mode(flags, write) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
-				"the file is not open for %s", write ? "reading and writing" : "reading");
+					 "the file is not open for %s", write ? "reading and writing" : "reading");
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, rep->path, sizeof(rep->path) - 1);
@@ -128,30 +128,30 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
 		if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
 			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-					"offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
-					offset, length, DM_PAGE_SIZE);
+						 "offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
+						 offset, length, DM_PAGE_SIZE);
 		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-				"range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
-				offset, length, (intmax_t)st.st_size);
+					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
+					 offset, length, (intmax_t)st.st_size);
 	}
 
 	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot inspect the file: %s",
-				strerror(-r));
+					 strerror(-r));
 	rep->dax = fi.dax;
 	rep->granularity = fi.granularity;
 	rep->numa_node = fi.numa_node;
 	if (!fi.dax && !pagecache)
 		return sd_bus_error_setf(error, DXM_ERROR_NOT_DAX,
-				"%s is not on a DAX file system and the session does not allow page-cache files",
-				rep->path[0] ? rep->path : "the file");
+					 "%s is not on a DAX file system and the session does not allow page-cache files",
+					 rep->path[0] ? rep->path : "the file");
 
 	r = dmp_badblocks_overlap(fd, offset, length, &bad);
 	if (r == 1)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS,
-				"the range overlaps bad blocks of the persistent memory at file offset %" PRIu64,
-				bad);
+					 "the range overlaps bad blocks of the persistent memory at file offset %" PRIu64,
+					 bad);
 	if (r == -EOPNOTSUPP)
 		log_debug("%s: bad blocks cannot be read (not pmem?); accepted",
 			  rep->path[0] ? rep->path : "file");
@@ -160,9 +160,9 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 				  rep->path[0] ? rep->path : "file");
 		if (r == -EOVERFLOW)
 			return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS,
-					"cannot check the range for bad blocks: the disk's list is longer than sysfs shows");
+						 "cannot check the range for bad blocks: the disk's list is longer than sysfs shows");
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS, "cannot check the range for bad blocks: %s",
-				strerror(-r));
+					 strerror(-r));
 	}
 	return 0;
 }
