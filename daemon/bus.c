@@ -1,5 +1,5 @@
 /* bus.c - the sd-bus connection and its glue to the libuv loop, plus the
- * caller-identity and option helpers of the method handlers.
+ * caller-identity and a{sv} option helpers of the method handlers.
  *
  * sd-bus is driven from outside: a uv_poll_t watches sd_bus_get_fd() for
  * the events sd_bus_get_events() asks for, a uv_timer_t covers
@@ -14,42 +14,18 @@
 #include <string.h>
 
 #include "bus.h"
-#include "errors.h"
+#include "bus-contract.h"
 #include "log.h"
 #include "util.h"
 
 int bus_open(Context *ctx)
 {
-	sd_bus *bus = NULL;
 	int r;
 
-	if (!ctx->bus_address) {
-		r = sd_bus_open_system_with_description(&bus, "daxmirrord");
-		if (r < 0)
-			return log_error_errno(r, "connecting to the system bus: %m");
-		ctx->bus = bus;
-		return 0;
-	}
-	r = sd_bus_new(&bus);
+	r = dxm_bus_connect(ctx->bus_address, "daxmirrord", &ctx->bus);
 	if (r < 0)
-		return log_error_errno(r, "sd_bus_new: %m");
-	r = sd_bus_set_description(bus, "daxmirrord");
-	if (r >= 0)
-		r = sd_bus_set_address(bus, ctx->bus_address);
-	if (r >= 0)
-		r = sd_bus_set_bus_client(bus, 1);
-	if (r >= 0)
-		r = sd_bus_negotiate_fds(bus, 1);
-	if (r < 0) {
-		sd_bus_unref(bus);
-		return log_error_errno(r, "bus address '%s': %m", ctx->bus_address);
-	}
-	r = sd_bus_start(bus);
-	if (r < 0) {
-		sd_bus_unref(bus);
-		return log_error_errno(r, "connecting to %s: %m", ctx->bus_address);
-	}
-	ctx->bus = bus;
+		return log_error_errno(r, "connecting to %s: %m",
+				       ctx->bus_address ?: "the system bus");
 	return 0;
 }
 
@@ -190,12 +166,12 @@ int bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
 	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID |
 				      SD_BUS_CREDS_AUGMENT, &c);
 	if (r < 0)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED,
-				"cannot determine the caller's credentials: %s", strerror(-r));
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "cannot determine the caller's credentials: %s", strerror(-r));
 	r = sd_bus_creds_get_euid(c, uid);
 	if (r < 0 || (sd_bus_creds_get_augmented_mask(c) & SD_BUS_CREDS_EUID))
-		return dm_error(error, DM_ERROR_ACCESS_DENIED,
-				"the bus does not tell the caller's uid");
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "the bus does not tell the caller's uid");
 	if (pid) {
 		*pid = 0;
 		(void)sd_bus_creds_get_pid(c, pid);
@@ -203,19 +179,107 @@ int bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
 	return 0;
 }
 
-int bus_read_option(sd_bus_message *m, const char *key, const char *type, void *out,
-		    sd_bus_error *error)
+/* The variant at the read position of @m, which must hold @o->type, into
+ * the field of @out that @o says. */
+static int read_option(sd_bus_message *m, const BusOption *o, void *out, sd_bus_error *error)
 {
 	const char *contents = NULL;
+	void *field = (char *)out + o->offset;
+	uint64_t value;
 	char t;
 	int r;
 
 	r = sd_bus_message_peek_type(m, &t, &contents);
 	if (r < 0)
 		return r;
-	if (t != SD_BUS_TYPE_VARIANT || !contents || !streq(contents, type))
-		return dm_error(error, DM_ERROR_INVALID_OPTION,
-				"option '%s' must be of type '%s', not '%s'", key, type,
-				contents ? contents : "?");
-	return sd_bus_message_read(m, "v", type, out);
+	if (t != SD_BUS_TYPE_VARIANT || !contents || !streq(contents, o->type))
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_OPTION,
+					 "option '%s' must be of type '%s', not '%s'", o->key,
+					 o->type, contents ? contents : "?");
+	switch (o->type[0]) {
+	case SD_BUS_TYPE_BOOLEAN: {
+		int b = 0;
+
+		r = sd_bus_message_read(m, "v", "b", &b);
+		*(bool *)field = b;
+		return r;
+	}
+	case SD_BUS_TYPE_UINT32: {
+		uint32_t u = 0;
+
+		r = sd_bus_message_read(m, "v", "u", &u);
+		*(uint32_t *)field = u;
+		value = u;
+		break;
+	}
+	case SD_BUS_TYPE_UINT64:
+		r = sd_bus_message_read(m, "v", "t", &value);
+		*(uint64_t *)field = value;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	if (value < o->min)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_OPTION,
+					 "%s must be at least %" PRIu64, o->key, o->min);
+	return r;
+}
+
+static int unknown_option(const BusOptionTable *t, const char *key, sd_bus_error *error)
+{
+	char known[256] = "";
+	size_t len = 0;
+
+	if (!t->list_known)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_OPTION,
+					 "unknown %s option '%s'", t->method, key);
+	for (size_t i = 0; i < t->n_options && len < sizeof(known); i++)
+		len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%s",
+					i ? ", " : "", t->options[i].key);
+	return sd_bus_error_setf(error, DXM_ERROR_INVALID_OPTION,
+				 "unknown %s option '%s' (known: %s)", t->method, key, known);
+}
+
+int bus_read_options(sd_bus_message *m, const BusOptionTable *t, void *out, uint64_t *seen,
+		     sd_bus_error *error)
+{
+	uint64_t given = 0;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key;
+		size_t i;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		for (i = 0; i < t->n_options; i++)
+			if (streq(key, t->options[i].key))
+				break;
+		if (i == t->n_options)
+			return unknown_option(t, key, error);
+		if (t->unique && (given & (UINT64_C(1) << i)))
+			return sd_bus_error_setf(error, DXM_ERROR_INVALID_OPTION,
+						 "option '%s' given twice", key);
+		given |= UINT64_C(1) << i;
+		r = read_option(m, &t->options[i], out, error);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	if (seen)
+		*seen = given;
+	return 0;
 }

@@ -1,9 +1,11 @@
 /* bus.h - the sd-bus connection, its glue to the libuv loop, and helpers
- * shared by the method handlers. */
+ * shared by the method handlers: the caller's identity and the one
+ * table-driven reader of a{sv} options. */
 #ifndef DAXMIRRORD_BUS_H
 #define DAXMIRRORD_BUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
@@ -42,10 +44,29 @@ static inline int64_t bus_timeout_to_ms(uint64_t deadline_usec, uint64_t now_use
  * cannot tell) and pid (0 if unknown). */
 int bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error);
 
-/* Reads the variant of a{sv} entry @key, which must hold @type ("b", "u",
- * "t"), into *@out (int for "b", uint32_t for "u", uint64_t for "t").
- * InvalidOption if it holds another type. */
-int bus_read_option(sd_bus_message *m, const char *key, const char *type,
-		    void *out, sd_bus_error *error);
+/* One key of an a{sv} of options, read into the field at @offset of the
+ * caller's struct: bool for "b", uint32_t for "u", uint64_t for "t". A
+ * number below @min is InvalidOption ("KEY must be at least MIN"). */
+typedef struct BusOption {
+	const char *key;
+	const char *type;
+	size_t offset;
+	uint64_t min;
+} BusOption;
+
+typedef struct BusOptionTable {
+	const char *method;		/* "unknown METHOD option 'KEY'" */
+	const BusOption *options;
+	size_t n_options;		/* at most 64 */
+	bool unique;			/* a key given twice is InvalidOption */
+	bool list_known;		/* the unknown-key error lists the keys */
+} BusOptionTable;
+
+/* Reads the a{sv} at the read position of @m into @out by @t. An unknown
+ * key, a value of another type, a key twice (if t->unique) or a number
+ * under its minimum: InvalidOption in @error. Bit i of *@seen (may be
+ * NULL) is set if t->options[i] was given. */
+int bus_read_options(sd_bus_message *m, const BusOptionTable *t, void *out, uint64_t *seen,
+		     sd_bus_error *error);
 
 #endif

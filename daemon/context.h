@@ -1,5 +1,6 @@
 /* context.h - the one struct that holds all of daxmirrord's state; every
- * callback finds it from its handle (container_of) or its userdata. */
+ * callback finds it from its handle (container_of) or its userdata. Plus
+ * the few helpers on the daemon-wide state itself (context.c). */
 #ifndef DAXMIRRORD_CONTEXT_H
 #define DAXMIRRORD_CONTEXT_H
 
@@ -8,23 +9,22 @@
 #include <systemd/sd-bus.h>
 #include <uv.h>
 
+#include "bus-contract.h"
 #include "config.h"
+#include "kernel.h"
 #include "quota.h"
 #include "vet.h"
 
-#define DM_BUS_NAME		"org.daxmirror1"
-#define DM_OBJECT_ROOT		"/org/daxmirror1"
-#define DM_SESSION_PREFIX	"/org/daxmirror1/session"
-#define DM_MANAGER_IFACE	"org.daxmirror1.Manager"
-#define DM_SESSION_IFACE	"org.daxmirror1.Session"
-
 typedef struct Session Session;
 
-/* What session.c tells the fd store (fdstore.c) through Context.session_hook. */
+/* What session.c tells its listeners (the fd store, graceful revoke)
+ * through Context.session_hook. */
 typedef enum SessionEvent {
-	SESSION_EVENT_ADDED,	/* opened or taken back, announced */
+	SESSION_EVENT_ADDED,	/* opened, announced */
 	SESSION_EVENT_CHANGED,	/* its state record changed (AttachFile) */
-	SESSION_EVENT_REMOVED,	/* ending: its fds leave the store */
+	SESSION_EVENT_ENDING,	/* session_end(), s->end says why: its fds
+				 * leave the store, its revoke is answered */
+	SESSION_EVENT_DROPPED,	/* freed without ending (shutdown) */
 } SessionEvent;
 
 typedef struct Context {
@@ -35,7 +35,6 @@ typedef struct Context {
 	const char *version;		/* Manager.Version */
 	const char *bus_address;	/* NULL: the system bus */
 	const char *config_path;
-	const char *control_path;
 
 	/* Configuration, replaced as a whole on reload. */
 	Config config;
@@ -50,11 +49,9 @@ typedef struct Context {
 	sd_bus_slot *manager_slot, *session_slot, *enumerator_slot,
 		    *object_manager_slot, *owner_match_slot;
 
-	/* The control node (kernel.c); -1 when the module is missing. */
-	int control_fd;
-	uv_poll_t control_poll;
-	bool control_poll_init;
-	uint32_t module_version;	/* Manager.ModuleVersion, 0 if missing */
+	/* The control node (kernel.c); kernel.fd -1 when the module is
+	 * missing. */
+	Kernel kernel;
 
 	/* Sessions (session.c), ordered by kernel id. */
 	Session *sessions_head, *sessions_tail;
@@ -64,8 +61,8 @@ typedef struct Context {
 	Quota quota;
 	VetCache vet_cache;		/* AttachFile's per-device answers */
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
-	/* Keeps systemd's fd store in step with the sessions (fdstore.c;
-	 * NULL: no fd store, as in the fuzz harnesses). */
+	/* Told of sessions coming, changing and going (daemon.c sets it:
+	 * fdstore.c and revoke.c listen; NULL in the fuzz harnesses). */
 	void (*session_hook)(Session *s, SessionEvent ev);
 	bool fdstore;			/* $NOTIFY_SOCKET: FDSTORE=1 is sent */
 
@@ -74,9 +71,12 @@ typedef struct Context {
 	char last_status[128];		/* last STATUS= sent */
 } Context;
 
-/* Stops the loop; main() then returns @status. */
+/* Stops the loop; the daemon then returns @status. */
 void context_exit(Context *ctx, int status);
 /* Sends STATUS= if the session or mirror count changed. */
 void context_update_status(Context *ctx);
+/* PropertiesChanged of the Manager object for one of its properties
+ * (they are the context's fields). */
+void context_emit_changed(Context *ctx, const char *property);
 
 #endif

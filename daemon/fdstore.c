@@ -25,16 +25,10 @@
 #include "fdstore.h"
 #include "kernel.h"
 #include "log.h"
-#include "manager.h"
 #include "session.h"
 #include "state.h"
 #include "util.h"
 
-#ifdef DAXMIRRORD_FAKE_KERNEL
-#define SESSION_FD_LINK "anon_inode:[eventfd]"
-#else
-#define SESSION_FD_LINK "anon_inode:[" DAXMIRROR_DEVICE_NAME "-session]"
-#endif
 #define RECORD_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* --- while running ---------------------------------------------------- */
@@ -67,8 +61,8 @@ static int record_memfd(const Session *s, int *ret)
 		.created_usec = s->created_usec, .options = s->options,
 		.files = s->files, .n_files = s->n_files, .attached_bytes = s->attached_bytes,
 	};
-	_cleanup_(freep) char *text = NULL;
-	_cleanup_(closep) int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
 	size_t size = 0, done = 0;
 	int r;
 
@@ -99,7 +93,7 @@ static int record_memfd(const Session *s, int *ret)
 static void store_record(Session *s)
 {
 	char name[STATE_NAME_MAX];
-	_cleanup_(closep) int fd = -1;
+	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (!s->owner)
@@ -119,7 +113,7 @@ static void store_record(Session *s)
 	s->state_gen++;
 }
 
-static void session_hook(Session *s, SessionEvent ev)
+void fdstore_session_event(Session *s, SessionEvent ev)
 {
 	char name[STATE_NAME_MAX];
 
@@ -134,7 +128,7 @@ static void session_hook(Session *s, SessionEvent ev)
 	case SESSION_EVENT_CHANGED:
 		store_record(s);
 		break;
-	case SESSION_EVENT_REMOVED:
+	case SESSION_EVENT_ENDING:
 		if (s->stored) {
 			state_name_session(name, s->id);
 			remove_name(name);
@@ -146,6 +140,8 @@ static void session_hook(Session *s, SessionEvent ev)
 			s->state_gen = 0;
 		}
 		break;
+	case SESSION_EVENT_DROPPED:
+		break;		/* kept for the next daemon */
 	}
 }
 
@@ -154,7 +150,6 @@ void fdstore_init(Context *ctx)
 	const char *e = getenv("NOTIFY_SOCKET");
 
 	ctx->fdstore = e && *e;
-	ctx->session_hook = ctx->fdstore ? session_hook : NULL;
 }
 
 /* --- at start ---------------------------------------------------------- */
@@ -162,6 +157,7 @@ void fdstore_init(Context *ctx)
 typedef struct Passed {
 	int fd;
 	const char *name;
+	size_t index;		/* in $LISTEN_FDS: the first of equals wins */
 	StateNameKind kind;
 	uint64_t id, gen;
 	bool good;		/* verified (a session fd) or parsed (a record) */
@@ -173,28 +169,47 @@ typedef struct Restore {
 	Context *ctx;
 	Passed *p;
 	size_t n;
-	uint64_t *live;		/* CTL_LIST_SESSIONS, ascending */
+	uint64_t *live;		/* CTL_LIST_SESSIONS, sorted */
 	size_t n_live;
 	unsigned from_store, without_record, rediscovered, dropped_fds, owner_gone,
 		 ended_down;
 } Restore;
 
-static bool live_has(const Restore *rs, uint64_t id)
+static int u64_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < rs->n_live; i++)
-		if (rs->live[i] == id)
-			return true;
-	return false;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/* Is @p's fd really the module's session @p->id? NULL if so, else why not. */
-static const char *verify_session(Restore *rs, Passed *p)
+/* Why a passed session fd is not taken back. */
+typedef enum VerifyResult {
+	VERIFY_OK,
+	VERIFY_FSTAT_FAILED,
+	VERIFY_NOT_ANON_INODE,
+	VERIFY_NOT_SESSION_FD,
+	VERIFY_INFO_FAILED,
+	VERIFY_OTHER_SESSION,
+	VERIFY_NOT_LISTED,
+	VERIFY_CONTROL_INFO_FAILED,
+	_VERIFY_MAX,
+} VerifyResult;
+
+static const char *const verify_result_table[_VERIFY_MAX] = {
+	[VERIFY_OK] = "verified",
+	[VERIFY_FSTAT_FAILED] = "fstat failed",
+	[VERIFY_NOT_ANON_INODE] = "not an anonymous inode",
+	[VERIFY_NOT_SESSION_FD] = "not a daxmirror session fd",
+	[VERIFY_INFO_FAILED] = "SESSION_INFO failed on it",
+	[VERIFY_OTHER_SESSION] = "it is another session",
+	[VERIFY_NOT_LISTED] = "the control node does not list it",
+	[VERIFY_CONTROL_INFO_FAILED] = "SESSION_INFO on the control node failed",
+};
+
+/* Is @p's fd really the module's session @p->id? */
+static VerifyResult verify_session(Restore *rs, Passed *p)
 {
-	static const char *const why[] = {
-		"fstat failed", "not an anonymous inode", "not a daxmirror session fd",
-		"SESSION_INFO failed on it", "it is another session",
-		"the control node does not list it", "SESSION_INFO on the control node failed",
-	};
+	Kernel *k = &rs->ctx->kernel;
 	struct daxmirror_session_info mine;
 	char link[64], path[64];
 	struct statfs sfs;
@@ -202,35 +217,31 @@ static const char *verify_session(Restore *rs, Passed *p)
 	ssize_t n;
 
 	if (fstat(p->fd, &st) < 0)
-		return why[0];
-#ifndef DAXMIRRORD_FAKE_KERNEL
+		return VERIFY_FSTAT_FAILED;
 	if (fstatfs(p->fd, &sfs) < 0 || sfs.f_type != ANON_INODE_FS_MAGIC)
-		return why[1];
-#else
-	(void)sfs;
-#endif
+		return VERIFY_NOT_ANON_INODE;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
-		return why[2];
+		return VERIFY_NOT_SESSION_FD;
 	link[n] = '\0';
-	if (!streq(link, SESSION_FD_LINK))
-		return why[2];
-	if (kernel_session_info_fd(p->fd, &mine) < 0)
-		return why[3];
+	if (!streq(link, k->ops->session_fd_link))
+		return VERIFY_NOT_SESSION_FD;
+	if (kernel_session_info_fd(k, p->fd, &mine) < 0)
+		return VERIFY_INFO_FAILED;
 	if (mine.session_id != p->id)
-		return why[4];
-	if (!live_has(rs, p->id))
-		return why[5];
-	if (kernel_session_info(rs->ctx, p->id, &p->info) < 0)
-		return why[6];
-	return NULL;
+		return VERIFY_OTHER_SESSION;
+	if (!rs->n_live || !bsearch(&p->id, rs->live, rs->n_live, sizeof(*rs->live), u64_cmp))
+		return VERIFY_NOT_LISTED;
+	if (kernel_session_info(k, p->id, &p->info) < 0)
+		return VERIFY_CONTROL_INFO_FAILED;
+	return VERIFY_OK;
 }
 
 /* Reads and parses @p's record; NULL if good, else why not. */
 static const char *read_record(Passed *p)
 {
-	_cleanup_(freep) char *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	struct stat st;
 	size_t done = 0;
 	int seals;
@@ -273,34 +284,22 @@ static void drop(Restore *rs, Passed *p, const char *why)
 	rs->dropped_fds++;
 }
 
-/* The best record of session @id: the highest generation that parsed. */
-static Passed *best_record(Restore *rs, uint64_t id)
+/* Dropped, and its name out of the store. */
+static void drop_and_remove(Restore *rs, Passed *p, const char *why)
 {
-	Passed *best = NULL;
-
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i];
-
-		if (p->kind == STATE_NAME_RECORD && p->good && p->id == id &&
-		    (!best || p->gen > best->gen))
-			best = p;
-	}
-	return best;
+	drop(rs, p, why);
+	remove_name(p->name);
 }
 
-/* Every fd of session @id (session fd and records) out of the store. */
-static void forget_session(Restore *rs, uint64_t id, const char *why)
+/* Every fd of session @id (the @n of @p: session fd and records) out of
+ * the store. */
+static void forget_session(Restore *rs, Passed *p, size_t n, uint64_t id, const char *why)
 {
 	char name[STATE_NAME_MAX];
 
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i];
-
-		if (p->fd >= 0 && p->id == id) {
-			drop(rs, p, why);
-			remove_name(p->name);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i].fd >= 0)
+			drop_and_remove(rs, &p[i], why);
 	state_name_session(name, id);
 	remove_name(name);
 }
@@ -324,10 +323,11 @@ static void adoption_from_kernel(SessionAdoption *a, const struct daxmirror_sess
 	a->attached_bytes = info->mirrored_pages * DM_PAGE_SIZE;
 }
 
-static void adopt_stored(Restore *rs, Passed *sp)
+/* Takes back the session of the verified fd @sp with its best record @rp
+ * (NULL: none); @p, @n: every fd passed for the session. */
+static void adopt_stored(Restore *rs, Passed *sp, Passed *rp, Passed *p, size_t n)
 {
 	Context *ctx = rs->ctx;
-	Passed *rp = best_record(rs, sp->id);
 	SessionAdoption a = { .id = sp->id, .fd = sp->fd, .stored = true };
 	Session *s;
 	int r;
@@ -336,10 +336,10 @@ static void adopt_stored(Restore *rs, Passed *sp)
 	    sp->info.state == DAXMIRROR_STATE_MM_GONE) {
 		/* What the daemon would have done, had it been there. */
 		if (sp->info.state == DAXMIRROR_STATE_MM_GONE)
-			kernel_revoke(ctx, sp->id);
+			kernel_revoke(&ctx->kernel, sp->id);
 		log_info("session %" PRIu64 ": %s while no daemon ran: ended", sp->id,
 			 session_state_name(sp->info.state));
-		forget_session(rs, sp->id, "its session ended while no daemon ran");
+		forget_session(rs, p, n, sp->id, "its session ended while no daemon ran");
 		rs->ended_down++;
 		return;
 	}
@@ -378,111 +378,101 @@ static void adopt_stored(Restore *rs, Passed *sp)
 		 s->id, (unsigned)s->uid, s->owner ? s->owner : "unknown");
 }
 
-static void restore_passed(Restore *rs)
+/* By id; a session's fd before its records, the newest record first; in
+ * $LISTEN_FDS order among equals. Names not ours (id 0) come first. */
+static int passed_cmp(const void *a, const void *b)
 {
-	char name[STATE_NAME_MAX];
+	const Passed *x = a, *y = b;
 
-	/* 1. Names: ours or dropped. */
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i];
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind == STATE_NAME_SESSION ? -1 : 1;
+	if (x->gen != y->gen)
+		return x->gen > y->gen ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
 
-		p->kind = state_name_parse(p->name, &p->id, &p->gen);
-		if (p->kind == STATE_NAME_INVALID) {
-			drop(rs, p, "not a name of ours");
-			remove_name(p->name);
+/* The @n fds passed for session @p->id, sorted by passed_cmp(): the first
+ * session fd that verifies is kept (the others dropped, the name stored
+ * again with the kept one alone), then the newest record that parses (the
+ * others dropped), and the session is taken back. */
+static void restore_session(Restore *rs, Passed *p, size_t n)
+{
+	Passed *keep = NULL, *best = NULL;
+	bool dropped = false;
+	size_t i;
+
+	for (i = 0; i < n && p[i].kind == STATE_NAME_SESSION; i++) {
+		VerifyResult v = verify_session(rs, &p[i]);
+
+		if (v != VERIFY_OK) {
+			drop(rs, &p[i], verify_result_table[v]);
+			dropped = true;
+		} else if (keep) {
+			drop(rs, &p[i], "a second fd of the same session");
+			dropped = true;
+		} else {
+			keep = &p[i];
+			keep->good = true;
 		}
 	}
-	/* 2. Session fds: verified; an id stored twice keeps one good fd. */
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i];
-		const char *why;
+	if (dropped) {
+		char name[STATE_NAME_MAX];
 
-		if (p->fd < 0 || p->kind != STATE_NAME_SESSION)
-			continue;
-		why = verify_session(rs, p);
-		if (why) {
-			drop(rs, p, why);
-			continue;
-		}
-		p->good = true;
-		for (size_t j = 0; j < i; j++)
-			if (rs->p[j].good && rs->p[j].kind == STATE_NAME_SESSION &&
-			    rs->p[j].id == p->id) {
-				drop(rs, p, "a second fd of the same session");
-				break;
-			}
-	}
-	/* Names with a dropped fd: removed, the good fd of the id stored again. */
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i], *keep = NULL;
-		bool bad = false;
-
-		if (p->kind != STATE_NAME_SESSION || p->fd >= 0)
-			continue;
-		for (size_t j = 0; j < rs->n; j++) {
-			Passed *q = &rs->p[j];
-
-			if (q->kind != STATE_NAME_SESSION || q->id != p->id)
-				continue;
-			if (q->good && q->fd >= 0)
-				keep = q;
-			else if (q->fd < 0)
-				bad = true;
-		}
-		if (!bad)
-			continue;
+		/* FDSTOREREMOVE drops every fd of the name: the good one
+		 * goes back alone. */
 		state_name_session(name, p->id);
 		remove_name(name);
-		if (keep && store_fd(name, keep->fd) < 0)
+		if (keep && store_fd(name, keep->fd) < 0) {
 			keep->good = false;
-		/* Each id once: mark every dropped fd of this id handled. */
-		for (size_t j = 0; j < rs->n; j++)
-			if (rs->p[j].kind == STATE_NAME_SESSION && rs->p[j].id == p->id &&
-			    rs->p[j].fd < 0)
-				rs->p[j].kind = STATE_NAME_INVALID;
+			keep = NULL;
+		}
 	}
-	/* 3. Records: of a good session, sealed, parsed, the same id; the
-	 * best one kept, the others removed. */
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i];
-		bool has_session = false;
+	for (; i < n; i++) {
 		const char *why;
 
-		if (p->fd < 0 || p->kind != STATE_NAME_RECORD)
-			continue;
-		for (size_t j = 0; j < rs->n && !has_session; j++)
-			has_session = rs->p[j].kind == STATE_NAME_SESSION && rs->p[j].good &&
-				      rs->p[j].fd >= 0 && rs->p[j].id == p->id;
-		if (!has_session) {
-			drop(rs, p, "its session is not in the store (or not valid)");
-			remove_name(p->name);
-			continue;
-		}
-		why = read_record(p);
+		if (!keep)
+			why = "its session is not in the store (or not valid)";
+		else if (best)
+			why = "an older record of the session";
+		else
+			why = read_record(&p[i]);
 		if (why) {
-			drop(rs, p, why);
-			remove_name(p->name);
+			drop_and_remove(rs, &p[i], why);
 			continue;
 		}
-		p->good = true;
+		p[i].good = true;
+		best = &p[i];
 	}
-	for (size_t i = 0; i < rs->n; i++) {
-		Passed *p = &rs->p[i], *best;
+	if (keep)
+		adopt_stored(rs, keep, best, p, n);
+}
 
-		if (p->fd < 0 || p->kind != STATE_NAME_RECORD || !p->good)
-			continue;
-		best = best_record(rs, p->id);
-		if (best != p) {
-			drop(rs, p, "an older record of the session");
-			remove_name(p->name);
-		}
-	}
-	/* 4. Take the sessions back. */
-	for (size_t i = 0; i < rs->n; i++) {
+/* The fds passed back: names parsed (not ours: dropped), then each
+ * session's fds together. */
+static void restore_passed(Restore *rs)
+{
+	size_t i, j;
+
+	for (i = 0; i < rs->n; i++) {
 		Passed *p = &rs->p[i];
 
-		if (p->fd >= 0 && p->kind == STATE_NAME_SESSION && p->good)
-			adopt_stored(rs, p);
+		p->index = i;
+		p->kind = state_name_parse(p->name, &p->id, &p->gen);
+		if (p->kind == STATE_NAME_INVALID) {
+			drop_and_remove(rs, p, "not a name of ours");
+			p->id = 0;
+			p->gen = 0;
+		}
+	}
+	if (rs->n)
+		qsort(rs->p, rs->n, sizeof(*rs->p), passed_cmp);
+	for (i = 0; i < rs->n; i = j) {
+		for (j = i + 1; j < rs->n && rs->p[j].id == rs->p[i].id; j++)
+			;
+		if (rs->p[i].kind != STATE_NAME_INVALID)
+			restore_session(rs, &rs->p[i], j - i);
 	}
 }
 
@@ -500,7 +490,7 @@ static void rediscover(Restore *rs)
 
 		if (session_by_id(ctx, a.id))
 			continue;
-		r = kernel_session_info(ctx, a.id, &info);
+		r = kernel_session_info(&ctx->kernel, a.id, &info);
 		if (r < 0)
 			continue;	/* gone since the list */
 		if (info.state != DAXMIRROR_STATE_NEW && info.state != DAXMIRROR_STATE_BOUND)
@@ -607,19 +597,21 @@ int fdstore_restore(Context *ctx)
 			rs.p[i].name = names && names[i] ? names[i] : "unknown";
 		}
 	}
-	if (ctx->control_fd < 0) {
+	if (ctx->kernel.fd < 0) {
 		if (rs.n)
 			log_warning("fd store: %zu fds passed back, but the module is not open: closed, left in the store",
 				    rs.n);
 		restore_free(&rs, names);
 		return 0;
 	}
-	r = kernel_list_sessions(ctx, &rs.live, &rs.n_live);
+	r = kernel_list_sessions(&ctx->kernel, &rs.live, &rs.n_live);
 	if (r < 0) {
 		log_error_errno(r, "LIST_SESSIONS: %m; fds of the store left there");
 		restore_free(&rs, names);
 		return 0;
 	}
+	if (rs.n_live)
+		qsort(rs.live, rs.n_live, sizeof(*rs.live), u64_cmp);
 
 	restore_passed(&rs);
 	rediscover(&rs);
@@ -630,6 +622,6 @@ int fdstore_restore(Context *ctx)
 			 rs.from_store, rs.without_record, rs.rediscovered, rs.dropped_fds,
 			 rs.ended_down, rs.owner_gone);
 	restore_free(&rs, names);
-	manager_update_totals(ctx);
+	sessions_update_totals(ctx);
 	return 0;
 }

@@ -8,9 +8,13 @@
 
 #include "context.h"
 
-/* Turns the fd store on when $NOTIFY_SOCKET is set (ctx->fdstore,
- * ctx->session_hook). */
+/* Turns the fd store on when $NOTIFY_SOCKET is set (ctx->fdstore). */
 void fdstore_init(Context *ctx);
+
+/* A session event (ctx->session_hook, when ctx->fdstore): ADDED stores
+ * the session fd and its record, CHANGED a new record, ENDING removes
+ * both; DROPPED (shutdown) leaves them for the next daemon. */
+void fdstore_session_event(Session *s, SessionEvent ev);
 
 /* At start, with the bus and the control node open, before the bus name
  * is requested: takes back the sessions passed in $LISTEN_FDS (verified),

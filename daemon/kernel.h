@@ -1,36 +1,67 @@
-/* kernel.h - the control node /dev/daxmirror: open, ioctl wrappers that
- * return negative errnos, and its event stream. */
+/* kernel.h - the kernel transport of daxmirrord: the control node
+ * /dev/daxmirror (open, thin ioctl wrappers returning negative errnos)
+ * and its event stream, reported to a callback. The ioctls go through a
+ * KernelOps, the real one (kernel_ops_device) or a test's fake. */
 #ifndef DAXMIRRORD_KERNEL_H
 #define DAXMIRRORD_KERNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "daxmirror.h"
-#include "context.h"
 
-/* Opens ctx->control_path. A missing or unusable node is not an error:
- * the daemon serves with ModuleState "missing" (returns 0 either way,
- * ctx->control_fd says which). */
-int kernel_open(Context *ctx);
-/* Starts reading events (uv_poll_t on the control fd). */
-int kernel_watch(Context *ctx);
-/* Stops the poll and closes the control fd (after the loop ends). */
-void kernel_close(Context *ctx);
+typedef struct KernelOps {
+	/* ioctl(2) on the control node or a session fd: -1 and errno on
+	 * failure. */
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+	/* What /proc/self/fd/N of a session fd reads. */
+	const char *session_fd_link;
+} KernelOps;
 
-int kernel_create_session(Context *ctx, uint32_t flags, uint32_t max_mirrors,
+/* daxmirror.ko's /dev/daxmirror. */
+extern const KernelOps kernel_ops_device;
+
+typedef struct Kernel Kernel;
+
+/* One event read from the control node. */
+typedef void (*KernelEventHandler)(Kernel *k, const struct daxmirror_event *ev,
+				   void *userdata);
+
+struct Kernel {
+	const KernelOps *ops;
+	const char *path;		/* the control node */
+	int fd;				/* -1 when the module is missing */
+	uint32_t version;		/* module ABI, 0 if missing */
+	uv_poll_t poll;			/* on fd, once kernel_watch() ran */
+	bool poll_init;
+	KernelEventHandler on_event;
+	void *userdata;
+};
+
+/* Opens k->path. A missing or unusable node is not an error: the daemon
+ * serves with ModuleState "missing" (returns 0 either way, k->fd says
+ * which). */
+int kernel_open(Kernel *k);
+/* Starts reading events on @loop (uv_poll_t on the control fd): each one
+ * goes to @handler. */
+int kernel_watch(Kernel *k, uv_loop_t *loop, KernelEventHandler handler, void *userdata);
+/* Closes the control fd (after the loop ends and k->poll is closed). */
+void kernel_close(Kernel *k);
+
+int kernel_create_session(Kernel *k, uint32_t flags, uint32_t max_mirrors,
 			  uint64_t max_pages, uint64_t *id, int *fd);
-int kernel_grant(Context *ctx, uint64_t id, int fd, uint64_t offset,
-		 uint64_t length, bool write);
-int kernel_revoke(Context *ctx, uint64_t id);
-int kernel_session_info(Context *ctx, uint64_t id,
-			struct daxmirror_session_info *info);
+int kernel_grant(Kernel *k, uint64_t id, int fd, uint64_t offset, uint64_t length,
+		 bool write);
+int kernel_revoke(Kernel *k, uint64_t id);
+int kernel_session_info(Kernel *k, uint64_t id, struct daxmirror_session_info *info);
 /* SESSION_INFO on a session fd (session_id 0: the fd's own session). */
-int kernel_session_info_fd(int fd, struct daxmirror_session_info *info);
+int kernel_session_info_fd(Kernel *k, int fd, struct daxmirror_session_info *info);
 /* *@mirrors is malloc()ed (NULL when none). */
-int kernel_mirror_list(Context *ctx, uint64_t id,
-		       struct daxmirror_mirror_info **mirrors, size_t *n);
+int kernel_mirror_list(Kernel *k, uint64_t id, struct daxmirror_mirror_info **mirrors,
+		       size_t *n);
 /* *@ids is malloc()ed (NULL when none). */
-int kernel_list_sessions(Context *ctx, uint64_t **ids, size_t *n);
+int kernel_list_sessions(Kernel *k, uint64_t **ids, size_t *n);
 
 #endif

@@ -1,146 +1,68 @@
 /* manager.c - org.daxmirror1.Manager at /org/daxmirror1: OpenSession (the
  * options, the policy and quota checks, then session.c creates it),
- * ListSessions, GetSessionByPID, RevokeSession, and the properties. */
+ * ListSessions, GetSessionByPID, RevokeSession (revoke.c), the properties
+ * (the context's fields) and their changes on a reload. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "bus.h"
-#include "errors.h"
-#include "kernel.h"
+#include "bus-contract.h"
 #include "log.h"
 #include "manager.h"
+#include "revoke.h"
 #include "session.h"
 #include "util.h"
-
-void manager_emit_changed(Context *ctx, const char *property)
-{
-	int r;
-
-	if (!ctx->bus)
-		return;
-	r = sd_bus_emit_properties_changed(ctx->bus, DM_OBJECT_ROOT, DM_MANAGER_IFACE,
-					   property, NULL);
-	if (r < 0)
-		log_warning_errno(r, "emitting PropertiesChanged(%s): %m", property);
-}
-
-void manager_update_totals(Context *ctx)
-{
-	uint32_t mirrors = 0;
-	uint64_t bytes = 0;
-
-	for (Session *s = ctx->sessions_head; s; s = s->next) {
-		mirrors += s->info.nr_mirrors;
-		bytes += s->info.mirrored_pages * DM_PAGE_SIZE;
-	}
-	if (mirrors != ctx->mirror_count) {
-		ctx->mirror_count = mirrors;
-		manager_emit_changed(ctx, "MirrorCount");
-	}
-	if (bytes != ctx->mirrored_bytes) {
-		ctx->mirrored_bytes = bytes;
-		manager_emit_changed(ctx, "MirroredBytes");
-	}
-}
 
 void manager_config_changed(Context *ctx, const Config *old)
 {
 	if (old->max_sessions_per_user != ctx->config.max_sessions_per_user)
-		manager_emit_changed(ctx, "MaxSessionsPerUser");
+		context_emit_changed(ctx, "MaxSessionsPerUser");
 	if (old->max_bytes_per_user != ctx->config.max_bytes_per_user)
-		manager_emit_changed(ctx, "MaxBytesPerUser");
+		context_emit_changed(ctx, "MaxBytesPerUser");
 	if (old->max_mirrors_per_session != ctx->config.max_mirrors_per_session)
-		manager_emit_changed(ctx, "MaxMirrorsPerSession");
+		context_emit_changed(ctx, "MaxMirrorsPerSession");
 }
 
-/* Reads OpenSession's a{sv} into *@o (fields the caller gave are flagged
- * in *@given: bit 0 MaxMirrors, bit 1 MaxBytes). */
-static int read_open_options(sd_bus_message *m, SessionOptions *o, unsigned *given,
-			     sd_bus_error *error)
-{
-	unsigned seen = 0;
-	int r;
+/* OpenSession's options; the bits of what was given. */
+enum {
+	OPEN_WRITE,
+	OPEN_PAGECACHE,
+	OPEN_ANONYMOUS,
+	OPEN_MAX_MIRRORS,
+	OPEN_MAX_BYTES,
+};
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		static const char *const keys[] = {
-			"Write", "PageCache", "Anonymous", "MaxMirrors", "MaxBytes",
-		};
-		const char *key;
-		unsigned k;
-		int b = 0;
+static const BusOption open_options[] = {
+	[OPEN_WRITE] = { "Write", "b", offsetof(SessionOptions, write), 0 },
+	[OPEN_PAGECACHE] = { "PageCache", "b", offsetof(SessionOptions, pagecache), 0 },
+	[OPEN_ANONYMOUS] = { "Anonymous", "b", offsetof(SessionOptions, anonymous), 0 },
+	[OPEN_MAX_MIRRORS] = { "MaxMirrors", "u", offsetof(SessionOptions, max_mirrors), 1 },
+	[OPEN_MAX_BYTES] = { "MaxBytes", "t", offsetof(SessionOptions, max_bytes), DM_PAGE_SIZE },
+};
 
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		for (k = 0; k < ARRAY_SIZE(keys); k++)
-			if (streq(key, keys[k]))
-				break;
-		if (k == ARRAY_SIZE(keys))
-			return dm_error(error, DM_ERROR_INVALID_OPTION,
-					"unknown OpenSession option '%s' (known: Write, PageCache, Anonymous, MaxMirrors, MaxBytes)",
-					key);
-		if (seen & (1U << k))
-			return dm_error(error, DM_ERROR_INVALID_OPTION,
-					"option '%s' given twice", key);
-		seen |= 1U << k;
-		switch (k) {
-		case 0: case 1: case 2:
-			r = bus_read_option(m, key, "b", &b, error);
-			if (r < 0)
-				return r;
-			if (k == 0)
-				o->write = b;
-			else if (k == 1)
-				o->pagecache = b;
-			else
-				o->anonymous = b;
-			break;
-		case 3:
-			r = bus_read_option(m, key, "u", &o->max_mirrors, error);
-			if (r < 0)
-				return r;
-			if (o->max_mirrors == 0)
-				return dm_error(error, DM_ERROR_INVALID_OPTION,
-						"MaxMirrors must be at least 1");
-			*given |= 1;
-			break;
-		case 4:
-			r = bus_read_option(m, key, "t", &o->max_bytes, error);
-			if (r < 0)
-				return r;
-			if (o->max_bytes < DM_PAGE_SIZE)
-				return dm_error(error, DM_ERROR_INVALID_OPTION,
-						"MaxBytes must be at least %llu", DM_PAGE_SIZE);
-			*given |= 2;
-			break;
-		}
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
+static const BusOptionTable open_option_table = {
+	.method = "OpenSession",
+	.options = open_options,
+	.n_options = ARRAY_SIZE(open_options),
+	.unique = true,
+	.list_known = true,
+};
 
-static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
+int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Context *ctx = userdata;
 	const Config *cfg = &ctx->config;
 	SessionOptions o = { 0 };
 	Session *s = NULL;
-	unsigned given = 0;
+	uint64_t given = 0;
 	uint64_t left;
 	uid_t uid;
 	pid_t pid;
 	int r;
 
 	/* Options first: they can be checked without the module. */
-	r = read_open_options(m, &o, &given, error);
+	r = bus_read_options(m, &open_option_table, &o, &given, error);
 	if (r < 0)
 		return r;
 	r = bus_caller(m, &uid, &pid, error);
@@ -148,36 +70,36 @@ static int method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *
 		return r;
 
 	if (o.pagecache && !cfg->allow_pagecache && uid != 0)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED,
-				"page-cache files are not allowed by the configuration (AllowPageCache=no)");
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "page-cache files are not allowed by the configuration (AllowPageCache=no)");
 	if (o.anonymous && !cfg->allow_anonymous && uid != 0)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED,
-				"anonymous memory is only for root (AllowAnonymous=no)");
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "anonymous memory is only for root (AllowAnonymous=no)");
 
-	if (!(given & 1))
+	if (!(given & (1U << OPEN_MAX_MIRRORS)))
 		o.max_mirrors = cfg->max_mirrors_per_session;
 	else if (o.max_mirrors > cfg->max_mirrors_per_session)
-		return dm_error(error, DM_ERROR_QUOTA_EXCEEDED,
-				"MaxMirrors %u is over MaxMirrorsPerSession=%u",
-				o.max_mirrors, cfg->max_mirrors_per_session);
+		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
+					 "MaxMirrors %u is over MaxMirrorsPerSession=%u",
+					 o.max_mirrors, cfg->max_mirrors_per_session);
 	if (quota_session_check(&ctx->quota, uid, cfg->max_sessions_per_user) < 0)
-		return dm_error(error, DM_ERROR_QUOTA_EXCEEDED,
-				"uid %u already has %u sessions (MaxSessionsPerUser=%u)",
-				(unsigned)uid, quota_sessions(&ctx->quota, uid),
-				cfg->max_sessions_per_user);
+		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
+					 "uid %u already has %u sessions (MaxSessionsPerUser=%u)",
+					 (unsigned)uid, quota_sessions(&ctx->quota, uid),
+					 cfg->max_sessions_per_user);
 	left = quota_bytes_left(&ctx->quota, uid, cfg->max_bytes_per_user);
-	if (!(given & 2))
+	if (!(given & (1U << OPEN_MAX_BYTES)))
 		o.max_bytes = left;
 	/* Not given and less than a page left, or more than is left. */
 	if (o.max_bytes < DM_PAGE_SIZE || o.max_bytes > left)
-		return dm_error(error, DM_ERROR_QUOTA_EXCEEDED,
-				"MaxBytes %" PRIu64 ": uid %u may only mirror %" PRIu64 " more bytes (MaxBytesPerUser=%" PRIu64 ")",
-				o.max_bytes, (unsigned)uid, left, cfg->max_bytes_per_user);
+		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
+					 "MaxBytes %" PRIu64 ": uid %u may only mirror %" PRIu64 " more bytes (MaxBytesPerUser=%" PRIu64 ")",
+					 o.max_bytes, (unsigned)uid, left, cfg->max_bytes_per_user);
 
-	if (ctx->control_fd < 0)
-		return dm_error(error, DM_ERROR_MODULE_NOT_LOADED,
-				"%s is not there: the daxmirror module is not loaded",
-				ctx->control_path);
+	if (ctx->kernel.fd < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_MODULE_NOT_LOADED,
+					 "%s is not there: the daxmirror module is not loaded",
+					 ctx->kernel.path);
 
 	r = session_open(ctx, m, uid, pid, &o, &s, error);
 	if (r < 0)
@@ -237,12 +159,12 @@ static int method_get_session_by_pid(sd_bus_message *m, void *userdata, sd_bus_e
 		return r;
 	if (want == 0) {
 		if (pid <= 0)
-			return dm_error(error, DM_ERROR_NO_SUCH_SESSION,
-					"the caller's pid is not known");
+			return sd_bus_error_setf(error, DXM_ERROR_NO_SUCH_SESSION,
+						 "the caller's pid is not known");
 		want = (uint32_t)pid;
 	}
 	if (want > INT32_MAX)
-		return dm_error(error, DM_ERROR_NO_SUCH_SESSION, "no process %u", want);
+		return sd_bus_error_setf(error, DXM_ERROR_NO_SUCH_SESSION, "no process %u", want);
 	/* The binder (kernel) first, then the opener. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (Session *s = ctx->sessions_head; s; s = s->next) {
@@ -254,7 +176,7 @@ static int method_get_session_by_pid(sd_bus_message *m, void *userdata, sd_bus_e
 				return sd_bus_reply_method_return(m, "o", s->path);
 		}
 	}
-	return dm_error(error, DM_ERROR_NO_SUCH_SESSION, "no session of process %u", want);
+	return sd_bus_error_setf(error, DXM_ERROR_NO_SUCH_SESSION, "no session of process %u", want);
 }
 
 static int method_revoke_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -267,13 +189,13 @@ static int method_revoke_session(sd_bus_message *m, void *userdata, sd_bus_error
 	r = sd_bus_message_read(m, "o", &path);
 	if (r < 0)
 		return r;
-	r = session_check_revoker(m, error);
+	r = revoke_check_caller(m, error);
 	if (r < 0)
 		return r;
 	s = session_by_path(ctx, path);
 	if (!s)
-		return dm_error(error, DM_ERROR_NO_SUCH_SESSION, "no session %s", path);
-	return session_revoke_call(s, m, error);
+		return sd_bus_error_setf(error, DXM_ERROR_NO_SUCH_SESSION, "no session %s", path);
+	return revoke_session_call(s, m, error);
 }
 
 static int get_module_state(sd_bus *bus, const char *path, const char *iface,
@@ -282,7 +204,7 @@ static int get_module_state(sd_bus *bus, const char *path, const char *iface,
 {
 	const Context *ctx = userdata;
 
-	return sd_bus_message_append(reply, "s", ctx->control_fd >= 0 ? "loaded" : "missing");
+	return sd_bus_message_append(reply, "s", ctx->kernel.fd >= 0 ? "loaded" : "missing");
 }
 
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -292,7 +214,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("OpenSession",
 		SD_BUS_ARGS("a{sv}", options),
 		SD_BUS_RESULT("o", session, "h", fd),
-		method_open_session, SD_BUS_VTABLE_UNPRIVILEGED),
+		manager_method_open_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("ListSessions",
 		SD_BUS_NO_ARGS,
 		SD_BUS_RESULT("a(tousu)", sessions),
@@ -307,7 +229,7 @@ static const sd_bus_vtable manager_vtable[] = {
 		method_revoke_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("Version", "s", NULL, offsetof(Context, version),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("ModuleVersion", "u", NULL, offsetof(Context, module_version), EMITS),
+	SD_BUS_PROPERTY("ModuleVersion", "u", NULL, offsetof(Context, kernel.version), EMITS),
 	SD_BUS_PROPERTY("ModuleState", "s", get_module_state, 0, EMITS),
 	SD_BUS_PROPERTY("SessionCount", "u", NULL, offsetof(Context, session_count), EMITS),
 	SD_BUS_PROPERTY("MirrorCount", "u", NULL, offsetof(Context, mirror_count), EMITS),
@@ -325,8 +247,8 @@ int manager_register(Context *ctx)
 {
 	int r;
 
-	r = sd_bus_add_object_vtable(ctx->bus, &ctx->manager_slot, DM_OBJECT_ROOT,
-				     DM_MANAGER_IFACE, manager_vtable, ctx);
+	r = sd_bus_add_object_vtable(ctx->bus, &ctx->manager_slot, DXM_OBJECT_ROOT,
+				     DXM_MANAGER_IFACE, manager_vtable, ctx);
 	if (r < 0)
 		return log_error_errno(r, "registering the Manager interface: %m");
 	return 0;

@@ -2,15 +2,16 @@
 #ifndef DAXMIRRORD_MANAGER_H
 #define DAXMIRRORD_MANAGER_H
 
+#include <systemd/sd-bus.h>
+
 #include "context.h"
 
 int manager_register(Context *ctx);
-/* PropertiesChanged for one Manager property. */
-void manager_emit_changed(Context *ctx, const char *property);
-/* Recomputes MirrorCount and MirroredBytes from the sessions' cached
- * kernel info; emits PropertiesChanged for what changed. */
-void manager_update_totals(Context *ctx);
 /* After a config reload: emits the limits that changed from @old. */
 void manager_config_changed(Context *ctx, const Config *old);
+
+/* Manager.OpenSession's handler (userdata: the Context); internal,
+ * declared for the fuzz harness tests/fuzz/fuzz-open-session.c. */
+int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 #endif

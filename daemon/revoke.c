@@ -1,5 +1,6 @@
-/* revoke.c - graceful revoke: Session.RequestRevoke (root) tells the
- * session's owner with a RevokeRequested signal and arms a timer;
+/* revoke.c - revoking sessions. Session.Revoke and Manager.RevokeSession
+ * (root) end one at once. Graceful revoke: Session.RequestRevoke (root)
+ * tells the session's owner with a RevokeRequested signal and arms a timer;
  * Session.AcknowledgeRevoke (the owner) revokes at once, the timer forces
  * the revoke at the deadline, and whatever ends the session first answers
  * every pending RequestRevoke with how it ended. */
@@ -10,7 +11,7 @@
 #include <uv.h>
 
 #include "bus.h"
-#include "errors.h"
+#include "bus-contract.h"
 #include "log.h"
 #include "revoke.h"
 #include "util.h"
@@ -24,6 +25,31 @@ struct RevokeRequest {
 	sd_bus_message **callers;	/* RequestRevoke calls to answer */
 	size_t n_callers;
 };
+
+int revoke_check_caller(sd_bus_message *m, sd_bus_error *error)
+{
+	uid_t uid;
+	int r;
+
+	r = bus_caller(m, &uid, NULL, error);
+	if (r < 0)
+		return r;
+	if (uid != 0)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only root may revoke sessions");
+	return 0;
+}
+
+int revoke_session_call(Session *s, sd_bus_message *m, sd_bus_error *error)
+{
+	int r;
+
+	r = revoke_check_caller(m, error);
+	if (r < 0)
+		return r;
+	session_end(s, SESSION_END_REVOKE);
+	return sd_bus_reply_method_return(m, NULL);
+}
 
 static void request_closed(uv_handle_t *h)
 {
@@ -66,7 +92,7 @@ static void emit_requested(Session *s, uint64_t deadline)
 	Context *ctx = s->ctx;
 	int r;
 
-	r = sd_bus_message_new_signal(ctx->bus, &sig, s->path, DM_SESSION_IFACE,
+	r = sd_bus_message_new_signal(ctx->bus, &sig, s->path, DXM_SESSION_IFACE,
 				      "RevokeRequested");
 	if (r >= 0 && s->owner)
 		r = sd_bus_message_set_destination(sig, s->owner);
@@ -76,7 +102,7 @@ static void emit_requested(Session *s, uint64_t deadline)
 		r = sd_bus_send(ctx->bus, sig, NULL);
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting RevokeRequested: %m", s->path);
-	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DM_SESSION_IFACE,
+	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE,
 					   "RevokeDeadlineUSec", NULL);
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
@@ -95,7 +121,7 @@ int revoke_request_call(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = sd_bus_message_read(m, "u", &grace);
 	if (r < 0)
 		return r;
-	r = session_check_revoker(m, error);
+	r = revoke_check_caller(m, error);
 	if (r < 0)
 		return r;
 	if (grace > REVOKE_MAX_GRACE_MS)
@@ -153,12 +179,12 @@ int revoke_acknowledge_call(sd_bus_message *m, void *userdata, sd_bus_error *err
 		return r;
 	/* The owner's connection; by uid only when the owner is unknown. */
 	if (s->owner ? !sender || !streq(sender, s->owner) : uid != s->uid)
-		return dm_error(error, DM_ERROR_ACCESS_DENIED,
-				"only the owner of session %" PRIu64 " may acknowledge its revoke",
-				id);
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only the owner of session %" PRIu64 " may acknowledge its revoke",
+					 id);
 	if (!s->revoke)
-		return dm_error(error, DM_ERROR_NOT_REQUESTED,
-				"no revoke of session %" PRIu64 " was requested", id);
+		return sd_bus_error_setf(error, DXM_ERROR_NOT_REQUESTED,
+					 "no revoke of session %" PRIu64 " was requested", id);
 	log_info("session %" PRIu64 ": revoke acknowledged by its owner", id);
 	s->revoke->how = "acknowledged";
 	session_end(s, SESSION_END_REVOKE);
@@ -173,7 +199,7 @@ int revoke_get_deadline(sd_bus *bus, const char *path, const char *iface, const 
 	return sd_bus_message_append(reply, "t", s->revoke ? s->revoke->deadline_usec : 0);
 }
 
-void revoke_session_ended(Session *s, SessionEnd why)
+static void session_ended(Session *s, SessionEnd why)
 {
 	RevokeRequest *req = s->revoke;
 	const char *how;
@@ -195,7 +221,7 @@ void revoke_session_ended(Session *s, SessionEnd why)
 	request_free(req);
 }
 
-void revoke_session_dropped(Session *s)
+static void session_dropped(Session *s)
 {
 	RevokeRequest *req = s->revoke;
 
@@ -206,4 +232,19 @@ void revoke_session_dropped(Session *s)
 						 "daxmirrord stopped before session %" PRIu64 " was revoked",
 						 s->id);
 	request_free(req);
+}
+
+void revoke_session_event(Session *s, SessionEvent ev)
+{
+	switch (ev) {
+	case SESSION_EVENT_ENDING:
+		session_ended(s, s->end);
+		break;
+	case SESSION_EVENT_DROPPED:
+		session_dropped(s);
+		break;
+	case SESSION_EVENT_ADDED:
+	case SESSION_EVENT_CHANGED:
+		break;
+	}
 }

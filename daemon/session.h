@@ -1,6 +1,7 @@
 /* session.h - one broker session: the kernel session the daemon created
  * for a client, its bus object /org/daxmirror1/session/ID, its owner and
- * what the daemon knows of it. */
+ * what the daemon knows of it; its lifetime (session.c). Its bus face is
+ * session-dbus.h. */
 #ifndef DAXMIRRORD_SESSION_H
 #define DAXMIRRORD_SESSION_H
 
@@ -45,7 +46,7 @@ struct Session {
 	Session *prev, *next;		/* ctx->sessions_*, by id */
 	uint64_t id;			/* kernel session id */
 	int fd;				/* the broker's copy of the session fd */
-	char path[64];			/* DM_SESSION_PREFIX "/ID" */
+	char path[64];			/* DXM_SESSION_PREFIX "/ID" */
 	uid_t uid;			/* owner (caller of OpenSession) */
 	pid_t open_pid;			/* caller's pid at OpenSession */
 	char *owner;			/* owner's unique bus name; its
@@ -59,6 +60,12 @@ struct Session {
 	struct daxmirror_mirror_info *mirrors;	/* cached MIRROR_LIST */
 	size_t n_mirrors;
 	bool ending;			/* session_end() runs */
+	SessionEnd end;			/* why, once ending */
+	/* What session_end() undoes. */
+	bool charged;			/* one session counted in ctx->quota */
+	bool linked;			/* in ctx->sessions_* */
+	bool announced;			/* InterfacesAdded sent */
+	bool in_kernel;			/* the kernel session exists: revoke it */
 	/* systemd's fd store (fdstore.c): the fd is there as "session-ID",
 	 * the state record as "state-ID-GEN" (0: none). */
 	bool stored;
@@ -86,10 +93,6 @@ typedef struct SessionAdoption {
 	uint64_t state_gen;
 } SessionAdoption;
 
-/* Registers the Session fallback vtable, node enumerator and the
- * ObjectManager at DM_OBJECT_ROOT. */
-int session_register(Context *ctx);
-
 /* Creates a kernel session for the caller of @m and its object; on
  * success *@ret is live (tracked, announced). */
 int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
@@ -104,23 +107,26 @@ int session_adopt(Context *ctx, SessionAdoption *a,
 		  const struct daxmirror_session_info *info, Session **ret);
 
 Session *session_by_id(Context *ctx, uint64_t id);
-/* NULL unless @path is DM_SESSION_PREFIX "/ID" of a live session. */
+/* NULL unless @path is DXM_SESSION_PREFIX "/ID" of a live session. */
 Session *session_by_path(Context *ctx, const char *path);
 
 /* Removes @s: revoke in the kernel (per @why), signals, object removed,
- * quota released, fd closed, freed. Safe against re-entry. */
+ * SESSION_EVENT_ENDING to the hook, quota released, fd closed, freed.
+ * Safe against re-entry. */
 void session_end(Session *s, SessionEnd why);
-
-/* Session.Revoke and Manager.RevokeSession: root only; replies to @m. */
-int session_revoke_call(Session *s, sd_bus_message *m, sd_bus_error *error);
-/* 0 if the caller of @m may revoke sessions (root), else AccessDenied. */
-int session_check_revoker(sd_bus_message *m, sd_bus_error *error);
 
 /* PID shown for @s: the binder's (kernel) once bound, else the opener's. */
 pid_t session_pid(const Session *s);
 /* "new", "bound", "mm-gone", "revoked". */
 const char *session_state_name(uint32_t state);
 
+/* Recomputes MirrorCount and MirroredBytes from the sessions' cached
+ * kernel info; emits PropertiesChanged for what changed. */
+void sessions_update_totals(Context *ctx);
+/* An event of the control node (kernel_watch()'s callback): ends the
+ * session the kernel revoked, closed or lost the process of; resyncs
+ * after an overflow. */
+void sessions_kernel_event(Context *ctx, const struct daxmirror_event *ev);
 /* Re-reads counters and mirrors of every session from the kernel, emits
  * PropertiesChanged where they changed, ends sessions the kernel dropped. */
 void sessions_refresh(Context *ctx);

@@ -27,13 +27,13 @@
 #include <unistd.h>
 
 #include "daxmirror.h"
-#include "errors.h"
-#include "test-tap.h"
+#include "bus-contract.h"
+#include "tap.h"
 #include "private-bus.h"
 
-#define DEST "org.daxmirror1"
-#define ROOT "/org/daxmirror1"
-#define MGR "org.daxmirror1.Manager"
+#define DEST DXM_BUS_NAME
+#define ROOT DXM_OBJECT_ROOT
+#define MGR DXM_MANAGER_IFACE
 
 static const char *daemon_path, *version, *contract;
 static char tmpdir[] = "/tmp/test-daemon-bus-XXXXXX";
@@ -341,15 +341,15 @@ static int as_nobody(void)
 		return 2;
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "RevokeSession", &e, NULL, "o",
 			       ROOT "/session/1");
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 4;
 	sd_bus_error_free(&e);
 	r = open_session(bus, "Anonymous", "b", 1, &e);
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 8;
 	sd_bus_error_free(&e);
 	r = open_session(bus, NULL, NULL, 0, &e);
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED))
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_MODULE_NOT_LOADED))
 		fails |= 16;
 	sd_bus_error_free(&e);
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
@@ -399,7 +399,7 @@ static int on_session_changed(sd_bus_message *m, void *userdata, sd_bus_error *e
 	const char *iface;
 
 	if (sd_bus_message_read(m, "s", &iface) >= 0 &&
-	    strcmp(iface, "org.daxmirror1.Session") == 0)
+	    strcmp(iface, DXM_SESSION_IFACE) == 0)
 		((Counts *)userdata)->session_changed++;
 	return 0;
 }
@@ -458,10 +458,10 @@ static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t 
 
 	drain_notify();		/* a new state record goes to the fd store */
 	if (opt)
-		r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "AttachFile", e,
+		r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "AttachFile", e,
 				       &reply, "htta{sv}", fd, off, len, 1, opt, "b", 1);
 	else
-		r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "AttachFile", e,
+		r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "AttachFile", e,
 				       &reply, "htta{sv}", fd, off, len, 0);
 	if (r >= 0 && rpath) {
 		const char *key;
@@ -527,15 +527,15 @@ static int nobody_on_session(const char *path, int filefd)
 	if (!bus)
 		return 2;
 	r = attach(bus, path, filefd, 0, 4096, NULL, &e, NULL, 0);
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 4;
 	sd_bus_error_free(&e);
-	r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "Close", &e, NULL, "");
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+	r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "Close", &e, NULL, "");
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 8;
 	sd_bus_error_free(&e);
-	r = sd_bus_call_method(bus, DEST, path, "org.daxmirror1.Session", "Revoke", &e, NULL, "");
-	if (r >= 0 || !sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED))
+	r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "Revoke", &e, NULL, "");
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 16;
 	sd_bus_error_free(&e);
 	sd_bus_flush_close_unref(bus);
@@ -586,7 +586,7 @@ static void session_phase(const char *fake)
 			    "InterfacesAdded", on_added, &c);
 	sd_bus_match_signal(bus, &slots[1], DEST, ROOT, "org.freedesktop.DBus.ObjectManager",
 			    "InterfacesRemoved", on_removed, &c);
-	sd_bus_match_signal(bus, &slots[2], DEST, NULL, "org.daxmirror1.Session", "Revoked",
+	sd_bus_match_signal(bus, &slots[2], DEST, NULL, DXM_SESSION_IFACE, "Revoked",
 			    on_revoked, &c);
 	sd_bus_match_signal(bus, &slots[3], DEST, NULL, "org.freedesktop.DBus.Properties",
 			    "PropertiesChanged", on_session_changed, &c);
@@ -608,20 +608,20 @@ static void session_phase(const char *fake)
 	tap_ok(c.added == 1, "InterfacesAdded for it");
 	r = get_u32(bus, "SessionCount", &u);
 	tap_ok(r >= 0 && u == 1, "SessionCount is 1");
-	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "UID", &e, 'u', &u);
+	r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "UID", &e, 'u', &u);
 	tap_ok(r >= 0 && u == geteuid(), "Session.UID is the caller's");
-	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "PID", &e, 'u', &u);
+	r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "PID", &e, 'u', &u);
 	tap_ok(r >= 0 && u == (uint32_t)getpid(), "Session.PID is the opener's until bound");
-	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "Id", &e, 't', &t);
+	r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "Id", &e, 't', &t);
 	tap_ok(r >= 0 && t == 1, "Session.Id is 1");
-	r = sd_bus_get_property_string(bus, DEST, p1, "org.daxmirror1.Session", "State", &e, &str);
+	r = sd_bus_get_property_string(bus, DEST, p1, DXM_SESSION_IFACE, "State", &e, &str);
 	tap_ok(r >= 0 && str && strcmp(str, "new") == 0, "Session.State is \"new\"");
 	free(str);
 	str = NULL;
 	{
 		int b = 0;
 
-		r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "Write",
+		r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "Write",
 						&e, 'b', &b);
 		tap_ok(r >= 0 && b, "Session.Write is true");
 	}
@@ -658,7 +658,7 @@ static void session_phase(const char *fake)
 	       rpath, err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = sd_bus_call_method(bus, DEST, p1, "org.freedesktop.DBus.Properties", "Get", &e, &reply,
-			       "ss", "org.daxmirror1.Session", "Files");
+			       "ss", DXM_SESSION_IFACE, "Files");
 	{
 		const char *fp = NULL;
 		uint64_t off = 1, len = 0;
@@ -672,22 +672,22 @@ static void session_phase(const char *fake)
 	reply = sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
 	r = attach(bus, p1, ffd, 8192, 8192, NULL, &e, NULL, 0);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
 	       "8 KiB more over MaxBytesPerUser=12K -> QuotaExceeded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = attach(bus, p1, rofd, 0, 4096, "Write", &e, NULL, 0);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_BAD_FILE),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_BAD_FILE),
 	       "a read-only fd with Write -> BadFile (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = attach(bus, p1, ffd, 100, 4096, NULL, &e, NULL, 0);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_RANGE),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_RANGE),
 	       "an unaligned offset -> InvalidRange (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = attach(bus, p1, ffd, 0, 4096, "Bogus", &e, NULL, 0);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "an unknown AttachFile option -> InvalidOption (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
-	r = sd_bus_call_method(bus, DEST, p1, "org.daxmirror1.Session", "AttachFile", &e, NULL,
+	r = sd_bus_call_method(bus, DEST, p1, DXM_SESSION_IFACE, "AttachFile", &e, NULL,
 			       "stta{sv}", "not-an-fd", (uint64_t)0, (uint64_t)4096, 0);
 	tap_ok(r < 0 && e.name, "AttachFile with a string for the fd -> error (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
@@ -706,19 +706,19 @@ static void session_phase(const char *fake)
 	tap_ok(r >= 0, "a second session: %s", r >= 0 ? p2 : err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_full(bus, false, p3, sizeof(p3), &fd3, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
 	       "a third over MaxSessionsPerUser=2 -> QuotaExceeded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 
 	/* Close. */
 	c.removed = 0;
-	r = sd_bus_call_method(bus, DEST, p2, "org.daxmirror1.Session", "Close", &e, NULL, "");
+	r = sd_bus_call_method(bus, DEST, p2, DXM_SESSION_IFACE, "Close", &e, NULL, "");
 	tap_ok(r >= 0, "Close() of the second (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	pump(bus, 200);
 	tap_ok(c.removed == 1 && wait_session_count(bus, 1, 2000),
 	       "InterfacesRemoved; SessionCount back to 1");
-	r = sd_bus_call_method(bus, DEST, p2, "org.daxmirror1.Session", "Close", &e, NULL, "");
+	r = sd_bus_call_method(bus, DEST, p2, DXM_SESSION_IFACE, "Close", &e, NULL, "");
 	tap_ok(r < 0, "the closed object is gone (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 
@@ -727,7 +727,7 @@ static void session_phase(const char *fake)
 	pump(bus, 2600);
 	tap_ok(c.session_changed >= 1 && c.session_changed <= 4,
 	       "counter changes: %d Session PropertiesChanged in 2.6 s", c.session_changed);
-	r = sd_bus_get_property_trivial(bus, DEST, p1, "org.daxmirror1.Session", "DeviceFaults",
+	r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "DeviceFaults",
 					&e, 't', &t);
 	tap_ok(r >= 0 && t >= 1, "DeviceFaults refreshed from the module (%" PRIu64 ")", t);
 	sd_bus_error_free(&e);
@@ -740,10 +740,10 @@ static void session_phase(const char *fake)
 		pump(bus, 200);
 		tap_ok(c.revoked == 1 && c.removed == 1, "Revoked and InterfacesRemoved emitted");
 	} else {
-		tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_ACCESS_DENIED),
+		tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED),
 		       "RevokeSession as non-root -> AccessDenied (%s)", err_name(&e, r));
 		sd_bus_error_free(&e);
-		r = sd_bus_call_method(bus, DEST, p1, "org.daxmirror1.Session", "Close", &e, NULL, "");
+		r = sd_bus_call_method(bus, DEST, p1, DXM_SESSION_IFACE, "Close", &e, NULL, "");
 		tap_ok(r >= 0, "the owner closes it instead (%s)", err_name(&e, r));
 	}
 	sd_bus_error_free(&e);
@@ -821,11 +821,15 @@ int main(int argc, char **argv)
 	daemon_path = argv[1];
 	version = argv[2];
 	contract = argc > 3 ? argv[3] : NULL;
-	if (!getenv("DBUS_DAEMON") || !*getenv("DBUS_DAEMON"))
-		tap_skip_all("dbus-daemon not installed");
+	if (!getenv("DBUS_DAEMON") || !*getenv("DBUS_DAEMON")) {
+		printf("1..0 # SKIP dbus-daemon not installed\n");
+		return EXIT_SUCCESS;
+	}
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(tmpdir) || chmod(tmpdir, 0755) < 0)
-		tap_skip_all("mkdtemp: %m");
+	if (!mkdtemp(tmpdir) || chmod(tmpdir, 0755) < 0) {
+		printf("1..0 # SKIP mkdtemp: %s\n", strerror(errno));
+		return EXIT_SUCCESS;
+	}
 	if (start_bus() < 0 || open_notify_socket() < 0) {
 		printf("Bail out! cannot start dbus-daemon\n");
 		return EXIT_FAILURE;
@@ -944,39 +948,39 @@ int main(int argc, char **argv)
 
 	/* OpenSession: options first, then quotas, then the module. */
 	r = open_session(bus, NULL, NULL, 0, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_MODULE_NOT_LOADED),
 	       "OpenSession({}) -> ModuleNotLoaded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "Write", "b", 1, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_MODULE_NOT_LOADED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_MODULE_NOT_LOADED),
 	       "OpenSession(Write) -> ModuleNotLoaded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "Bogus", "b", 1, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "unknown option -> InvalidOption (%s: %s)", err_name(&e, r), e.message);
 	sd_bus_error_free(&e);
 	r = open_session(bus, "Write", "u", 1, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "Write of type u -> InvalidOption (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "MaxBytes", "u", 4096, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "MaxBytes of type u -> InvalidOption (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "MaxMirrors", "u", 0, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "MaxMirrors 0 -> InvalidOption (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "MaxBytes", "t", 100, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_INVALID_OPTION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_INVALID_OPTION),
 	       "MaxBytes below a page -> InvalidOption (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "MaxMirrors", "u", 65, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
 	       "MaxMirrors over MaxMirrorsPerSession -> QuotaExceeded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_session(bus, "MaxBytes", "t", (64ULL << 30) + 4096, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
 	       "MaxBytes over MaxBytesPerUser -> QuotaExceeded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 
@@ -991,11 +995,11 @@ int main(int argc, char **argv)
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "NoSuchMethod", &e, NULL, "");
 	tap_ok(r < 0 && e.name, "unknown method -> error (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
-	r = sd_bus_call_method(bus, DEST, ROOT "/session/1", "org.daxmirror1.Session", "Close",
+	r = sd_bus_call_method(bus, DEST, ROOT "/session/1", DXM_SESSION_IFACE, "Close",
 			       &e, NULL, "");
 	tap_ok(r < 0 && e.name, "a session that does not exist -> error (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
-	r = sd_bus_call_method(bus, DEST, ROOT "/session/01", "org.daxmirror1.Session",
+	r = sd_bus_call_method(bus, DEST, ROOT "/session/01", DXM_SESSION_IFACE,
 			       "Revoke", &e, NULL, "");
 	tap_ok(r < 0 && e.name, "a non-canonical session path -> error (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
@@ -1012,13 +1016,13 @@ int main(int argc, char **argv)
 	reply = sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "GetSessionByPID", &e, NULL, "u", 0);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_NO_SUCH_SESSION),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_NO_SUCH_SESSION),
 	       "GetSessionByPID(0) -> NoSuchSession (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "RevokeSession", &e, NULL, "o",
 			       ROOT "/session/1");
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, root ? DM_ERROR_NO_SUCH_SESSION
-						       : DM_ERROR_ACCESS_DENIED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, root ? DXM_ERROR_NO_SUCH_SESSION
+						       : DXM_ERROR_ACCESS_DENIED),
 	       "RevokeSession(unknown) -> %s (%s)", root ? "NoSuchSession" : "AccessDenied",
 	       err_name(&e, r));
 	sd_bus_error_free(&e);
@@ -1067,7 +1071,7 @@ int main(int argc, char **argv)
 		tap_ok(changed > 0, "PropertiesChanged emitted for the Manager");
 	}
 	r = open_session(bus, NULL, NULL, 0, &e);
-	tap_ok(r < 0 && sd_bus_error_has_name(&e, DM_ERROR_QUOTA_EXCEEDED),
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
 	       "MaxSessionsPerUser=0 -> QuotaExceeded (%s)", err_name(&e, r));
 	sd_bus_error_free(&e);
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "test-tap.h"
+#include "tap.h"
 
 typedef struct Warnings {
 	unsigned n;

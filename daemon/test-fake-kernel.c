@@ -1,6 +1,7 @@
-/* test-fake-kernel.c - a stand-in for daxmirror.ko's control-node ioctls,
- * linked into daxmirrord-fake (a test build of the daemon, never
- * installed) so the host test can exercise sessions without the module.
+/* test-fake-kernel.c - a stand-in for daxmirror.ko's control-node ioctls
+ * and the main() of daxmirrord-fake: the daemon's core library over this
+ * KernelOps (a test program, never installed), so the host tests can
+ * exercise sessions without the module.
  * The control node is then a FIFO the test writes struct daxmirror_event
  * records into. Session fds are eventfds. Every SESSION_INFO bumps the
  * session's device_faults, so counters change like a busy mirror's. */
@@ -11,9 +12,8 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 
+#include "daemon.h"
 #include "daxmirror.h"
-
-int fake_kernel_ioctl(int fd, unsigned long req, void *arg);
 
 #define FAKE_MAX 256
 
@@ -38,7 +38,7 @@ static int fail(int e)
 	return -1;
 }
 
-int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
+static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct fake_session *s;
 
@@ -140,4 +140,14 @@ int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 	}
 	}
 	return fail(ENOTTY);
+}
+
+static const KernelOps fake_kernel_ops = {
+	.ioctl = fake_kernel_ioctl,
+	.session_fd_link = "anon_inode:[eventfd]",
+};
+
+int main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &fake_kernel_ops);
 }

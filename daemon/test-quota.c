@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "quota.h"
-#include "test-tap.h"
+#include "tap.h"
 
 int main(void)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "state.h"
-#include "test-tap.h"
+#include "tap.h"
 
 static const char good[] =
 	"daxmirrord-session-state 1\n"

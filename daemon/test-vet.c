@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "test-tap.h"
+#include "bus-contract.h"
+#include "tap.h"
 #include "util.h"
 #include "vet.h"
 
@@ -54,8 +54,10 @@ int main(void)
 	tap_ok(vet_access_mode(O_PATH, false) == -EBADF, "mode: O_PATH");
 
 	fd = mkstemp(path);
-	if (fd < 0 || ftruncate(fd, 16384) < 0)
-		tap_skip_all("no temporary file");
+	if (fd < 0 || ftruncate(fd, 16384) < 0) {
+		tap_diag("no temporary file: the file cases are left out");
+		return tap_done();
+	}
 	ro = open(path, O_RDONLY | O_CLOEXEC);
 	wo = open(path, O_WRONLY | O_CLOEXEC);
 	op = open(path, O_PATH | O_CLOEXEC);
@@ -63,25 +65,25 @@ int main(void)
 	tap_ok(streq(vet(fd, 0, 16384, true, true, &rep), "ok") && !rep.dax &&
 	       strcmp(rep.path, path) == 0, "a tmp file with PageCache passes (%s)", rep.path);
 	tap_ok(streq(vet(fd, 0, 16384, false, false, &rep),
-		     DM_ERROR_NOT_DAX) || rep.dax, "not DAX without PageCache: NotDax");
-	tap_ok(streq(vet(ro, 0, 4096, true, true, &rep), DM_ERROR_BAD_FILE),
+		     DXM_ERROR_NOT_DAX) || rep.dax, "not DAX without PageCache: NotDax");
+	tap_ok(streq(vet(ro, 0, 4096, true, true, &rep), DXM_ERROR_BAD_FILE),
 	       "read-only fd for Write: BadFile");
 	tap_ok(streq(vet(ro, 0, 4096, false, true, &rep), "ok"), "read-only fd for reading");
-	tap_ok(streq(vet(wo, 0, 4096, false, true, &rep), DM_ERROR_BAD_FILE), "O_WRONLY: BadFile");
-	tap_ok(streq(vet(op, 0, 4096, false, true, &rep), DM_ERROR_BAD_FILE), "O_PATH: BadFile");
-	tap_ok(streq(vet(-1, 0, 4096, false, true, &rep), DM_ERROR_BAD_FILE), "fd -1: BadFile");
+	tap_ok(streq(vet(wo, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE), "O_WRONLY: BadFile");
+	tap_ok(streq(vet(op, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE), "O_PATH: BadFile");
+	tap_ok(streq(vet(-1, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE), "fd -1: BadFile");
 	{
 		int dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		tap_ok(streq(vet(dir, 0, 4096, false, true, &rep), DM_ERROR_BAD_FILE),
+		tap_ok(streq(vet(dir, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE),
 		       "a directory: BadFile");
 		close(dir);
 	}
-	tap_ok(streq(vet(fd, 0, 0, false, true, &rep), DM_ERROR_INVALID_RANGE), "length 0");
-	tap_ok(streq(vet(fd, 512, 4096, false, true, &rep), DM_ERROR_INVALID_RANGE), "unaligned");
-	tap_ok(streq(vet(fd, 0, 20480, false, true, &rep), DM_ERROR_INVALID_RANGE), "past EOF");
+	tap_ok(streq(vet(fd, 0, 0, false, true, &rep), DXM_ERROR_INVALID_RANGE), "length 0");
+	tap_ok(streq(vet(fd, 512, 4096, false, true, &rep), DXM_ERROR_INVALID_RANGE), "unaligned");
+	tap_ok(streq(vet(fd, 0, 20480, false, true, &rep), DXM_ERROR_INVALID_RANGE), "past EOF");
 	tap_ok(streq(vet(fd, UINT64_MAX & ~4095ULL, 4096, false, true, &rep),
-		     DM_ERROR_INVALID_RANGE), "offset + length overflows");
+		     DXM_ERROR_INVALID_RANGE), "offset + length overflows");
 
 	/* The per-device cache: the second file on the same device and with
 	 * the same access mode asks libpmem2 nothing, and answers the same;
@@ -101,10 +103,10 @@ int main(void)
 		tap_ok(streq(vet_cached(&cache, ro, 0, 4096, false, true, &r2), "ok") &&
 		       cache.misses == 2, "cache: a read-only fd is another entry");
 		tap_ok(streq(vet_cached(&cache, fd, 0, 20480, false, true, &r2),
-			     DM_ERROR_INVALID_RANGE) && cache.hits == 1,
+			     DXM_ERROR_INVALID_RANGE) && cache.hits == 1,
 		       "cache: the range is checked before the cache is asked");
 		tap_ok(streq(vet_cached(&cache, fd, 0, 16384, false, false, &r2),
-			     DM_ERROR_NOT_DAX) || r2.dax,
+			     DXM_ERROR_NOT_DAX) || r2.dax,
 		       "cache: a hit still refuses a non-DAX file without PageCache");
 		cache.entries[0].expires_usec = 1;
 		cache.entries[1].expires_usec = 1;

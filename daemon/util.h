@@ -1,55 +1,18 @@
-/* util.h - small helpers of daxmirrord: cleanup attributes, container_of,
- * string and time helpers. Header only. */
+/* util.h - daxmirrord's own small helpers: the page size, a clock in µs,
+ * string equality. The generic ones (cleanup attributes, safe_close,
+ * container_of, ARRAY_SIZE) are shared/macro.h's, included here. Header
+ * only. */
 #ifndef DAXMIRRORD_UTIL_H
 #define DAXMIRRORD_UTIL_H
 
-#include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "macro.h"
 
 #define DM_PAGE_SIZE 4096ULL
-
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-
-/* Closes *fd if >= 0, keeping errno. */
-static inline void closep(int *fd)
-{
-	if (*fd >= 0) {
-		int saved = errno;
-
-		close(*fd);
-		errno = saved;
-	}
-}
-
-static inline void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
-static inline int safe_close(int fd)
-{
-	if (fd >= 0)
-		closep(&fd);
-	return -1;
-}
 
 static inline uint64_t now_usec(clockid_t clock)
 {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "bus-contract.h"
 #include "log.h"
 #include "util.h"
 #include "vet.h"
@@ -107,17 +107,17 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
-		return dm_error(error, DM_ERROR_BAD_FILE, "invalid file descriptor: %s",
-				strerror(errno));
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
+					 strerror(errno));
 	if (flags & O_PATH)
-		return dm_error(error, DM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
 	if (fstat(fd, &st) < 0)
-		return dm_error(error, DM_ERROR_BAD_FILE, "fstat: %s", strerror(errno));
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "fstat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return dm_error(error, DM_ERROR_BAD_FILE, "not a regular file");
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "not a regular file");
 	if (vet_access_mode(flags, write) < 0)
-		return dm_error(error, DM_ERROR_BAD_FILE,
-				"the file is not open for %s", write ? "reading and writing" : "reading");
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
+					 "the file is not open for %s", write ? "reading and writing" : "reading");
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, rep->path, sizeof(rep->path) - 1);
@@ -125,33 +125,33 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 
 	if (vet_range(offset, length, (uint64_t)st.st_size) < 0) {
 		if (length == 0)
-			return dm_error(error, DM_ERROR_INVALID_RANGE, "the length is 0");
+			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
 		if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
-			return dm_error(error, DM_ERROR_INVALID_RANGE,
-					"offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
-					offset, length, DM_PAGE_SIZE);
-		return dm_error(error, DM_ERROR_INVALID_RANGE,
-				"range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
-				offset, length, (intmax_t)st.st_size);
+			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+						 "offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
+						 offset, length, DM_PAGE_SIZE);
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
+					 offset, length, (intmax_t)st.st_size);
 	}
 
 	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
 	if (r < 0)
-		return dm_error(error, DM_ERROR_BAD_FILE, "cannot inspect the file: %s",
-				strerror(-r));
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot inspect the file: %s",
+					 strerror(-r));
 	rep->dax = fi.dax;
 	rep->granularity = fi.granularity;
 	rep->numa_node = fi.numa_node;
 	if (!fi.dax && !pagecache)
-		return dm_error(error, DM_ERROR_NOT_DAX,
-				"%s is not on a DAX file system and the session does not allow page-cache files",
-				rep->path[0] ? rep->path : "the file");
+		return sd_bus_error_setf(error, DXM_ERROR_NOT_DAX,
+					 "%s is not on a DAX file system and the session does not allow page-cache files",
+					 rep->path[0] ? rep->path : "the file");
 
 	r = dmp_badblocks_overlap(fd, offset, length, &bad);
 	if (r == 1)
-		return dm_error(error, DM_ERROR_BAD_BLOCKS,
-				"the range overlaps bad blocks of the persistent memory at file offset %" PRIu64,
-				bad);
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS,
+					 "the range overlaps bad blocks of the persistent memory at file offset %" PRIu64,
+					 bad);
 	if (r == -EOPNOTSUPP)
 		log_debug("%s: bad blocks cannot be read (not pmem?); accepted",
 			  rep->path[0] ? rep->path : "file");
@@ -159,10 +159,10 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 		log_warning_errno(r, "%s: reading bad blocks: %m; refused",
 				  rep->path[0] ? rep->path : "file");
 		if (r == -EOVERFLOW)
-			return dm_error(error, DM_ERROR_BAD_BLOCKS,
-					"cannot check the range for bad blocks: the disk's list is longer than sysfs shows");
-		return dm_error(error, DM_ERROR_BAD_BLOCKS, "cannot check the range for bad blocks: %s",
-				strerror(-r));
+			return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS,
+						 "cannot check the range for bad blocks: the disk's list is longer than sysfs shows");
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_BLOCKS, "cannot check the range for bad blocks: %s",
+					 strerror(-r));
 	}
 	return 0;
 }

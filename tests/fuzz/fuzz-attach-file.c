@@ -1,24 +1,31 @@
 /* fuzz-attach-file.c - libFuzzer harness of daxmirrord's AttachFile handler
- * (daemon/session.c, included so its static method_attach_file() is
- * reachable): the fuzz input makes the arguments (which fd: a regular file
- * opened read-write or read-only, an O_PATH fd, a directory, /dev/null, a
- * pipe, a memfd; the offset and length), the a{sv} options, the session's
+ * (daemon/session-dbus.c's session_method_attach_file()): the fuzz input
+ * makes the arguments (which fd: a regular file opened read-write or
+ * read-only, an O_PATH fd, a directory, /dev/null, a pipe, a memfd; the
+ * offset and length), the a{sv} options, the session's
  * options and state, the caller's uid and the quota already used. The
  * handler parses and checks it all, vets the file (type, open mode, range,
  * DAX, bad blocks) and stops at the module, which is not there
- * (control_fd -1): nothing is granted. Crashes, leaks and UB fail; so does
+ * (kernel.fd -1): nothing is granted. Crashes, leaks and UB fail; so does
  * a successful return. */
 #include <fcntl.h>
 #include <sys/mman.h>
 
 #include "fuzz-bus.h"
 
-static uid_t fuzz_uid;
-#define bus_caller fuzz_bus_caller
-#include "../../daemon/session.c"
-#undef bus_caller
+#include "context.h"
+#include "quota.h"
+#include "session.h"
+#include "session-dbus.h"
 
-int fuzz_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
+/* The caller's uid, from the input: the harness is linked with
+ * -Wl,--wrap=bus_caller, so the daemon's calls of bus_caller()
+ * (daemon/bus.c) land here. */
+static uid_t fuzz_uid;
+
+int __wrap_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error);
+
+int __wrap_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
 {
 	(void)m;
 	(void)error;
@@ -77,8 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	open_fds();
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.control_fd = -1;
-	ctx.control_path = "/dev/daxmirror";
+	ctx.kernel.fd = -1;
+	ctx.kernel.path = "/dev/daxmirror";
 	config_init_defaults(&ctx.config);
 	if (opt & 1)
 		ctx.config.max_bytes_per_user = fz_u64(&f, 8);
@@ -87,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.id = 1;
 	s.fd = -1;
 	s.uid = 1000;
-	snprintf(s.path, sizeof(s.path), DM_SESSION_PREFIX "/1");
+	snprintf(s.path, sizeof(s.path), DXM_SESSION_PREFIX "/1");
 	s.options.write = opt & 2;
 	s.options.pagecache = opt & 4;
 	s.info.state = opt & 8 ? DAXMIRROR_STATE_REVOKED : DAXMIRROR_STATE_BOUND;
@@ -111,12 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 
-	if (sd_bus_message_new_method_call(fz_bus(), &m, DM_BUS_NAME, s.path,
-					   DM_SESSION_IFACE, "AttachFile") < 0)
+	if (sd_bus_message_new_method_call(fz_bus(), &m, DXM_BUS_NAME, s.path,
+					   DXM_SESSION_IFACE, "AttachFile") < 0)
 		abort();
 	if (sd_bus_message_append(m, "htt", fd, offset, length) >= 0 &&
 	    fz_options(m, &f, keys, 1) >= 0 && fz_seal(m) >= 0) {
-		r = method_attach_file(m, &s, &error);
+		r = session_method_attach_file(m, &s, &error);
 		if (r >= 0 || (!sd_bus_error_is_set(&error) && r != -ENOMEM && r != -EINVAL &&
 			       r != -ENXIO && r != -EBADMSG))
 			abort();

@@ -1,21 +1,26 @@
 /* fuzz-open-session.c - libFuzzer harness of daxmirrord's OpenSession
- * handler (daemon/manager.c, included so its static method_open_session()
- * and read_open_options() are reachable): the fuzz input makes the a{sv}
+ * handler (daemon/manager.c's manager_method_open_session(), with the
+ * daemon's a{sv} reader of daemon/bus.c): the fuzz input makes the a{sv}
  * options (known keys, unknown ones, repeats, values of every type), the
  * configuration (AllowPageCache, AllowAnonymous, the limits), the caller's
  * uid and what the uid has already used. The handler runs its option,
  * policy and quota checks and stops at the module, which is "not loaded"
- * here (control_fd -1): no session is created. Crashes, leaks and UB fail;
+ * here (kernel.fd -1): no session is created. Crashes, leaks and UB fail;
  * so does a successful return. */
 #include "fuzz-bus.h"
 
-/* The caller's credentials come from the bus; here from the input. */
-static uid_t fuzz_uid;
-#define bus_caller fuzz_bus_caller
-#include "../../daemon/manager.c"
-#undef bus_caller
+#include "context.h"
+#include "manager.h"
+#include "quota.h"
 
-int fuzz_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
+/* The caller's credentials come from the bus; here from the input: the
+ * harness is linked with -Wl,--wrap=bus_caller, so the daemon's calls of
+ * bus_caller() (daemon/bus.c) land here. */
+static uid_t fuzz_uid;
+
+int __wrap_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error);
+
+int __wrap_bus_caller(sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus_error *error)
 {
 	(void)m;
 	(void)error;
@@ -40,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.control_fd = -1;
-	ctx.control_path = "/dev/daxmirror";
+	ctx.kernel.fd = -1;
+	ctx.kernel.path = "/dev/daxmirror";
 	config_init_defaults(&ctx.config);
 	ctx.config.allow_pagecache = cfg & 1;
 	ctx.config.allow_anonymous = cfg & 2;
@@ -60,11 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		quota_bytes_add(&ctx.quota, fuzz_uid, fz_u64(&f, 8));
 	}
 
-	if (sd_bus_message_new_method_call(fz_bus(), &m, DM_BUS_NAME, DM_OBJECT_ROOT,
-					   DM_MANAGER_IFACE, "OpenSession") < 0)
+	if (sd_bus_message_new_method_call(fz_bus(), &m, DXM_BUS_NAME, DXM_OBJECT_ROOT,
+					   DXM_MANAGER_IFACE, "OpenSession") < 0)
 		abort();
 	if (fz_options(m, &f, keys, sizeof(keys) / sizeof(keys[0])) >= 0 && fz_seal(m) >= 0) {
-		r = method_open_session(m, &ctx, &error);
+		r = manager_method_open_session(m, &ctx, &error);
 		/* Never a session without the module; every refusal an error. */
 		if (r >= 0 || (!sd_bus_error_is_set(&error) && r != -ENOMEM && r != -EINVAL &&
 			       r != -ENXIO && r != -EBADMSG))

@@ -1,0 +1,314 @@
+/* daemon.c - daxmirrord as a whole: options, the context, the loop;
+ * signals (SIGTERM, SIGINT: clean exit; SIGHUP: reload the config),
+ * sd_notify READY/WATCHDOG, startup and teardown in order, and the wiring
+ * of the callbacks (kernel events to the sessions, session events to the
+ * fd store and the graceful revoke). The top of the daemon: called by
+ * main.c (and the tests' fake-kernel build), calls every other part. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus.h"
+#include "config.h"
+#include "context.h"
+#include "daemon.h"
+#include "fdstore.h"
+#include "kernel.h"
+#include "log.h"
+#include "manager.h"
+#include "revoke.h"
+#include "session.h"
+#include "session-dbus.h"
+#include "util.h"
+
+#include "daxmirrord-version.h"
+
+#ifndef DAXMIRRORD_VERSION
+#define DAXMIRRORD_VERSION "unknown"
+#endif
+
+#define DM_CONTROL_DEFAULT "/dev/daxmirror"
+#define BUS_ADDRESS_ENV "DAXMIRRORD_BUS_ADDRESS"
+
+static void on_kernel_event(Kernel *k, const struct daxmirror_event *ev, void *userdata)
+{
+	sessions_kernel_event(userdata, ev);
+}
+
+static void on_session_event(Session *s, SessionEvent ev)
+{
+	if (s->ctx->fdstore)
+		fdstore_session_event(s, ev);
+	revoke_session_event(s, ev);
+}
+
+static void config_warn(void *userdata, unsigned line, const char *message)
+{
+	log_warning("%s", message);
+}
+
+static void reload(Context *ctx)
+{
+	Config c, old = ctx->config;
+	ConfigError err;
+	int r;
+
+	sd_notify(0, "RELOADING=1");
+	r = config_load(&c, ctx->config_path, config_warn, NULL, &err);
+	if (r < 0) {
+		log_error("reloading %s failed, keeping the current configuration: %s",
+			  ctx->config_path, err.message);
+	} else {
+		ctx->config = c;
+		log_info("configuration reloaded from %s%s", ctx->config_path,
+			 r == 1 ? " (missing: built-in defaults)" : "");
+		manager_config_changed(ctx, &old);
+	}
+	/* A module loaded after the daemon started is picked up here. */
+	if (ctx->kernel.fd < 0) {
+		kernel_open(&ctx->kernel);
+		if (ctx->kernel.fd >= 0 &&
+		    kernel_watch(&ctx->kernel, &ctx->loop, on_kernel_event, ctx) >= 0) {
+			context_emit_changed(ctx, "ModuleState");
+			context_emit_changed(ctx, "ModuleVersion");
+		}
+	}
+	sd_notify(0, "READY=1");
+	ctx->last_status[0] = '\0';
+	context_update_status(ctx);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	Context *ctx = h->data;
+
+	if (signum == SIGHUP) {
+		reload(ctx);
+		return;
+	}
+	log_info("%s: exiting", strsignal(signum));
+	context_exit(ctx, 0);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+		"Usage: %s [OPTION]...\n"
+		"The daxmirror broker: serves org.daxmirror1 on D-Bus and hands out\n"
+		"device-mirror sessions of /dev/daxmirror.\n"
+		"\n"
+		"  --bus-address ADDR  connect to this D-Bus address instead of the\n"
+		"                      system bus (default: $" BUS_ADDRESS_ENV ")\n"
+		"  --config FILE       configuration file (default " CONFIG_DEFAULT_PATH ";\n"
+		"                      a missing file means built-in defaults)\n"
+		"  --control PATH      control node (default " DM_CONTROL_DEFAULT ")\n"
+		"  --help              show this help\n"
+		"  --version           show the version\n",
+		argv0);
+}
+
+/* 0 to run, 1 for a clean exit (help/version), -1 for a usage error. */
+static int parse_args(Context *ctx, int argc, char **argv)
+{
+	enum { OPT_BUS = 0x100, OPT_CONFIG, OPT_CONTROL, OPT_HELP, OPT_VERSION };
+	static const struct option opts[] = {
+		{ "bus-address", required_argument, NULL, OPT_BUS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv(BUS_ADDRESS_ENV);
+	int c;
+
+	ctx->bus_address = env && *env ? env : NULL;
+	ctx->config_path = CONFIG_DEFAULT_PATH;
+	ctx->kernel.path = DM_CONTROL_DEFAULT;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BUS:
+			ctx->bus_address = optarg;
+			break;
+		case OPT_CONFIG:
+			ctx->config_path = optarg;
+			break;
+		case OPT_CONTROL:
+			ctx->kernel.path = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout, argv[0]);
+			return 1;
+		case OPT_VERSION:
+			printf("daxmirrord %s\n", DAXMIRRORD_VERSION);
+			return 1;
+		default:
+			usage(stderr, argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		return -1;
+	}
+	if (ctx->bus_address && !*ctx->bus_address) {
+		fprintf(stderr, "%s: --bus-address must not be empty\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int start_signal(Context *ctx, uv_signal_t *h, int signum)
+{
+	int r;
+
+	h->data = ctx;
+	r = uv_signal_start(h, on_signal, signum);
+	if (r < 0)
+		return log_error("uv_signal_start(%s): %s", strsignal(signum), uv_strerror(r));
+	return 0;
+}
+
+static int run(Context *ctx)
+{
+	ConfigError err;
+	uint64_t wd_usec = 0;
+	int r;
+
+	r = config_load(&ctx->config, ctx->config_path, config_warn, NULL, &err);
+	if (r < 0)
+		return log_error("%s", err.message);
+	if (r == 1)
+		log_info("%s not found: built-in defaults", ctx->config_path);
+
+	r = kernel_open(&ctx->kernel);
+	if (r < 0)
+		return r;
+	r = bus_open(ctx);
+	if (r < 0)
+		return r;
+	r = manager_register(ctx);
+	if (r < 0)
+		return r;
+	r = session_dbus_register(ctx);
+	if (r < 0)
+		return r;
+	r = bus_attach(ctx);
+	if (r < 0)
+		return r;
+	r = kernel_watch(&ctx->kernel, &ctx->loop, on_kernel_event, ctx);
+	if (r < 0)
+		return r;
+	/* Sessions of a daemon before this one: from systemd's fd store,
+	 * or rediscovered from the module. */
+	r = fdstore_restore(ctx);
+	if (r < 0)
+		return r;
+	if (start_signal(ctx, &ctx->sigterm, SIGTERM) < 0 ||
+	    start_signal(ctx, &ctx->sigint, SIGINT) < 0 ||
+	    start_signal(ctx, &ctx->sighup, SIGHUP) < 0)
+		return -EIO;
+
+	/* Objects first, the name last: a caller that sees the name finds
+	 * every object in place. */
+	r = sd_bus_request_name(ctx->bus, DXM_BUS_NAME, 0);
+	if (r < 0)
+		return log_error_errno(r, "requesting the bus name " DXM_BUS_NAME ": %m");
+
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		uint64_t ms = wd_usec / 2000;
+
+		uv_timer_start(&ctx->watchdog_timer, on_watchdog, ms ? ms : 1, ms ? ms : 1);
+	}
+	log_info("daxmirrord %s serving " DXM_BUS_NAME " on %s; module %s", ctx->version,
+		 ctx->bus_address ? ctx->bus_address : "the system bus",
+		 ctx->kernel.fd >= 0 ? "loaded" : "missing");
+	sd_notify(0, "READY=1");
+	context_update_status(ctx);
+
+	uv_run(&ctx->loop, UV_RUN_DEFAULT);
+	return 0;
+}
+
+int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
+{
+	Context ctx = {
+		.version = DAXMIRRORD_VERSION,
+		.kernel = { .ops = kernel_ops, .fd = -1 },
+		.quota = QUOTA_NULL,
+		.session_hook = on_session_event,
+	};
+	int r;
+
+	r = parse_args(&ctx, argc, argv);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	config_init_defaults(&ctx.config);
+	fdstore_init(&ctx);
+	r = dxm_bus_errors_register();
+	if (r < 0) {
+		log_error_errno(r, "registering the bus error map: %m");
+		return EXIT_FAILURE;
+	}
+
+	/* A broken client connection must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	r = uv_loop_init(&ctx.loop);
+	if (r < 0) {
+		log_error("uv_loop_init: %s", uv_strerror(r));
+		return EXIT_FAILURE;
+	}
+	uv_timer_init(&ctx.loop, &ctx.bus_timer);
+	uv_prepare_init(&ctx.loop, &ctx.bus_prepare);
+	uv_timer_init(&ctx.loop, &ctx.refresh_timer);
+	uv_timer_init(&ctx.loop, &ctx.watchdog_timer);
+	uv_signal_init(&ctx.loop, &ctx.sigterm);
+	uv_signal_init(&ctx.loop, &ctx.sigint);
+	uv_signal_init(&ctx.loop, &ctx.sighup);
+
+	r = run(&ctx);
+	if (r < 0)
+		ctx.exit_status = EXIT_FAILURE;
+	sd_notify(0, "STOPPING=1");
+
+	/* Teardown: sessions stay alive in the kernel with their clients
+	 * (the broker only drops its handle); handles before the fds they
+	 * watch; the bus flushed last. */
+	sessions_free_all(&ctx);
+	bus_detach(&ctx);
+	close_handle((uv_handle_t *)&ctx.bus_timer);
+	close_handle((uv_handle_t *)&ctx.bus_prepare);
+	if (ctx.bus_poll_init)
+		close_handle((uv_handle_t *)&ctx.bus_poll);
+	if (ctx.kernel.poll_init)
+		close_handle((uv_handle_t *)&ctx.kernel.poll);
+	close_handle((uv_handle_t *)&ctx.refresh_timer);
+	close_handle((uv_handle_t *)&ctx.watchdog_timer);
+	close_handle((uv_handle_t *)&ctx.sigterm);
+	close_handle((uv_handle_t *)&ctx.sigint);
+	close_handle((uv_handle_t *)&ctx.sighup);
+	uv_run(&ctx.loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&ctx.loop);
+	if (r < 0)
+		log_warning("uv_loop_close: %s", uv_strerror(r));
+	bus_close(&ctx);
+	kernel_close(&ctx.kernel);
+	quota_done(&ctx.quota);
+	return ctx.exit_status;
+}

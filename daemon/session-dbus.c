@@ -1,0 +1,354 @@
+/* session-dbus.c - the bus face of a session: org.daxmirror1.Session's
+ * methods (AttachFile, Close, Revoke; the graceful revoke's are revoke.c's)
+ * and properties, its fallback vtable under /org/daxmirror1/session with
+ * the object-find callback and node enumerator, the ObjectManager at
+ * /org/daxmirror1, and the one match that ends the sessions of a client
+ * leaving the bus. The lifetime behind it is session.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "bus-contract.h"
+#include "kernel.h"
+#include "log.h"
+#include "revoke.h"
+#include "session.h"
+#include "session-dbus.h"
+#include "util.h"
+#include "vet.h"
+
+/* --- methods -------------------------------------------------------- */
+
+typedef struct AttachOptions {
+	bool write;
+} AttachOptions;
+
+/* A key given twice: the last one counts. */
+static const BusOption attach_options[] = {
+	{ "Write", "b", offsetof(AttachOptions, write), 0 },
+};
+
+static const BusOptionTable attach_option_table = {
+	.method = "AttachFile",
+	.options = attach_options,
+	.n_options = ARRAY_SIZE(attach_options),
+};
+
+int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Session *s = userdata;
+	Context *ctx = s->ctx;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	AttachOptions o = { 0 };
+	SessionFile *files;
+	VetReport rep;
+	uint64_t offset, length;
+	uid_t uid;
+	bool write;
+	int fd, r;
+
+	r = sd_bus_message_read(m, "htt", &fd, &offset, &length);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
+					 strerror(-r));
+	r = bus_read_options(m, &attach_option_table, &o, NULL, error);
+	if (r < 0)
+		return r;
+	write = o.write;
+
+	r = bus_caller(m, &uid, NULL, error);
+	if (r < 0)
+		return r;
+	if (uid != 0 && uid != s->uid)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only the owner of session %" PRIu64 " or root may attach files",
+					 s->id);
+	if (s->info.state == DAXMIRROR_STATE_REVOKED)
+		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
+	if (write && !s->options.write)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "session %" PRIu64 " was opened without Write", s->id);
+
+	r = vet_file(&ctx->vet_cache, fd, offset, length, write, s->options.pagecache, &rep,
+		     error);
+	if (r < 0)
+		return r;
+	if (quota_bytes_check(&ctx->quota, s->uid, length, ctx->config.max_bytes_per_user) < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
+					 "uid %u has %" PRIu64 " of %" PRIu64 " bytes attached; %" PRIu64 " more would exceed MaxBytesPerUser",
+					 (unsigned)s->uid, quota_bytes(&ctx->quota, s->uid),
+					 ctx->config.max_bytes_per_user, length);
+
+	/* Everything that can fail for lack of memory, before the grant. */
+	path = strdup(rep.path);
+	if (!path)
+		return -ENOMEM;
+	files = reallocarray(s->files, s->n_files + 1, sizeof(*files));
+	if (!files)
+		return -ENOMEM;
+	s->files = files;
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r < 0)
+		return r;
+
+	r = kernel_grant(&ctx->kernel, s->id, fd, offset, length, write);
+	if (r == -ENODEV)
+		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_KERNEL, "the module refused the grant: %s (%s)",
+					 strerror(-r), strerrorname_np(-r) ? strerrorname_np(-r) : "?");
+
+	s->files[s->n_files++] = (SessionFile){
+		.path = path, .offset = offset, .length = length, .write = write,
+	};
+	path = NULL;
+	s->attached_bytes += length;
+	r = quota_bytes_add(&ctx->quota, s->uid, length);
+	if (r < 0)
+		log_error_errno(r, "quota accounting of uid %u: %m", (unsigned)s->uid);
+	log_info("session %" PRIu64 ": attached %s [%" PRIu64 ", +%" PRIu64 ")%s, %s, %s",
+		 s->id, rep.path, offset, length, write ? " for writing" : "",
+		 rep.dax ? "DAX" : "page cache", dmp_granularity_name(rep.granularity));
+	if (ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_CHANGED);
+	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
+	if (r < 0)
+		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
+
+	r = sd_bus_message_append(reply, "a{sv}", 4,
+				  "Dax", "b", (int)rep.dax,
+				  "StoreGranularity", "s", dmp_granularity_name(rep.granularity),
+				  "NumaNode", "i", (int32_t)rep.numa_node,
+				  "Path", "s", rep.path);
+	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Session *s = userdata;
+	uid_t uid;
+	int r;
+
+	r = bus_caller(m, &uid, NULL, error);
+	if (r < 0)
+		return r;
+	if (uid != 0 && uid != s->uid)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only the owner of session %" PRIu64 " or root may close it", s->id);
+	session_end(s, SESSION_END_CLOSE);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_revoke(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	return revoke_session_call(userdata, m, error);
+}
+
+/* --- properties ----------------------------------------------------- */
+
+static int get_pid(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t)session_pid(userdata));
+}
+
+static int get_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const Session *s = userdata;
+
+	return sd_bus_message_append(reply, "s", session_state_name(s->info.state));
+}
+
+static int get_option(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const Session *s = userdata;
+
+	return sd_bus_message_append(reply, "b",
+				     (int)(streq(prop, "Write") ? s->options.write
+								: s->options.pagecache));
+}
+
+static int get_files(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const Session *s = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(sttb)");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_files; i++) {
+		const SessionFile *f = &s->files[i];
+
+		r = sd_bus_message_append(reply, "(sttb)", f->path, f->offset, f->length,
+					  (int)f->write);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int get_mirrors(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const Session *s = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(tttsbttt)");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_mirrors; i++) {
+		const struct daxmirror_mirror_info *mi = &s->mirrors[i];
+
+		r = sd_bus_message_append(reply, "(tttsbttt)",
+					  (uint64_t)mi->id, (uint64_t)mi->start, (uint64_t)mi->length,
+					  mi->state == DAXMIRROR_MIRROR_LIVE ? "live" : "released",
+					  (int)!!(mi->backing & DAXMIRROR_BACKING_DAX),
+					  (uint64_t)mi->entries[DAXMIRROR_ORDER_4K],
+					  (uint64_t)mi->entries[DAXMIRROR_ORDER_2M],
+					  (uint64_t)mi->entries[DAXMIRROR_ORDER_1G]);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int get_mirrored_bytes(sd_bus *bus, const char *path, const char *iface,
+			      const char *prop, sd_bus_message *reply, void *userdata,
+			      sd_bus_error *error)
+{
+	const Session *s = userdata;
+
+	return sd_bus_message_append(reply, "t", (uint64_t)s->info.mirrored_pages * DM_PAGE_SIZE);
+}
+
+#define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define STAT(name, field) \
+	SD_BUS_PROPERTY(name, "t", NULL, offsetof(Session, info.stats.field), EMITS)
+
+static const sd_bus_vtable session_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("AttachFile",
+		SD_BUS_ARGS("h", fd, "t", offset, "t", length, "a{sv}", options),
+		SD_BUS_RESULT("a{sv}", report),
+		session_method_attach_file, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("Close", NULL, NULL, method_close, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("Revoke", NULL, NULL, method_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL("Revoked", NULL, 0),
+	SD_BUS_METHOD_WITH_ARGS("RequestRevoke", SD_BUS_ARGS("u", grace_msec),
+		SD_BUS_RESULT("s", how), revoke_request_call, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("AcknowledgeRevoke", NULL, NULL, revoke_acknowledge_call,
+		      SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("RevokeRequested", SD_BUS_ARGS("t", deadline_usec), 0),
+	SD_BUS_PROPERTY("RevokeDeadlineUSec", "t", revoke_get_deadline, 0, EMITS),
+	SD_BUS_PROPERTY("Id", "t", NULL, offsetof(Session, id), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("UID", "u", NULL, offsetof(Session, uid), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("PID", "u", get_pid, 0, EMITS),
+	SD_BUS_PROPERTY("State", "s", get_state, 0, EMITS),
+	SD_BUS_PROPERTY("CreatedUSec", "t", NULL, offsetof(Session, created_usec),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Write", "b", get_option, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("PageCache", "b", get_option, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Files", "a(sttb)", get_files, 0, EMITS),
+	SD_BUS_PROPERTY("Mirrors", "a(tttsbttt)", get_mirrors, 0, EMITS),
+	SD_BUS_PROPERTY("MirroredBytes", "t", get_mirrored_bytes, 0, EMITS),
+	STAT("DeviceFaults", device_faults),
+	STAT("RangeFaults", range_faults),
+	STAT("RangeRetries", range_retries),
+	STAT("Invalidations", invalidations),
+	STAT("BytesRead", bytes_read),
+	STAT("BytesWritten", bytes_written),
+	SD_BUS_VTABLE_END
+};
+
+static int session_find(sd_bus *bus, const char *path, const char *iface, void *userdata,
+			void **found, sd_bus_error *error)
+{
+	Session *s = session_by_path(userdata, path);
+
+	if (!s)
+		return 0;
+	*found = s;
+	return 1;
+}
+
+static int session_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+			     sd_bus_error *error)
+{
+	Context *ctx = userdata;
+	char **v;
+	size_t i = 0;
+
+	v = calloc((size_t)ctx->session_count + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (Session *s = ctx->sessions_head; s; s = s->next) {
+		if (i == ctx->session_count)
+			break;
+		v[i] = strdup(s->path);
+		if (!v[i]) {
+			while (i)
+				free(v[--i]);
+			free(v);
+			return -ENOMEM;
+		}
+		i++;
+	}
+	*nodes = v;
+	return 0;
+}
+
+/*
+ * One match on the bus driver's NameOwnerChanged for the whole daemon ends
+ * the sessions of a client whose unique name goes away. (A sd_bus_track
+ * per session adds one match rule each, and dbus-daemon allows 512 per
+ * connection: the 513th session lost the daemon its bus connection.) The
+ * driver sends the signal after every message of the client, so a client
+ * gone right after OpenSession still has its session ended.
+ */
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	Context *ctx = userdata;
+	const char *name, *old_owner, *new_owner;
+	Session *s, *next;
+	int r;
+
+	r = sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner);
+	if (r < 0 || name[0] != ':' || new_owner[0])
+		return 0;
+	for (s = ctx->sessions_head; s; s = next) {
+		next = s->next;
+		if (s->owner && strcmp(s->owner, name) == 0)
+			session_end(s, SESSION_END_DISCONNECT);
+	}
+	return 0;
+}
+
+int session_dbus_register(Context *ctx)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(ctx->bus, &ctx->session_slot, DXM_SESSION_PREFIX,
+				       DXM_SESSION_IFACE, session_vtable, session_find, ctx);
+	if (r < 0)
+		return log_error_errno(r, "registering the Session interface: %m");
+	r = sd_bus_add_node_enumerator(ctx->bus, &ctx->enumerator_slot, DXM_SESSION_PREFIX,
+				       session_enumerate, ctx);
+	if (r < 0)
+		return log_error_errno(r, "registering the session enumerator: %m");
+	r = sd_bus_add_object_manager(ctx->bus, &ctx->object_manager_slot, DXM_OBJECT_ROOT);
+	if (r < 0)
+		return log_error_errno(r, "registering the ObjectManager: %m");
+	r = sd_bus_match_signal(ctx->bus, &ctx->owner_match_slot, "org.freedesktop.DBus",
+				"/org/freedesktop/DBus", "org.freedesktop.DBus",
+				"NameOwnerChanged", on_name_owner_changed, ctx);
+	if (r < 0)
+		return log_error_errno(r, "watching clients leaving the bus: %m");
+	return 0;
+}
