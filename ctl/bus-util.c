@@ -187,29 +187,23 @@ int manager_get(sd_bus *bus, ManagerInfo *m, sd_bus_error *e)
 		       e);
 }
 
-static int read_files(sd_bus_message *m, SessionInfo *s)
+/* Reads a variant of type "a@elem", calling @read_one for each element
+ * until it returns 0 (end of array) or an error. 1 if read. */
+static int read_array_variant(sd_bus_message *m, const char *elem, SessionInfo *s,
+			      int (*read_one)(sd_bus_message *m, SessionInfo *s))
 {
-	const char *path;
-	uint64_t off, len;
-	int w, r;
+	char sig[32];
+	int r;
 
-	r = sd_bus_message_enter_container(m, 'v', "a(sttb)");
+	snprintf(sig, sizeof(sig), "a%s", elem);
+	r = sd_bus_message_enter_container(m, 'v', sig);
 	if (r <= 0)
 		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_enter_container(m, 'a', "(sttb)");
+	r = sd_bus_message_enter_container(m, 'a', elem);
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_read(m, "(sttb)", &path, &off, &len, &w)) > 0) {
-		SessionFile *n = realloc(s->files, (s->n_files + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->files = n;
-		n[s->n_files] = (SessionFile){ .path = strdup(path), .offset = off,
-					       .length = len, .write = w };
-		if (!n[s->n_files++].path)
-			return -ENOMEM;
-	}
+	while ((r = read_one(m, s)) > 0)
+		;
 	if (r < 0)
 		return r;
 	r = sd_bus_message_exit_container(m);
@@ -218,46 +212,63 @@ static int read_files(sd_bus_message *m, SessionInfo *s)
 	return r < 0 ? r : 1;
 }
 
-static int read_mirrors(sd_bus_message *m, SessionInfo *s)
+/* Sets *@str (a field of @elem) to a copy of @src and appends the @size
+ * bytes at @elem to the array *@v of *@n elements. 1, or -ENOMEM with
+ * nothing appended. */
+static int append_with_string(void *v, size_t *n, void *elem, size_t size, char **str,
+			      const char *src)
 {
-	uint64_t id, start, len, e4k, e2m, e1g;
+	void **array = v;
+	char *nv;
+
+	*str = strdup(src);
+	nv = *str ? realloc(*array, (*n + 1) * size) : NULL;
+	if (!nv) {
+		freep(str);
+		return -ENOMEM;
+	}
+	memcpy(nv + *n * size, elem, size);
+	*array = nv;
+	(*n)++;
+	return 1;
+}
+
+/* One (sttb) of Files: 1 appended to s->files, 0 at the end. */
+static int read_file(sd_bus_message *m, SessionInfo *s)
+{
+	SessionFile f = { 0 };
+	const char *path;
+	int w, r;
+
+	r = sd_bus_message_read(m, "(sttb)", &path, &f.offset, &f.length, &w);
+	if (r <= 0)
+		return r;
+	f.write = w;
+	return append_with_string(&s->files, &s->n_files, &f, sizeof(f), &f.path, path);
+}
+
+/* One (tttsbttt) of Mirrors: 1 appended to s->mirrors, 0 at the end. */
+static int read_mirror(sd_bus_message *m, SessionInfo *s)
+{
+	SessionMirror x = { 0 };
 	const char *state;
 	int dax, r;
 
-	r = sd_bus_message_enter_container(m, 'v', "a(tttsbttt)");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_enter_container(m, 'a', "(tttsbttt)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(tttsbttt)", &id, &start, &len, &state, &dax,
-					&e4k, &e2m, &e1g)) > 0) {
-		SessionMirror *n = realloc(s->mirrors, (s->n_mirrors + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->mirrors = n;
-		n[s->n_mirrors] = (SessionMirror){
-			.id = id, .start = start, .length = len, .state = strdup(state),
-			.dax = dax, .entries_4k = e4k, .entries_2m = e2m, .entries_1g = e1g,
-		};
-		if (!n[s->n_mirrors++].state)
-			return -ENOMEM;
+	r = sd_bus_message_read(m, "(tttsbttt)", &x.id, &x.start, &x.length, &state, &dax,
+				&x.entries_4k, &x.entries_2m, &x.entries_1g);
+	if (r > 0) {
+		x.dax = dax;
+		r = append_with_string(&s->mirrors, &s->n_mirrors, &x, sizeof(x), &x.state, state);
 	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	return r < 0 ? r : 1;
+	return r;
 }
 
 static int session_special(sd_bus_message *m, const char *name, void *userdata)
 {
 	if (streq(name, "Files"))
-		return read_files(m, userdata);
+		return read_array_variant(m, "(sttb)", userdata, read_file);
 	if (streq(name, "Mirrors"))
-		return read_mirrors(m, userdata);
+		return read_array_variant(m, "(tttsbttt)", userdata, read_mirror);
 	return 0;
 }
 
