@@ -105,7 +105,7 @@ static int mock_open_session(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (*mock_open_error)
 		return mock_reply(m, mock_open_error);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	r = sd_bus_reply_method_return(m, "oh", "/org/daxmirror1/session/1", fd);
+	r = sd_bus_reply_method_return(m, "oh", DXM_SESSION_PREFIX "/1", fd);
 	close(fd);
 	return r;
 }
@@ -175,16 +175,16 @@ static void mock_main(int ready_fd)
 	if (r >= 0)
 		r = sd_bus_start(bus);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1",
-					     "org.daxmirror1.Manager", manager_vtable, NULL);
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_OBJECT_ROOT,
+					     DXM_MANAGER_IFACE, manager_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1",
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_OBJECT_ROOT,
 					     "org.daxmirror1.Test", test_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1/session/1",
-					     "org.daxmirror1.Session", session_vtable, NULL);
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_SESSION_PREFIX "/1",
+					     DXM_SESSION_IFACE, session_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_request_name(bus, "org.daxmirror1", 0);
+		r = sd_bus_request_name(bus, DXM_BUS_NAME, 0);
 	if (r < 0) {
 		fprintf(stderr, "mock broker: %s\n", strerror(-r));
 		_exit(1);
@@ -234,7 +234,7 @@ static int mock_call(sd_bus *bus, const char *method, sd_bus_message **reply,
 	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, "org.daxmirror1", "/org/daxmirror1",
+	r = sd_bus_message_new_method_call(bus, &m, DXM_BUS_NAME, DXM_OBJECT_ROOT,
 					       "org.daxmirror1.Test", method);
 	if (r < 0)
 		return r;
@@ -473,19 +473,19 @@ static void test_mock(void)
 		const char *name;
 		int err;
 	} errors[] = {
-		{ "org.daxmirror1.Error.AccessDenied", -EACCES },
-		{ "org.daxmirror1.Error.QuotaExceeded", -EDQUOT },
-		{ "org.daxmirror1.Error.ModuleNotLoaded", -ENXIO },
-		{ "org.daxmirror1.Error.NoSuchSession", -ENOENT },
-		{ "org.daxmirror1.Error.InvalidOption", -EINVAL },
-		{ "org.daxmirror1.Error.InvalidRange", -ERANGE },
-		{ "org.daxmirror1.Error.BadFile", -EBADF },
-		{ "org.daxmirror1.Error.NotDax", -EOPNOTSUPP },
-		{ "org.daxmirror1.Error.BadBlocks", -EIO },
-		{ "org.daxmirror1.Error.Revoked", -ENODEV },
-		{ "org.daxmirror1.Error.Kernel", -EPROTO },
-		{ "org.daxmirror1.Error.NotRequested", -ESRCH },
-		{ "org.daxmirror1.Error.SomethingNew", -EIO },
+		{ DXM_ERROR_ACCESS_DENIED, -EACCES },
+		{ DXM_ERROR_QUOTA_EXCEEDED, -EDQUOT },
+		{ DXM_ERROR_MODULE_NOT_LOADED, -ENXIO },
+		{ DXM_ERROR_NO_SUCH_SESSION, -ENOENT },
+		{ DXM_ERROR_INVALID_OPTION, -EINVAL },
+		{ DXM_ERROR_INVALID_RANGE, -ERANGE },
+		{ DXM_ERROR_BAD_FILE, -EBADF },
+		{ DXM_ERROR_NOT_DAX, -EOPNOTSUPP },
+		{ DXM_ERROR_BAD_BLOCKS, -EIO },
+		{ DXM_ERROR_REVOKED, -ENODEV },
+		{ DXM_ERROR_KERNEL, -EPROTO },
+		{ DXM_ERROR_NOT_REQUESTED, -ESRCH },
+		{ DXM_ERROR_PREFIX "SomethingNew", -EIO },
 		{ "org.freedesktop.DBus.Error.AccessDenied", -EACCES },
 		{ "org.freedesktop.DBus.Error.InvalidArgs", -EINVAL },
 		{ "com.example.Weird", -EIO },
@@ -527,7 +527,7 @@ static void test_mock(void)
 	       "last_error carries the message");
 
 	/* AttachFile refused: the session opened for this call is closed again. */
-	mock_call(bus, "SetMode", NULL, "ss", "", "org.daxmirror1.Error.NotDax");
+	mock_call(bus, "SetMode", NULL, "ss", "", DXM_ERROR_NOT_DAX);
 	mock_stats_get(bus, &opens, &attaches, &closes);
 	fds = count_fds();
 	maps = count_maps(fd);
@@ -619,7 +619,7 @@ static void test_daemon(void)
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	}
 	e = daxmirror_client_last_error(c);
-	tap_ok(r == -ENXIO && starts_with(e, "org.daxmirror1.Error.ModuleNotLoaded"),
+	tap_ok(r == -ENXIO && starts_with(e, DXM_ERROR_MODULE_NOT_LOADED),
 	       "daxmirrord --control /nonexistent: mirror_file -> ENXIO (%d, %s)", r, e ? e : "NULL");
 	tap_ok(!daxmirror_client_session_path(c), "no session");
 	close(fd);
