@@ -35,15 +35,12 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-contract.h"
 #include "libdaxmirror.h"
+#include "macro.h"
 #include "report.h"
 
 #define MIB		(1UL << 20)
-
-#define DEST		"org.daxmirror1"
-#define MANAGER		"/org/daxmirror1"
-#define MIFACE		"org.daxmirror1.Manager"
-#define SIFACE		"org.daxmirror1.Session"
 
 /* ---------------------------------------------------------------- utils */
 
@@ -55,40 +52,40 @@ static bool quick;
 static const char *file_path;
 static uint64_t file_len = 2 * MIB;
 
+/* The system bus, as libdaxmirror connects to it. */
 static sd_bus *xbus(void)
 {
 	sd_bus *b = NULL;
-	int r = sd_bus_open_system(&b);
+	int r = dxm_bus_connect(NULL, "dm-bench-broker", &b);
 
 	if (r < 0)
-		die("sd_bus_open_system: %s", strerror(-r));
+		die("connecting to the system bus: %s", strerror(-r));
 	return b;
 }
 
 static void xping(sd_bus *b)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = sd_bus_call_method(b, DEST, MANAGER, "org.freedesktop.DBus.Peer", "Ping",
-				   &e, NULL, "");
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DXM_BUS_NAME, DXM_OBJECT_ROOT, "org.freedesktop.DBus.Peer",
+				   "Ping", &e, NULL, "");
 
 	if (r < 0)
 		die("Peer.Ping: %s", e.message ? e.message : strerror(-r));
-	sd_bus_error_free(&e);
 }
 
 /* Manager.OpenSession({}): the session path into @path (the fd of the
  * reply is closed with it: the daemon keeps its own). */
 static int open_session(sd_bus *b, char *path, size_t plen, char *err, size_t elen)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *p;
 	int fd, r;
 
-	r = sd_bus_call_method(b, DEST, MANAGER, MIFACE, "OpenSession", &e, &reply, "a{sv}", 0);
+	r = sd_bus_call_method(b, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE, "OpenSession",
+			       &e, &reply, "a{sv}", 0);
 	if (r < 0) {
 		snprintf(err, elen, "%s", e.message ? e.message : strerror(-r));
-		sd_bus_error_free(&e);
 		return r;
 	}
 	r = sd_bus_message_read(reply, "oh", &p, &fd);
@@ -96,7 +93,6 @@ static int open_session(sd_bus *b, char *path, size_t plen, char *err, size_t el
 		snprintf(path, plen, "%s", p);
 	else
 		snprintf(err, elen, "OpenSession reply: %s", strerror(-r));
-	sd_bus_message_unref(reply);
 	return r;
 }
 
@@ -111,40 +107,37 @@ static void xopen_session(sd_bus *b, char *path, size_t plen)
 
 static void xclose_session(sd_bus *b, const char *path)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = sd_bus_call_method(b, DEST, path, SIFACE, "Close", &e, NULL, "");
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DXM_BUS_NAME, path, DXM_SESSION_IFACE, "Close", &e, NULL, "");
 
 	if (r < 0)
 		die("Session.Close %s: %s", path, e.message ? e.message : strerror(-r));
-	sd_bus_error_free(&e);
 }
 
 static void xattach(sd_bus *b, const char *path, int fd)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = sd_bus_call_method(b, DEST, path, SIFACE, "AttachFile", &e, NULL, "htta{sv}",
-				   fd, (uint64_t)0, file_len, 0);
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = sd_bus_call_method(b, DXM_BUS_NAME, path, DXM_SESSION_IFACE, "AttachFile", &e, NULL,
+				   "htta{sv}", fd, (uint64_t)0, file_len, 0);
 
 	if (r < 0)
 		die("AttachFile: %s", e.message ? e.message : strerror(-r));
-	sd_bus_error_free(&e);
 }
 
 static pid_t daemon_pid(sd_bus *b)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	uint32_t pid = 0;
 	int r;
 
 	r = sd_bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 			       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &e, &reply,
-			       "s", DEST);
+			       "s", DXM_BUS_NAME);
 	if (r < 0)
 		die("GetConnectionUnixProcessID: %s", e.message ? e.message : strerror(-r));
 	if (sd_bus_message_read(reply, "u", &pid) < 0)
 		die("GetConnectionUnixProcessID: bad reply");
-	sd_bus_message_unref(reply);
 	return (pid_t)pid;
 }
 
@@ -310,6 +303,36 @@ static double throughput(int nproc, double secs, long *errs, double *span_s)
 	return *span_s > 0 ? total / *span_s : 0;
 }
 
+/* Calls per latency sample of 6c. */
+#define LAT_CALLS 10
+
+/* 6c: @reps samples at @live sessions of the OpenSession latency (each
+ * followed by an untimed Close) into @lat and of Peer.Ping into @ping,
+ * LAT_CALLS calls a sample. */
+static void sample_latency(sd_bus *bus, int live, struct series *lat, struct series *ping)
+{
+	char p[128];
+
+	for (int r = 0; r < reps; r++) {
+		uint64_t sum = 0, t0, t1;
+
+		for (int i = 0; i < LAT_CALLS; i++) {
+			t0 = now_ns();
+			xopen_session(bus, p, sizeof(p));
+			t1 = now_ns();
+			sum += t1 - t0;
+			xclose_session(bus, p);
+		}
+		put(lat, "broker", "open_latency", (unsigned long)live, "ms",
+		    sum / 1e6 / LAT_CALLS);
+		t0 = now_ns();
+		for (int i = 0; i < LAT_CALLS; i++)
+			xping(bus);
+		put(ping, "broker", "ping", (unsigned long)live, "ms",
+		    (now_ns() - t0) / 1e6 / LAT_CALLS);
+	}
+}
+
 /* 6c: live sessions held by one connection @bus, checkpoints from @cps
  * (ascending); RSS per session in 5 steps to each, OpenSession latency
  * there vs at 10 live. @close_after: close them all at the end. */
@@ -318,10 +341,10 @@ static void live_sessions(sd_bus *bus, pid_t dpid, const int *cps, int ncp, int 
 {
 	struct row *w;
 	{
-		enum { LAT_CALLS = 10, STEPS = 5 };
+		enum { STEPS = 5 };
 		struct series lat10 = { .n = 0 }, ping10 = { .n = 0 };
 		char (*paths)[48] = calloc((size_t)nmax, sizeof(*paths));
-		char p[128], what[96], err[256] = "";
+		char what[96], err[256] = "";
 		long rss0, rss10;
 		uint64_t fill0;
 		int live = 0;
@@ -333,22 +356,7 @@ static void live_sessions(sd_bus *bus, pid_t dpid, const int *cps, int ncp, int 
 		for (; live < 10; live++)
 			xopen_session(bus, paths[live], sizeof(paths[live]));
 		/* latency of one more OpenSession (+ untimed Close) at 10 live */
-		for (int r = 0; r < reps; r++) {
-			uint64_t sum = 0, t0, t1;
-
-			for (int i = 0; i < LAT_CALLS; i++) {
-				t0 = now_ns();
-				xopen_session(bus, p, sizeof(p));
-				t1 = now_ns();
-				sum += t1 - t0;
-				xclose_session(bus, p);
-			}
-			put(&lat10, "broker", "open_latency", 10, "ms", sum / 1e6 / LAT_CALLS);
-			t0 = now_ns();
-			for (int i = 0; i < LAT_CALLS; i++)
-				xping(bus);
-			put(&ping10, "broker", "ping", 10, "ms", (now_ns() - t0) / 1e6 / LAT_CALLS);
-		}
+		sample_latency(bus, live, &lat10, &ping10);
 		rss10 = vm_rss_kib(dpid);
 		fill0 = now_ns();
 		for (int c = 0; c < ncp && !cut; c++) {
@@ -391,22 +399,7 @@ static void live_sessions(sd_bus *bus, pid_t dpid, const int *cps, int ncp, int 
 					 rss0, rss10, rss_a, base);
 				break;
 			}
-			for (int r = 0; r < reps; r++) {
-				uint64_t sum = 0, t0, t1;
-
-				for (int i = 0; i < LAT_CALLS; i++) {
-					t0 = now_ns();
-					xopen_session(bus, p, sizeof(p));
-					t1 = now_ns();
-					sum += t1 - t0;
-					xclose_session(bus, p);
-				}
-				put(&latn, "broker", "open_latency", (unsigned long)live, "ms", sum / 1e6 / LAT_CALLS);
-				t0 = now_ns();
-				for (int i = 0; i < LAT_CALLS; i++)
-					xping(bus);
-				put(&pingn, "broker", "ping", (unsigned long)live, "ms", (now_ns() - t0) / 1e6 / LAT_CALLS);
-			}
+			sample_latency(bus, live, &latn, &pingn);
 			snprintf(what, sizeof(what), "daxmirrord RSS per session, %d to %d live", base, live);
 			w = add_row("6c", what, "-", "KiB", &rss, NULL, median(&rss), GOAL_LE, 8);
 			row_note(w, "VmRSS %ld KiB idle, %ld at 10, %ld at %d, %ld at %d live; %d steps (one sample each); fill %.1f s%s%s",

@@ -8,14 +8,20 @@
 
 #include "report.h"
 
+/* "PROGRAM: message" on stderr. */
+static void vnote(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
+	vnote(fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -25,9 +31,7 @@ void note(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
+	vnote(fmt, ap);
 	va_end(ap);
 }
 

@@ -1,5 +1,5 @@
-/* bus-util.c - daxmirrorctl's sd-bus side (see bus-util.h): connection,
- * Properties.GetAll readers for the Manager and the Sessions, and the
+/* bus-util.c - daxmirrorctl's sd-bus side (see bus-util.h): the bus
+ * address, Properties.GetAll readers for the Manager and the Sessions, and the
  * D-Bus error → message and exit code table. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -8,40 +8,7 @@
 #include "bus-util.h"
 #include "util.h"
 
-#define CALL_TIMEOUT_USEC (25ULL * 1000000ULL)
-
-static void sd_bus_message_unrefp_ctl(sd_bus_message **m)
-{
-	sd_bus_message_unref(*m);
-}
-
-int bus_connect(const char *address, sd_bus **ret)
-{
-	sd_bus *bus = NULL;
-	int r;
-
-	if (!address || !*address) {
-		r = sd_bus_open_system(&bus);
-		if (r < 0)
-			return r;
-		*ret = bus;
-		return 0;
-	}
-	r = sd_bus_new(&bus);
-	if (r < 0)
-		return r;
-	r = sd_bus_set_address(bus, address);
-	if (r >= 0)
-		r = sd_bus_set_bus_client(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
-	if (r < 0) {
-		sd_bus_unref(bus);
-		return r;
-	}
-	*ret = bus;
-	return 0;
-}
+#define SESSION_PREFIX DXM_SESSION_PREFIX "/"
 
 const char *bus_address_choose(const char *option)
 {
@@ -75,24 +42,24 @@ int bus_fail(const sd_bus_error *e, int r, const char *what, const char *denied)
 			"'systemctl start daxmirrord' or check 'journalctl -u daxmirrord'\n");
 		return CTL_EXIT_NO_DAEMON;
 	}
-	if (sd_bus_error_has_name(e, DM_ERROR_MODULE_NOT_LOADED)) {
+	if (sd_bus_error_has_name(e, DXM_ERROR_MODULE_NOT_LOADED)) {
 		fprintf(stderr, "daxmirrorctl: the daxmirror module is not loaded: "
 			"modprobe daxmirror\n");
 		return CTL_EXIT_NO_MODULE;
 	}
-	if (sd_bus_error_has_names(e, DM_ERROR_ACCESS_DENIED, SD_BUS_ERROR_ACCESS_DENIED)) {
+	if (sd_bus_error_has_names(e, DXM_ERROR_ACCESS_DENIED, SD_BUS_ERROR_ACCESS_DENIED)) {
 		fprintf(stderr, "daxmirrorctl: permission denied: %s (%s)\n",
 			denied ? denied : what, msg);
 		return CTL_EXIT_DENIED;
 	}
-	if (sd_bus_error_has_name(e, DM_ERROR_QUOTA_EXCEEDED)) {
+	if (sd_bus_error_has_name(e, DXM_ERROR_QUOTA_EXCEEDED)) {
 		fprintf(stderr, "daxmirrorctl: quota exceeded: %s\n"
 			"'daxmirrorctl status' shows the limits (set in "
 			"/etc/daxmirror/daxmirrord.conf); free some sessions or mirrors first\n",
 			msg);
 		return CTL_EXIT_QUOTA;
 	}
-	if (sd_bus_error_has_names(e, DM_ERROR_NO_SUCH_SESSION, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+	if (sd_bus_error_has_names(e, DXM_ERROR_NO_SUCH_SESSION, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
 		fprintf(stderr, "daxmirrorctl: %s: no such session "
 			"('daxmirrorctl list-sessions' lists them)\n", what);
 		return CTL_EXIT_FAILURE;
@@ -160,11 +127,11 @@ typedef int (*prop_special_t)(sd_bus_message *m, const char *name, void *userdat
 static int get_all(sd_bus *bus, const char *path, const char *iface, const Prop *props,
 		   size_t n_props, void *obj, prop_special_t special, sd_bus_error *e)
 {
-	_cleanup_(sd_bus_message_unrefp_ctl) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r;
 
-	r = sd_bus_call_method(bus, DM_DEST, path, "org.freedesktop.DBus.Properties", "GetAll",
-			       e, &reply, "s", iface);
+	r = sd_bus_call_method(bus, DXM_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+			       "GetAll", e, &reply, "s", iface);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -216,32 +183,27 @@ int manager_get(sd_bus *bus, ManagerInfo *m, sd_bus_error *e)
 		{ "MaxMirrorsPerSession", 'u', offsetof(ManagerInfo, max_mirrors_per_session) },
 	};
 
-	return get_all(bus, DM_ROOT, DM_MANAGER, props, ARRAY_SIZE(props), m, NULL, e);
+	return get_all(bus, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE, props, ARRAY_SIZE(props), m, NULL,
+		       e);
 }
 
-static int read_files(sd_bus_message *m, SessionInfo *s)
+/* Reads a variant of type "a@elem", calling @read_one for each element
+ * until it returns 0 (end of array) or an error. 1 if read. */
+static int read_array_variant(sd_bus_message *m, const char *elem, SessionInfo *s,
+			      int (*read_one)(sd_bus_message *m, SessionInfo *s))
 {
-	const char *path;
-	uint64_t off, len;
-	int w, r;
+	char sig[32];
+	int r;
 
-	r = sd_bus_message_enter_container(m, 'v', "a(sttb)");
+	snprintf(sig, sizeof(sig), "a%s", elem);
+	r = sd_bus_message_enter_container(m, 'v', sig);
 	if (r <= 0)
 		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_enter_container(m, 'a', "(sttb)");
+	r = sd_bus_message_enter_container(m, 'a', elem);
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_read(m, "(sttb)", &path, &off, &len, &w)) > 0) {
-		SessionFile *n = realloc(s->files, (s->n_files + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->files = n;
-		n[s->n_files] = (SessionFile){ .path = strdup(path), .offset = off,
-					       .length = len, .write = w };
-		if (!n[s->n_files++].path)
-			return -ENOMEM;
-	}
+	while ((r = read_one(m, s)) > 0)
+		;
 	if (r < 0)
 		return r;
 	r = sd_bus_message_exit_container(m);
@@ -250,46 +212,63 @@ static int read_files(sd_bus_message *m, SessionInfo *s)
 	return r < 0 ? r : 1;
 }
 
-static int read_mirrors(sd_bus_message *m, SessionInfo *s)
+/* Sets *@str (a field of @elem) to a copy of @src and appends the @size
+ * bytes at @elem to the array *@v of *@n elements. 1, or -ENOMEM with
+ * nothing appended. */
+static int append_with_string(void *v, size_t *n, void *elem, size_t size, char **str,
+			      const char *src)
 {
-	uint64_t id, start, len, e4k, e2m, e1g;
+	void **array = v;
+	char *nv;
+
+	*str = strdup(src);
+	nv = *str ? realloc(*array, (*n + 1) * size) : NULL;
+	if (!nv) {
+		freep(str);
+		return -ENOMEM;
+	}
+	memcpy(nv + *n * size, elem, size);
+	*array = nv;
+	(*n)++;
+	return 1;
+}
+
+/* One (sttb) of Files: 1 appended to s->files, 0 at the end. */
+static int read_file(sd_bus_message *m, SessionInfo *s)
+{
+	SessionFile f = { 0 };
+	const char *path;
+	int w, r;
+
+	r = sd_bus_message_read(m, "(sttb)", &path, &f.offset, &f.length, &w);
+	if (r <= 0)
+		return r;
+	f.write = w;
+	return append_with_string(&s->files, &s->n_files, &f, sizeof(f), &f.path, path);
+}
+
+/* One (tttsbttt) of Mirrors: 1 appended to s->mirrors, 0 at the end. */
+static int read_mirror(sd_bus_message *m, SessionInfo *s)
+{
+	SessionMirror x = { 0 };
 	const char *state;
 	int dax, r;
 
-	r = sd_bus_message_enter_container(m, 'v', "a(tttsbttt)");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_enter_container(m, 'a', "(tttsbttt)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(tttsbttt)", &id, &start, &len, &state, &dax,
-					&e4k, &e2m, &e1g)) > 0) {
-		SessionMirror *n = realloc(s->mirrors, (s->n_mirrors + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->mirrors = n;
-		n[s->n_mirrors] = (SessionMirror){
-			.id = id, .start = start, .length = len, .state = strdup(state),
-			.dax = dax, .entries_4k = e4k, .entries_2m = e2m, .entries_1g = e1g,
-		};
-		if (!n[s->n_mirrors++].state)
-			return -ENOMEM;
+	r = sd_bus_message_read(m, "(tttsbttt)", &x.id, &x.start, &x.length, &state, &dax,
+				&x.entries_4k, &x.entries_2m, &x.entries_1g);
+	if (r > 0) {
+		x.dax = dax;
+		r = append_with_string(&s->mirrors, &s->n_mirrors, &x, sizeof(x), &x.state, state);
 	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	return r < 0 ? r : 1;
+	return r;
 }
 
 static int session_special(sd_bus_message *m, const char *name, void *userdata)
 {
 	if (streq(name, "Files"))
-		return read_files(m, userdata);
+		return read_array_variant(m, "(sttb)", userdata, read_file);
 	if (streq(name, "Mirrors"))
-		return read_mirrors(m, userdata);
+		return read_array_variant(m, "(tttsbttt)", userdata, read_mirror);
 	return 0;
 }
 
@@ -315,12 +294,12 @@ int session_get(sd_bus *bus, const char *path, SessionInfo *s, sd_bus_error *e)
 	s->path = strdup(path);
 	if (!s->path)
 		return -ENOMEM;
-	return get_all(bus, path, DM_SESSION, props, ARRAY_SIZE(props), s, session_special, e);
+	return get_all(bus, path, DXM_SESSION_IFACE, props, ARRAY_SIZE(props), s, session_special, e);
 }
 
 int sessions_get_all(sd_bus *bus, SessionInfo **ret, size_t *n_ret, sd_bus_error *e)
 {
-	_cleanup_(sd_bus_message_unrefp_ctl) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	SessionInfo *v = NULL;
 	size_t n = 0;
 	uint64_t id;
@@ -328,7 +307,8 @@ int sessions_get_all(sd_bus *bus, SessionInfo **ret, size_t *n_ret, sd_bus_error
 	uint32_t uid, pid;
 	int r;
 
-	r = sd_bus_call_method(bus, DM_DEST, DM_ROOT, DM_MANAGER, "ListSessions", e, &reply, "");
+	r = sd_bus_call_method(bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE, "ListSessions",
+			       e, &reply, "");
 	if (r < 0)
 		return r;
 	r = sd_bus_message_enter_container(reply, 'a', "(tousu)");
@@ -346,7 +326,7 @@ int sessions_get_all(sd_bus *bus, SessionInfo **ret, size_t *n_ret, sd_bus_error
 		v[n] = (SessionInfo){ 0 };
 		r = session_get(bus, path, &v[n], &e2);
 		if (r < 0 && sd_bus_error_has_names(&e2, SD_BUS_ERROR_UNKNOWN_OBJECT,
-						    DM_ERROR_NO_SUCH_SESSION)) {
+						    DXM_ERROR_NO_SUCH_SESSION)) {
 			/* Gone since ListSessions: leave it out. */
 			session_info_done(&v[n]);
 			sd_bus_error_free(&e2);
@@ -375,15 +355,15 @@ int session_path_from_arg(const char *arg, char **ret)
 	char *end = NULL;
 	unsigned long long v;
 
-	if (strncmp(arg, DM_SESSION_PREFIX, strlen(DM_SESSION_PREFIX)) == 0)
-		id = arg + strlen(DM_SESSION_PREFIX);
+	if (strncmp(arg, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
+		id = arg + strlen(SESSION_PREFIX);
 	if (*id < '1' || *id > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(id, &end, 10);
 	if (errno || *end)
 		return -EINVAL;
-	if (asprintf(ret, DM_SESSION_PREFIX "%llu", v) < 0) {
+	if (asprintf(ret, SESSION_PREFIX "%llu", v) < 0) {
 		*ret = NULL;
 		return -ENOMEM;
 	}

@@ -1,4 +1,4 @@
-/* bus-util.h - daxmirrorctl's sd-bus side: connecting, reading the
+/* bus-util.h - daxmirrorctl's sd-bus side: choosing the bus, reading the
  * Manager's and the Sessions' properties into the model, and turning a
  * D-Bus error into a message that says what to do and an exit code. */
 #ifndef DAXMIRRORCTL_BUS_UTIL_H
@@ -6,28 +6,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-contract.h"
 #include "model.h"
-
-#define DM_DEST		"org.daxmirror1"
-#define DM_ROOT		"/org/daxmirror1"
-#define DM_MANAGER	"org.daxmirror1.Manager"
-#define DM_SESSION	"org.daxmirror1.Session"
-#define DM_SESSION_PREFIX DM_ROOT "/session/"
-
-#define DM_ERROR_PREFIX			"org.daxmirror1.Error."
-#define DM_ERROR_ACCESS_DENIED		DM_ERROR_PREFIX "AccessDenied"
-#define DM_ERROR_QUOTA_EXCEEDED		DM_ERROR_PREFIX "QuotaExceeded"
-#define DM_ERROR_MODULE_NOT_LOADED	DM_ERROR_PREFIX "ModuleNotLoaded"
-#define DM_ERROR_NO_SUCH_SESSION	DM_ERROR_PREFIX "NoSuchSession"
-
-static inline void sd_bus_unrefp_ctl(sd_bus **b)
-{
-	sd_bus_flush_close_unref(*b);
-}
-
-/* Connects to @address (a D-Bus address), or the system bus if NULL.
- * 0 or a negative errno. */
-int bus_connect(const char *address, sd_bus **ret);
 
 /* The address daxmirrorctl uses: --bus-address, else
  * $DAXMIRROR_BUS_ADDRESS, else NULL (the system bus). */

@@ -256,7 +256,7 @@ int cmd_mirror(const Ctl *ctl, int argc, char **argv)
 				  ctl->write ? LIBDAXMIRROR_MIRROR_WRITE : 0, &m);
 	if (r < 0)
 		return mirror_fail(c, r, file);
-	fd = safe_close_fd(fd);
+	fd = safe_close(fd);
 	if (ctl->prefault) {
 		r = prefault(m, ctl->write, &stop);
 		if (r == 1)

@@ -16,7 +16,7 @@
 
 int cmd_list_sessions(const Ctl *ctl, int argc, char **argv)
 {
-	_cleanup_(sd_bus_unrefp_ctl) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	SessionInfo *v = NULL;
 	size_t n = 0;
@@ -37,7 +37,7 @@ int cmd_list_sessions(const Ctl *ctl, int argc, char **argv)
 
 int cmd_show_session(const Ctl *ctl, int argc, char **argv)
 {
-	_cleanup_(sd_bus_unrefp_ctl) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(freep) char *path = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	SessionInfo s = { 0 };
@@ -117,8 +117,8 @@ static int revoke_graceful(const Ctl *ctl, sd_bus *bus, int argc, char **argv)
 
 		r = session_path_from_arg(argv[i], &g[i].path);
 		if (r >= 0)
-			r = sd_bus_message_new_method_call(bus, &m, DM_DEST, g[i].path, DM_SESSION,
-							   "RequestRevoke");
+			r = sd_bus_message_new_method_call(bus, &m, DXM_BUS_NAME, g[i].path,
+							   DXM_SESSION_IFACE, "RequestRevoke");
 		if (r >= 0)
 			r = sd_bus_message_append(m, "u", (uint32_t)ctl->grace_ms);
 		g[i].start_usec = mono_usec();
@@ -179,7 +179,7 @@ static int revoke_graceful(const Ctl *ctl, sd_bus *bus, int argc, char **argv)
 
 int cmd_revoke(const Ctl *ctl, int argc, char **argv)
 {
-	_cleanup_(sd_bus_unrefp_ctl) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int code;
 
 	for (int i = 0; i < argc; i++) {
@@ -202,8 +202,8 @@ int cmd_revoke(const Ctl *ctl, int argc, char **argv)
 
 		r = session_path_from_arg(argv[i], &path);
 		if (r >= 0)
-			r = sd_bus_call_method(bus, DM_DEST, DM_ROOT, DM_MANAGER, "RevokeSession",
-					       &e, NULL, "o", path);
+			r = sd_bus_call_method(bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE,
+					       "RevokeSession", &e, NULL, "o", path);
 		if (r < 0)
 			code = bus_fail(&e, r, path ? path : argv[i], "revoking needs root");
 		sd_bus_error_free(&e);
@@ -213,7 +213,7 @@ int cmd_revoke(const Ctl *ctl, int argc, char **argv)
 
 int cmd_list_mirrors(const Ctl *ctl, int argc, char **argv)
 {
-	_cleanup_(sd_bus_unrefp_ctl) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(freep) char *path = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	SessionInfo *v = NULL;

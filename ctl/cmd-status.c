@@ -7,7 +7,7 @@
 
 int cmd_status(const Ctl *ctl, int argc, char **argv)
 {
-	_cleanup_(sd_bus_unrefp_ctl) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	ManagerInfo m = { 0 };
 	int r, code;

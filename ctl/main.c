@@ -113,7 +113,7 @@ int usage_error(const char *fmt, ...)
 
 int ctl_connect(const Ctl *ctl, sd_bus **ret)
 {
-	int r = bus_connect(ctl->bus_address, ret);
+	int r = dxm_bus_connect(ctl->bus_address, "daxmirrorctl", ret);
 
 	return r < 0 ? bus_connect_fail(ctl->bus_address, r) : 0;
 }

@@ -28,15 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test-tap.h"
+#include "bus-contract.h"
 #include "private-bus.h"
-
-#define DEST "org.daxmirror1"
-#define ROOT "/org/daxmirror1"
-#define MGR "org.daxmirror1.Manager"
+#include "tap.h"
 
 typedef struct Env {
-	Tap tap;
 	const char *ctl, *daemon, *fake, *version, *python, *setpriv;
 	char tmpdir[64];
 	char address[1024];
@@ -49,8 +45,7 @@ static void write_file(const char *path, const char *text)
 	FILE *f = fopen(path, "we");
 
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-		printf("Bail out! writing %s: %m\n", path);
-		exit(EXIT_FAILURE);
+		tap_bail("writing %s: %m", path);
 	}
 }
 
@@ -117,10 +112,20 @@ static sd_bus *connect_bus(Env *env)
 {
 	sd_bus *bus = NULL;
 
-	if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, env->address) < 0 ||
-	    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
-		return sd_bus_unref(bus);
-	return bus;
+	return dxm_bus_connect(env->address, "test-ctl-bus", &bus) < 0 ? NULL : bus;
+}
+
+/* Prints @text as TAP diagnostics, a line at a time (no length limit). */
+static void diag_text(const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		if (len)
+			tap_diag("%.*s", len, p);
+		p = nl ? nl + 1 : NULL;
+	}
 }
 
 static bool name_owned(sd_bus *bus)
@@ -129,7 +134,7 @@ static bool name_owned(sd_bus *bus)
 	int r;
 
 	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "GetNameOwner", &e, NULL, "s", DEST);
+			       "org.freedesktop.DBus", "GetNameOwner", &e, NULL, "s", DXM_BUS_NAME);
 	sd_bus_error_free(&e);
 	return r >= 0;
 }
@@ -168,8 +173,8 @@ static int run(Env *env, bool nobody, const char *args)
 	env->out = read_file(outp);
 	env->err = read_file(errp);
 	if (strstr(env->err, "Sanitizer")) {
-		tap_ok(&env->tap, 0, "sanitizer report from: daxmirrorctl %s", args);
-		tap_diag_text(env->err);
+		tap_ok(0, "sanitizer report from: daxmirrorctl %s", args);
+		diag_text(env->err);
 	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -193,10 +198,10 @@ static void expect(Env *env, bool nobody, const char *args, int want, const char
 	int r = run(env, nobody, args);
 	bool found = !needle || strstr(env->out, needle) || strstr(env->err, needle);
 
-	if (!tap_ok(&env->tap, r == want && found, "%s: daxmirrorctl %s -> %d (%d)%s%s", what,
+	if (!tap_ok(r == want && found, "%s: daxmirrorctl %s -> %d (%d)%s%s", what,
 		    args, want, r, needle ? ", says " : "", needle ? needle : "")) {
-		tap_diag_text(env->out);
-		tap_diag_text(env->err);
+		diag_text(env->out);
+		diag_text(env->err);
 	}
 }
 
@@ -206,11 +211,11 @@ static void expect_json(Env *env, bool nobody, const char *args, const char *nee
 	int r = run(env, nobody, args);
 	bool valid = json_valid(env);
 
-	if (!tap_ok(&env->tap, r == 0 && valid && (!needle || strstr(env->out, needle)),
+	if (!tap_ok(r == 0 && valid && (!needle || strstr(env->out, needle)),
 		    "%s: daxmirrorctl %s -> valid JSON%s%s", what, args,
 		    needle ? " with " : "", needle ? needle : "")) {
-		tap_diag_text(env->out);
-		tap_diag_text(env->err);
+		diag_text(env->out);
+		diag_text(env->err);
 	}
 }
 
@@ -223,19 +228,19 @@ static int open_session(sd_bus *bus, int filefd, char *path, size_t size)
 	const char *o = NULL;
 	int fd, r;
 
-	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "OpenSession", &e, &reply, "a{sv}", 2,
-			       "Write", "b", 1, "PageCache", "b", 1);
+	r = sd_bus_call_method(bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE, "OpenSession",
+			       &e, &reply, "a{sv}", 2, "Write", "b", 1, "PageCache", "b", 1);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "oh", &o, &fd);
 	if (r >= 0)
 		snprintf(path, size, "%s", o);
 	reply = sd_bus_message_unref(reply);
 	if (r < 0) {
-		printf("# OpenSession: %s\n", e.message ? e.message : strerror(-r));
+		tap_diag("OpenSession: %s", e.message ? e.message : strerror(-r));
 		sd_bus_error_free(&e);
 		return r;
 	}
-	r = sd_bus_message_new_method_call(bus, &m, DEST, path, "org.daxmirror1.Session",
+	r = sd_bus_message_new_method_call(bus, &m, DXM_BUS_NAME, path, DXM_SESSION_IFACE,
 					   "AttachFile");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "htta{sv}", filefd, (uint64_t)0, (uint64_t)8192, 1,
@@ -243,7 +248,7 @@ static int open_session(sd_bus *bus, int filefd, char *path, size_t size)
 	if (r >= 0)
 		r = sd_bus_call(bus, m, 10 * 1000000, &e, NULL);
 	if (r < 0)
-		printf("# AttachFile: %s\n", e.message ? e.message : strerror(-r));
+		tap_diag("AttachFile: %s", e.message ? e.message : strerror(-r));
 	sd_bus_message_unref(m);
 	sd_bus_error_free(&e);
 	return r;
@@ -293,23 +298,23 @@ static void module_missing(Env *env, sd_bus *bus, const char *file)
 	snprintf(conf, sizeof(conf), "%s/missing.conf", env->tmpdir);
 	write_file(conf, "[Limits]\nMaxSessionsPerUser=3\n");
 	pid = start_daemon(env, env->daemon, "/nonexistent", conf);
-	if (!tap_ok(&env->tap, wait_name(bus, pid, 20000), "daxmirrord --control /nonexistent up"))
+	if (!tap_ok(wait_name(bus, pid, 20000), "daxmirrord --control /nonexistent up"))
 		return;
 	snprintf(args, sizeof(args), "--bus-address '%s' status", env->address);
 	expect(env, false, args, 4, "the daxmirror module is not loaded: modprobe daxmirror",
 	       "module missing: status");
-	tap_ok(&env->tap, strstr(env->out, "Module: missing") && strstr(env->out, "3 sessions"),
+	tap_ok(strstr(env->out, "Module: missing") && strstr(env->out, "3 sessions"),
 	       "module missing: status still prints the state and the limits");
 	snprintf(args, sizeof(args), "--bus-address '%s' --json status", env->address);
 	run(env, false, args);
-	tap_ok(&env->tap, json_valid(env) && strstr(env->out, "\"module_state\":\"missing\"") &&
+	tap_ok(json_valid(env) && strstr(env->out, "\"module_state\":\"missing\"") &&
 	       strstr(env->out, "\"module_version\":0"), "module missing: status --json");
 	snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s'", env->address, file);
 	expect(env, false, args, 4, "modprobe daxmirror", "module missing: mirror");
 	snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", env->address);
 	expect(env, false, args, 0, "0 sessions listed.", "module missing: list-sessions");
 	kill(pid, SIGTERM);
-	tap_ok(&env->tap, wait_exit(pid, 20000) == 0, "daxmirrord stopped");
+	tap_ok(wait_exit(pid, 20000) == 0, "daxmirrord stopped");
 }
 
 static int on_flag(sd_bus_message *m, void *userdata, sd_bus_error *e)
@@ -330,19 +335,19 @@ static void revoke_graceful(Env *env, sd_bus *owner, int filefd)
 	pid_t child;
 	int st, r;
 
-	if (!tap_ok(&env->tap, open_session(owner, filefd, path, sizeof(path)) >= 0,
+	if (!tap_ok(open_session(owner, filefd, path, sizeof(path)) >= 0,
 		    "another session (%s)", path))
 		return;
 	snprintf(args, sizeof(args), "--bus-address '%s' revoke --grace 0.3 %s", env->address,
 		 strrchr(path, '/') + 1);
 	expect(env, false, args, 0, "forced after 0.", "revoke --grace, the owner silent");
 	snprintf(args, sizeof(args), "%s: forced after 0.", path);
-	tap_ok(&env->tap, strstr(env->out, args) != NULL, "... prints '%s'", args);
+	tap_ok(strstr(env->out, args) != NULL, "... prints '%s'", args);
 
-	if (!tap_ok(&env->tap, open_session(owner, filefd, path, sizeof(path)) >= 0,
+	if (!tap_ok(open_session(owner, filefd, path, sizeof(path)) >= 0,
 		    "another session (%s)", path))
 		return;
-	sd_bus_match_signal(owner, &slot, DEST, path, "org.daxmirror1.Session", "RevokeRequested",
+	sd_bus_match_signal(owner, &slot, DXM_BUS_NAME, path, DXM_SESSION_IFACE, "RevokeRequested",
 			    on_flag, &requested);
 	snprintf(args, sizeof(args), "--bus-address '%s' --json revoke --grace 20 %s",
 		 env->address, path);
@@ -353,19 +358,19 @@ static void revoke_graceful(Env *env, sd_bus *owner, int filefd)
 	while (!requested && now_ms() < end)
 		if (sd_bus_process(owner, NULL) == 0)
 			sd_bus_wait(owner, 100000);
-	tap_ok(&env->tap, requested, "the owner gets RevokeRequested");
-	r = sd_bus_call_method(owner, DEST, path, "org.daxmirror1.Session", "AcknowledgeRevoke",
+	tap_ok(requested, "the owner gets RevokeRequested");
+	r = sd_bus_call_method(owner, DXM_BUS_NAME, path, DXM_SESSION_IFACE, "AcknowledgeRevoke",
 			       &e, NULL, "");
-	tap_ok(&env->tap, r >= 0, "the owner acknowledges (%s)", r < 0 ? e.name : "ok");
+	tap_ok(r >= 0, "the owner acknowledges (%s)", r < 0 ? e.name : "ok");
 	sd_bus_error_free(&e);
 	r = waitpid(child, &st, 0) == child && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	free(env->out);
 	snprintf(outp, sizeof(outp), "%s/out", env->tmpdir);
 	env->out = read_file(outp);
 	snprintf(args, sizeof(args), "[{\"path\":\"%s\",\"how\":\"acknowledged\",\"usec\":", path);
-	if (!tap_ok(&env->tap, r == 0 && strstr(env->out, args) && json_valid(env),
+	if (!tap_ok(r == 0 && strstr(env->out, args) && json_valid(env),
 		    "revoke --grace 20 --json: exit 0 (%d), %s...", r, args))
-		tap_diag_text(env->out);
+		diag_text(env->out);
 	sd_bus_slot_unref(slot);
 }
 
@@ -381,16 +386,16 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 	snprintf(fifo, sizeof(fifo), "%s/control", env->tmpdir);
 	write_file(conf, "[Limits]\nMaxSessionsPerUser=1\nMaxBytesPerUser=1M\n");
 	if (mkfifo(fifo, 0600) < 0) {
-		tap_ok(&env->tap, 0, "mkfifo: %m");
+		tap_ok(0, "mkfifo: %m");
 		return;
 	}
 	pid = start_daemon(env, env->fake, fifo, conf);
-	if (!tap_ok(&env->tap, wait_name(bus, pid, 20000), "daxmirrord-fake up"))
+	if (!tap_ok(wait_name(bus, pid, 20000), "daxmirrord-fake up"))
 		return;
 
 	snprintf(args, sizeof(args), "--bus-address '%s' status", a);
 	expect(env, false, args, 0, "Module: loaded (ABI version 1)", "fake module: status");
-	tap_ok(&env->tap, strstr(env->out, "Sessions: 0") &&
+	tap_ok(strstr(env->out, "Sessions: 0") &&
 	       strstr(env->out, "1 sessions and 1M per user"), "status: counts and limits");
 	snprintf(args, sizeof(args), "--bus-address '%s' status --json", a);
 	expect_json(env, false, args, "\"module_state\":\"loaded\"", "fake module");
@@ -399,11 +404,11 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 	 * PageCache (libdaxmirror never asks for it). */
 	snprintf(args, sizeof(args), "--bus-address '%s' mirror '%s' --write --prefault", a, file);
 	expect(env, false, args, 1, "is not on a DAX filesystem", "mirror of a page-cache file");
-	tap_ok(&env->tap, strstr(env->err, "NotDax") != NULL, "... naming the D-Bus error");
+	tap_ok(strstr(env->err, "NotDax") != NULL, "... naming the D-Bus error");
 
 	/* A session of our own, with a file. */
 	owner = connect_bus(env);
-	if (!tap_ok(&env->tap, owner && open_session(owner, filefd, path, sizeof(path)) >= 0,
+	if (!tap_ok(owner && open_session(owner, filefd, path, sizeof(path)) >= 0,
 		    "a session with an attached file (%s)", owner ? path : "-"))
 		goto out;
 
@@ -415,15 +420,15 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 		char row[128];
 
 		snprintf(row, sizeof(row), "%u", (unsigned)getpid());
-		tap_ok(&env->tap, strstr(env->out, "ID  UID") && strstr(env->out, "STATE") &&
+		tap_ok(strstr(env->out, "ID  UID") && strstr(env->out, "STATE") &&
 		       strstr(env->out, "MIRRORS  BYTES  4K  2M  1G") && strstr(env->out, row) &&
 		       strstr(env->out, "new") && strstr(env->out, "1 session listed."),
 		       "list-sessions: header, our session, footer");
-		tap_diag_text(env->out);
+		diag_text(env->out);
 	}
 	snprintf(args, sizeof(args), "--bus-address '%s' --no-legend list-sessions", a);
 	run(env, false, args);
-	tap_ok(&env->tap, env->out[0] && !strstr(env->out, "STATE") && !strstr(env->out, "listed"),
+	tap_ok(env->out[0] && !strstr(env->out, "STATE") && !strstr(env->out, "listed"),
 	       "list-sessions --no-legend: rows only");
 	snprintf(args, sizeof(args), "--bus-address '%s' list-sessions --json", a);
 	snprintf(want, sizeof(want), "\"id\":%s,\"path\":\"%s\",\"uid\":%u,\"pid\":%u,"
@@ -433,11 +438,11 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s", a, id);
 	expect(env, false, args, 0, file, "show-session: the attached file");
 	snprintf(want, sizeof(want), "Session %s (%s)", id, path);
-	tap_ok(&env->tap, strstr(env->out, want) &&
+	tap_ok(strstr(env->out, want) &&
 	       strstr(env->out, "State: new") && strstr(env->out, "Write: yes") &&
 	       strstr(env->out, "PageCache: yes") && strstr(env->out, "[0, +8K) rw"),
 	       "show-session: properties");
-	tap_diag_text(env->out);
+	diag_text(env->out);
 	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s --json", a, path);
 	snprintf(want, sizeof(want), "\"files\":[{\"path\":\"%s\",\"offset\":0,\"length\":8192,"
 		 "\"write\":true}]", file);
@@ -448,7 +453,7 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 	snprintf(args, sizeof(args), "--bus-address '%s' list-mirrors", a);
 	expect(env, false, args, 0, "SESSION  ID  START  LENGTH  STATE  DAX  4K  2M  1G",
 	       "list-mirrors header");
-	tap_ok(&env->tap, strstr(env->out, "0 mirrors listed.") != NULL,
+	tap_ok(strstr(env->out, "0 mirrors listed.") != NULL,
 	       "list-mirrors: none (the fake module lists no mirrors)");
 	snprintf(args, sizeof(args), "--bus-address '%s' list-mirrors %s --json", a, id);
 	expect_json(env, false, args, "[]", "list-mirrors ID");
@@ -481,7 +486,7 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 out:
 	sd_bus_flush_close_unref(owner);
 	kill(pid, SIGTERM);
-	tap_ok(&env->tap, wait_exit(pid, 20000) == 0, "daxmirrord-fake stopped");
+	tap_ok(wait_exit(pid, 20000) == 0, "daxmirrord-fake stopped");
 }
 
 int main(int argc, char **argv)
@@ -513,17 +518,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (start_bus(&env) < 0) {
-		printf("Bail out! cannot start dbus-daemon\n");
-		return EXIT_FAILURE;
+		tap_bail("cannot start dbus-daemon");
 	}
-	printf("# private bus at %s\n", env.address);
+	tap_diag("private bus at %s", env.address);
 	bus = connect_bus(&env);
-	if (!tap_ok(&env.tap, bus != NULL, "connected to the private bus"))
+	if (!tap_ok(bus != NULL, "connected to the private bus"))
 		goto out;
 
 	snprintf(file, sizeof(file), "%s/data", env.tmpdir);
 	filefd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (!tap_ok(&env.tap, filefd >= 0 && ftruncate(filefd, 16384) == 0, "a data file"))
+	if (!tap_ok(filefd >= 0 && ftruncate(filefd, 16384) == 0, "a data file"))
 		goto out;
 
 	usage_checks(&env);
@@ -557,6 +561,6 @@ out:
 	free(env.err);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env.tmpdir);
 	if (system(cmd) != 0)
-		printf("# could not remove %s\n", env.tmpdir);
-	return tap_done(&env.tap);
+		tap_diag("could not remove %s", env.tmpdir);
+	return tap_done();
 }

@@ -7,8 +7,8 @@
 #include "json.h"
 #include "model.h"
 #include "table.h"
+#include "tap.h"
 #include "util.h"
-#include "test-tap.h"
 
 /* Runs @fn into a memory stream and returns what it wrote (malloc()ed). */
 #define CAPTURE(out, stmt) do {						\
@@ -19,31 +19,31 @@
 		fclose(f);						\
 	} while (0)
 
-static void check_escape(Tap *t, const char *in, const char *want, const char *what)
+static void check_escape(const char *in, const char *want, const char *what)
 {
 	char *out = NULL;
 
 	CAPTURE(out, json_write_string(f, in));
-	tap_ok(t, out && strcmp(out, want) == 0, "escape %s: %s", what, out ? out : "(null)");
+	tap_ok(out && strcmp(out, want) == 0, "escape %s: %s", what, out ? out : "(null)");
 	free(out);
 }
 
-static void test_json(Tap *t)
+static void test_json(void)
 {
 	char *out = NULL;
 
-	check_escape(t, "plain", "\"plain\"", "plain");
-	check_escape(t, "", "\"\"", "empty");
-	check_escape(t, "a\"b\\c", "\"a\\\"b\\\\c\"", "quote and backslash");
-	check_escape(t, "\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\"", "short escapes");
-	check_escape(t, "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"", "control characters");
-	check_escape(t, "/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80", "\"/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80\"",
+	check_escape("plain", "\"plain\"", "plain");
+	check_escape("", "\"\"", "empty");
+	check_escape("a\"b\\c", "\"a\\\"b\\\\c\"", "quote and backslash");
+	check_escape("\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\"", "short escapes");
+	check_escape("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"", "control characters");
+	check_escape("/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80", "\"/mnt/caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80\"",
 		     "valid UTF-8 passes");
-	check_escape(t, "a\xff" "b", "\"a\\ufffdb\"", "invalid byte");
-	check_escape(t, "\xc0\xaf", "\"\\ufffd\\ufffd\"", "overlong");
-	check_escape(t, "x\xe2\x82", "\"x\\ufffd\\ufffd\"", "truncated sequence");
-	check_escape(t, "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"", "surrogate");
-	check_escape(t, "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", "above U+10FFFF");
+	check_escape("a\xff" "b", "\"a\\ufffdb\"", "invalid byte");
+	check_escape("\xc0\xaf", "\"\\ufffd\\ufffd\"", "overlong");
+	check_escape("x\xe2\x82", "\"x\\ufffd\\ufffd\"", "truncated sequence");
+	check_escape("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"", "surrogate");
+	check_escape("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", "above U+10FFFF");
 
 	CAPTURE(out, {
 		JsonWriter w = JSON_WRITER_INIT(f);
@@ -67,12 +67,12 @@ static void test_json(Tap *t)
 		json_end_object(&w);
 		json_finish(&w);
 	});
-	tap_ok(t, out && strcmp(out, "{\"s\":\"x\",\"n\":18446744073709551615,\"a\":[1,{},[],-5,null,null],"
+	tap_ok(out && strcmp(out, "{\"s\":\"x\",\"n\":18446744073709551615,\"a\":[1,{},[],-5,null,null],"
 			    "\"t\":true,\"f\":false}\n") == 0, "nesting and commas: %s", out);
 	free(out);
 }
 
-static void test_sizes(Tap *t)
+static void test_sizes(void)
 {
 	static const struct {
 		uint64_t v;
@@ -100,19 +100,19 @@ static void test_sizes(Tap *t)
 		char buf[FORMAT_BYTES_MAX];
 
 		format_bytes(buf, sizeof(buf), fmt[i].v);
-		tap_ok(t, strcmp(buf, fmt[i].want) == 0, "format_bytes(%llu) = %s (want %s)",
+		tap_ok(strcmp(buf, fmt[i].want) == 0, "format_bytes(%llu) = %s (want %s)",
 		       (unsigned long long)fmt[i].v, buf, fmt[i].want);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(parse); i++) {
 		uint64_t v = 12345;
 		int r = parse_size(parse[i].s, &v);
 
-		tap_ok(t, r == parse[i].r && (r < 0 ? v == 12345 : v == parse[i].v),
+		tap_ok(r == parse[i].r && (r < 0 ? v == 12345 : v == parse[i].v),
 		       "parse_size(\"%s\") = %d, %llu", parse[i].s, r, (unsigned long long)v);
 	}
 }
 
-static void test_table(Tap *t)
+static void test_table(void)
 {
 	static const TableColumn cols[] = { { "ID", true }, { "NAME", false }, { "N", true } };
 	Table tb = TABLE_INIT(cols, ARRAY_SIZE(cols));
@@ -124,17 +124,17 @@ static void test_table(Tap *t)
 	table_add_u64(&tb, 12345);
 	table_add(&tb, "line\nbreak");
 	table_add(&tb, NULL);
-	tap_ok(t, table_rows(&tb) == 2, "two rows");
+	tap_ok(table_rows(&tb) == 2, "two rows");
 	CAPTURE(out, table_print(&tb, f, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"   ID  NAME          N\n"
 		"    1  a           100\n"
 		"12345  line?break    -\n") == 0, "table with legend, aligned");
 	if (out)
-		tap_diag_text(out);
+		tap_diag("%s", out);
 	free(out);
 	CAPTURE(out, table_print(&tb, f, false));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"    1  a           100\n"
 		"12345  line?break    -\n") == 0, "table without legend");
 	free(out);
@@ -144,13 +144,13 @@ static void test_table(Tap *t)
 	table_add(&tb, "7");
 	table_add(&tb, "last");
 	CAPTURE(out, table_print(&tb, f, true));
-	tap_ok(t, out && strcmp(out, "ID  NAME\n 7  last\n") == 0,
+	tap_ok(out && strcmp(out, "ID  NAME\n 7  last\n") == 0,
 	       "no trailing blanks after the last column");
 	free(out);
 	table_done(&tb);
 }
 
-static void test_printers(Tap *t)
+static void test_printers(void)
 {
 	SessionMirror mirrors[] = {
 		{ .id = 1, .start = 0x7f0000000000, .length = 16ULL << 20, .state = "live",
@@ -174,20 +174,20 @@ static void test_printers(Tap *t)
 	char *out = NULL;
 
 	CAPTURE(out, print_sessions(f, s, 2, false, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"ID    UID  PID  STATE  MIRRORS  BYTES  4K  2M  1G\n"
 		" 3  65534   42  bound        2    16M   2   8   0\n"
 		" 4      0    7  new          0     0B   0   0   0\n"
 		"\n2 sessions listed.\n") == 0, "list-sessions table");
 	if (out)
-		tap_diag_text(out);
+		tap_diag("%s", out);
 	free(out);
 	CAPTURE(out, print_sessions(f, s, 2, false, false));
-	tap_ok(t, out && !strstr(out, "STATE") && !strstr(out, "listed"),
+	tap_ok(out && !strstr(out, "STATE") && !strstr(out, "listed"),
 	       "list-sessions --no-legend: no header, no footer");
 	free(out);
 	CAPTURE(out, print_sessions(f, s, 2, true, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"[{\"id\":3,\"path\":\"/org/daxmirror1/session/3\",\"uid\":65534,\"pid\":42,"
 		"\"state\":\"bound\",\"mirrors\":2,\"mirrored_bytes\":16785408,\"entries_4k\":2,"
 		"\"entries_2m\":8,\"entries_1g\":0},"
@@ -196,20 +196,20 @@ static void test_printers(Tap *t)
 		"\"entries_2m\":0,\"entries_1g\":0}]\n") == 0, "list-sessions --json");
 	free(out);
 	CAPTURE(out, print_sessions(f, s, 0, true, true));
-	tap_ok(t, out && strcmp(out, "[]\n") == 0, "no sessions --json: []");
+	tap_ok(out && strcmp(out, "[]\n") == 0, "no sessions --json: []");
 	free(out);
 
 	CAPTURE(out, print_mirrors(f, s, 2, false, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"SESSION  ID  START           LENGTH  STATE     DAX  4K  2M  1G\n"
 		"      3   1  0x7f0000000000     16M  live      yes   0   8   0\n"
 		"      3   2  0x7f0001000000      8K  released  no    2   0   0\n"
 		"\n2 mirrors listed.\n") == 0, "list-mirrors table");
 	if (out)
-		tap_diag_text(out);
+		tap_diag("%s", out);
 	free(out);
 	CAPTURE(out, print_mirrors(f, s, 2, true, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"[{\"session\":3,\"id\":1,\"start\":139637976727552,\"length\":16777216,"
 		"\"state\":\"live\",\"dax\":true,\"entries_4k\":0,\"entries_2m\":8,\"entries_1g\":0},"
 		"{\"session\":3,\"id\":2,\"start\":139637993504768,\"length\":8192,"
@@ -218,26 +218,26 @@ static void test_printers(Tap *t)
 	free(out);
 
 	CAPTURE(out, print_session(f, &s[0], true));
-	tap_ok(t, out && strstr(out, "\"files\":[{\"path\":\"/mnt/\\\"odd\\\"\\nname\",\"offset\":0,"
+	tap_ok(out && strstr(out, "\"files\":[{\"path\":\"/mnt/\\\"odd\\\"\\nname\",\"offset\":0,"
 				"\"length\":16777216,\"write\":true}]") &&
 	       strstr(out, "\"mirrors\":[{\"session\":3,\"id\":1,") &&
 	       strstr(out, "\"device_faults\":5"), "show-session --json: files escaped, mirrors");
 	free(out);
 	CAPTURE(out, print_session(f, &s[0], false));
-	tap_ok(t, out && strstr(out, "Session 3 (/org/daxmirror1/session/3)") &&
+	tap_ok(out && strstr(out, "Session 3 (/org/daxmirror1/session/3)") &&
 	       strstr(out, "/mnt/\"odd\"?name [0, +16M) rw") && strstr(out, "0x7f0001000000") &&
 	       strstr(out, "State: bound"), "show-session text: a file on one line, the mirrors");
 	if (out)
-		tap_diag_text(out);
+		tap_diag("%s", out);
 	free(out);
 
 	CAPTURE(out, print_status(f, &m, false));
-	tap_ok(t, out && strstr(out, "Module: loaded (ABI version 1)") &&
+	tap_ok(out && strstr(out, "Module: loaded (ABI version 1)") &&
 	       strstr(out, "Limits: 16 sessions and 64G per user, 64 mirrors per session"),
 	       "status text");
 	free(out);
 	CAPTURE(out, print_status(f, &m, true));
-	tap_ok(t, out && strcmp(out,
+	tap_ok(out && strcmp(out,
 		"{\"version\":\"0.1.0\",\"module_state\":\"loaded\",\"module_version\":1,"
 		"\"session_count\":2,\"mirror_count\":2,\"mirrored_bytes\":16785408,"
 		"\"max_sessions_per_user\":16,\"max_bytes_per_user\":68719476736,"
@@ -247,11 +247,9 @@ static void test_printers(Tap *t)
 
 int main(void)
 {
-	Tap t = { 0 };
-
-	test_json(&t);
-	test_sizes(&t);
-	test_table(&t);
-	test_printers(&t);
-	return tap_done(&t);
+	test_json();
+	test_sizes();
+	test_table();
+	test_printers();
+	return tap_done();
 }

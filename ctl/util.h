@@ -1,19 +1,14 @@
-/* util.h - small helpers of daxmirrorctl: cleanup attributes, the exit
- * codes, size parsing and formatting. Header only, except the two size
- * functions (util.c). */
+/* util.h - what is daxmirrorctl's own among its small helpers: the exit
+ * codes, streq(), size parsing and formatting (util.c). The cleanup
+ * helpers come from shared/macro.h, included here for every file of the
+ * CLI. */
 #ifndef DAXMIRRORCTL_UTIL_H
 #define DAXMIRRORCTL_UTIL_H
 
-#include <errno.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "macro.h"
 
 /* Exit codes (documented in --help and docs/daxmirrorctl.md). */
 enum {
@@ -25,35 +20,6 @@ enum {
 	CTL_EXIT_DENIED = 5,	/* permission denied */
 	CTL_EXIT_QUOTA = 6,	/* a quota of daxmirrord.conf would be exceeded */
 };
-
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-
-/* Closes *fd if >= 0, keeping errno. */
-static inline void closep(int *fd)
-{
-	if (*fd >= 0) {
-		int saved = errno;
-
-		close(*fd);
-		errno = saved;
-	}
-}
-
-/* Closes @fd if >= 0; returns -1 for "fd = safe_close_fd(fd);". */
-static inline int safe_close_fd(int fd)
-{
-	closep(&fd);
-	return -1;
-}
-
-static inline void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
 
 static inline int streq(const char *a, const char *b)
 {

@@ -16,17 +16,14 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-contract.h"
 #include "daxmirror.h"
 #include "libdaxmirror.h"
+#include "macro.h"
 #include "pmem.h"
 
 #define _public_ __attribute__((visibility("default")))
 
-#define BUS_NAME	"org.daxmirror1"
-#define MANAGER_PATH	"/org/daxmirror1"
-#define MANAGER_IFACE	"org.daxmirror1.Manager"
-#define SESSION_IFACE	"org.daxmirror1.Session"
-#define ERROR_PREFIX	"org.daxmirror1.Error."
 #define BUS_ENV		"DAXMIRROR_BUS_ADDRESS"
 
 #define PAGE		((uint64_t)LIBDAXMIRROR_PAGE_SIZE)
@@ -84,49 +81,24 @@ struct daxmirror_mirror {
 	enum dmp_granularity granularity;
 };
 
-static const struct {
-	const char *name;
-	int err;
-} error_map[] = {
-	{ "AccessDenied", EACCES },
-	{ "QuotaExceeded", EDQUOT },
-	{ "ModuleNotLoaded", ENXIO },
-	{ "NoSuchSession", ENOENT },
-	{ "InvalidOption", EINVAL },
-	{ "InvalidRange", ERANGE },
-	{ "BadFile", EBADF },
-	{ "NotDax", EOPNOTSUPP },
-	{ "BadBlocks", EIO },
-	{ "Revoked", ENODEV },
-	{ "Kernel", EPROTO },
-	{ "NotRequested", ESRCH },
-};
-
 static void set_last_error(struct daxmirror_client *c, char *s)
 {
 	free(c->last_error);
 	c->last_error = s;
 }
 
-/* A failed bus call: remember the error, return it as a negative errno. */
+/* A failed bus call: remember the error, return it as a negative errno
+ * (org.daxmirror1.Error.* through dxm_bus_error_map, which
+ * dxm_bus_connect() registered; any other name as sd-bus maps it). */
 static int bus_failed(struct daxmirror_client *c, const sd_bus_error *e, int r)
 {
 	char *s = NULL;
 
 	if (sd_bus_error_is_set(e)) {
-		int err = 0;
+		int err = sd_bus_error_get_errno(e);
 
 		if (asprintf(&s, "%s: %s", e->name, e->message ? e->message : "") < 0)
 			s = NULL;
-		if (!strncmp(e->name, ERROR_PREFIX, strlen(ERROR_PREFIX))) {
-			const char *n = e->name + strlen(ERROR_PREFIX);
-
-			for (size_t i = 0; i < sizeof(error_map) / sizeof(error_map[0]); i++)
-				if (!strcmp(n, error_map[i].name))
-					err = error_map[i].err;
-		}
-		if (!err)
-			err = sd_bus_error_get_errno(e);
 		r = err > 0 ? -err : -EIO;
 	} else {
 		if (r >= 0)
@@ -158,30 +130,13 @@ _public_ int daxmirror_client_new(struct daxmirror_client **ret, const char *bus
 		if (env && *env)
 			bus_address = env;
 	}
-	if (bus_address) {
-		r = sd_bus_new(&c->bus);
-		if (r < 0)
-			goto fail;
-		r = sd_bus_set_address(c->bus, bus_address);
-		if (r >= 0)
-			r = sd_bus_set_bus_client(c->bus, 1);
-		if (r >= 0)
-			r = sd_bus_negotiate_fds(c->bus, 1);
-		if (r >= 0)
-			r = sd_bus_start(c->bus);
-	} else {
-		r = sd_bus_open_system(&c->bus);
+	r = dxm_bus_connect(bus_address, "libdaxmirror", &c->bus);
+	if (r < 0) {
+		free(c);
+		return r;
 	}
-	if (r < 0)
-		goto fail;
-	(void)sd_bus_set_description(c->bus, "libdaxmirror");
 	*ret = c;
 	return 0;
-
-fail:
-	sd_bus_flush_close_unref(c->bus);
-	free(c);
-	return r;
 }
 
 static void forget_attachments(struct daxmirror_client *c)
@@ -198,21 +153,16 @@ static void forget_attachments(struct daxmirror_client *c)
  * then drop the fd and everything tied to the session. */
 static void session_close(struct daxmirror_client *c)
 {
-	sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
 
-	if (c->session_path) {
-		(void)sd_bus_call_method(c->bus, BUS_NAME, c->session_path, SESSION_IFACE,
+	if (c->session_path)
+		(void)sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
 					 "Close", &err, NULL, "");
-		sd_bus_error_free(&err);
-	}
 	c->revoke_slot = sd_bus_slot_unref(c->revoke_slot);
 	c->revoke_pending = false;
 	c->revoke_deadline = 0;
-	if (c->session_fd >= 0)
-		close(c->session_fd);
-	c->session_fd = -1;
-	free(c->session_path);
-	c->session_path = NULL;
+	c->session_fd = safe_close(c->session_fd);
+	freep(&c->session_path);
 	c->session_write = false;
 	c->bound = false;
 	forget_attachments(c);
@@ -342,7 +292,7 @@ _public_ int daxmirror_client_revoke_pending(const struct daxmirror_client *c,
 
 _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 {
-	sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
 	int r;
 
 	if (!c)
@@ -358,7 +308,7 @@ _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 		if (r < 0)
 			return r;
 	}
-	r = sd_bus_call_method(c->bus, BUS_NAME, c->session_path, SESSION_IFACE,
+	r = sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
 			       "AcknowledgeRevoke", &err, NULL, "");
 	if (r < 0) {
 		/* Forced already: the object went with the session. */
@@ -366,10 +316,7 @@ _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 			    sd_bus_error_has_name(&err, SD_BUS_ERROR_UNKNOWN_METHOD);
 
 		r = bus_failed(c, &err, r);
-		if (gone)
-			r = -ENODEV;
-		sd_bus_error_free(&err);
-		return r;
+		return gone ? -ENODEV : r;
 	}
 	c->revoke_pending = false;
 	return 0;
@@ -379,37 +326,30 @@ _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 
 static int session_open(struct daxmirror_client *c, bool write)
 {
-	sd_bus_error err = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *path;
 	int fd, r;
 
 	if (write)
-		r = sd_bus_call_method(c->bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
+		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE,
 				       "OpenSession", &err, &reply, "a{sv}", 1, "Write", "b", 1);
 	else
-		r = sd_bus_call_method(c->bus, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
+		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE,
 				       "OpenSession", &err, &reply, "a{sv}", 0);
-	if (r < 0) {
-		r = bus_failed(c, &err, r);
-		goto out;
-	}
+	if (r < 0)
+		return bus_failed(c, &err, r);
 	r = sd_bus_message_read(reply, "oh", &path, &fd);
-	if (r < 0) {
-		r = bus_failed(c, &err, r);
-		goto out;
-	}
+	if (r < 0)
+		return bus_failed(c, &err, r);
 	/* The fd belongs to the reply: dup it before the reply goes. */
 	c->session_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (c->session_fd < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (c->session_fd < 0)
+		return -errno;
 	c->session_path = strdup(path);
 	if (!c->session_path) {
-		r = -ENOMEM;
 		session_close(c);
-		goto out;
+		return -ENOMEM;
 	}
 	c->session_write = write;
 	/* The broker sends RevokeRequested to this connection only (unicast
@@ -417,18 +357,15 @@ static int session_open(struct daxmirror_client *c, bool write)
 	 * hand it to on_revoke_requested(). The bus-side AddMatch, for the
 	 * broadcast a restarted broker sends when it lost the owner's name,
 	 * goes out without waiting: no extra round trip per session. */
-	r = sd_bus_match_signal_async(c->bus, &c->revoke_slot, BUS_NAME, path, SESSION_IFACE,
+	r = sd_bus_match_signal_async(c->bus, &c->revoke_slot, DXM_BUS_NAME, path,
+				      DXM_SESSION_IFACE,
 				      "RevokeRequested", on_revoke_requested,
 				      on_revoke_match_installed, c);
 	if (r < 0) {
 		session_close(c);
-		goto out;
+		return r;
 	}
-	r = 0;
-out:
-	sd_bus_error_free(&err);
-	sd_bus_message_unref(reply);
-	return r;
+	return 0;
 }
 
 static bool attached(const struct daxmirror_client *c, const struct stat *st,
@@ -445,8 +382,8 @@ static bool attached(const struct daxmirror_client *c, const struct stat *st,
 static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st,
 		       uint64_t offset, uint64_t length, bool write)
 {
-	sd_bus_error err = SD_BUS_ERROR_NULL;
-	struct attachment *a;
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_free_ struct attachment *a = NULL;
 	int r;
 
 	if (attached(c, st, offset, length, write))
@@ -455,18 +392,14 @@ static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st
 	if (!a)
 		return -ENOMEM;
 	if (write)
-		r = sd_bus_call_method(c->bus, BUS_NAME, c->session_path, SESSION_IFACE,
+		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
 				       "AttachFile", &err, NULL, "htta{sv}", fd, offset, length,
 				       1, "Write", "b", 1);
 	else
-		r = sd_bus_call_method(c->bus, BUS_NAME, c->session_path, SESSION_IFACE,
+		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
 				       "AttachFile", &err, NULL, "htta{sv}", fd, offset, length, 0);
-	if (r < 0) {
-		r = bus_failed(c, &err, r);
-		sd_bus_error_free(&err);
-		free(a);
-		return r;
-	}
+	if (r < 0)
+		return bus_failed(c, &err, r);
 	*a = (struct attachment){
 		.next = c->attached,
 		.dev = st->st_dev,
@@ -475,7 +408,7 @@ static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st
 		.length = length,
 		.write = write,
 	};
-	c->attached = a;
+	c->attached = TAKE_PTR(a);
 	return 0;
 }
 
@@ -719,7 +652,7 @@ _public_ int daxmirror_mirror_snapshot(struct daxmirror_mirror *m, uint64_t off,
 _public_ int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmirror_counters *out)
 {
 	struct daxmirror_session_info info;
-	struct daxmirror_mirror_info *list = NULL;
+	_cleanup_free_ struct daxmirror_mirror_info *list = NULL;
 	struct daxmirror_mirror_list ml;
 	uint32_t capacity = 0;
 	int r;
@@ -736,22 +669,17 @@ _public_ int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmir
 			.mirrors = (uintptr_t)list,
 			.capacity = capacity,
 		};
-		if (ioctl(m->client->session_fd, DAXMIRROR_IOC_MIRROR_LIST, &ml) < 0) {
-			r = -errno;
-			goto out;
-		}
+		if (ioctl(m->client->session_fd, DAXMIRROR_IOC_MIRROR_LIST, &ml) < 0)
+			return -errno;
 		if (ml.count <= capacity)
 			break;
 		free(list);
 		capacity = ml.count + 8;
 		list = calloc(capacity, sizeof(*list));
-		if (!list) {
-			r = -ENOMEM;
-			goto out;
-		}
+		if (!list)
+			return -ENOMEM;
 	}
 
-	r = -ENOENT;
 	for (uint32_t i = 0; i < ml.count; i++) {
 		if (list[i].id != m->id)
 			continue;
@@ -759,12 +687,9 @@ _public_ int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmir
 		out->entries_4k = list[i].entries[DAXMIRROR_ORDER_4K];
 		out->entries_2m = list[i].entries[DAXMIRROR_ORDER_2M];
 		out->entries_1g = list[i].entries[DAXMIRROR_ORDER_1G];
-		r = 0;
-		break;
+		return 0;
 	}
-out:
-	free(list);
-	return r;
+	return -ENOENT;
 }
 
 _public_ int daxmirror_mirror_persist(struct daxmirror_mirror *m, uint64_t off, uint64_t len)

@@ -109,9 +109,12 @@ struct daxmirror_counters {
  * org.daxmirror1.Error.AccessDenied -EACCES, .QuotaExceeded -EDQUOT,
  * .ModuleNotLoaded -ENXIO, .NoSuchSession -ENOENT, .InvalidOption -EINVAL,
  * .InvalidRange -ERANGE, .BadFile -EBADF, .NotDax -EOPNOTSUPP,
- * .BadBlocks -EIO, .Revoked -ENODEV, .Kernel -EPROTO; any other error name
- * as sd-bus maps it (e.g. org.freedesktop.DBus.Error.ServiceUnknown
- * -EHOSTUNREACH when no broker runs), else -EIO.
+ * .BadBlocks -EIO, .Revoked -ENODEV, .Kernel -EPROTO, .NotRequested -ESRCH;
+ * any other error name as sd-bus maps it (e.g.
+ * org.freedesktop.DBus.Error.ServiceUnknown -EHOSTUNREACH when no broker
+ * runs), else -EIO. The first call adds this table to sd-bus's error maps
+ * of the process (sd_bus_error_add_map()), so sd_bus_error_get_errno()
+ * maps these names the same way in the application too.
  *
  * Return: 0; -EINVAL (@ret NULL), -ENOMEM, or what sd-bus returns when
  * the bus cannot be reached (e.g. -ENOENT, -ECONNREFUSED).

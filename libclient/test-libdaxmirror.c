@@ -28,26 +28,14 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-contract.h"
 #include "libdaxmirror.h"
 #include "private-bus.h"
+#include "tap.h"
 
-static int n_test, n_fail;
 static char bus_dir[256];
 static char bus_address[512];
 static pid_t bus_pid = -1, mock_pid = -1, daemon_pid = -1;
-
-static void ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", cond ? "ok" : "not ok", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	n_fail += !cond;
-}
 
 static void stop(pid_t *pid)
 {
@@ -117,7 +105,7 @@ static int mock_open_session(sd_bus_message *m, void *ud, sd_bus_error *e)
 	if (*mock_open_error)
 		return mock_reply(m, mock_open_error);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	r = sd_bus_reply_method_return(m, "oh", "/org/daxmirror1/session/1", fd);
+	r = sd_bus_reply_method_return(m, "oh", DXM_SESSION_PREFIX "/1", fd);
 	close(fd);
 	return r;
 }
@@ -187,16 +175,16 @@ static void mock_main(int ready_fd)
 	if (r >= 0)
 		r = sd_bus_start(bus);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1",
-					     "org.daxmirror1.Manager", manager_vtable, NULL);
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_OBJECT_ROOT,
+					     DXM_MANAGER_IFACE, manager_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1",
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_OBJECT_ROOT,
 					     "org.daxmirror1.Test", test_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_add_object_vtable(bus, NULL, "/org/daxmirror1/session/1",
-					     "org.daxmirror1.Session", session_vtable, NULL);
+		r = sd_bus_add_object_vtable(bus, NULL, DXM_SESSION_PREFIX "/1",
+					     DXM_SESSION_IFACE, session_vtable, NULL);
 	if (r >= 0)
-		r = sd_bus_request_name(bus, "org.daxmirror1", 0);
+		r = sd_bus_request_name(bus, DXM_BUS_NAME, 0);
 	if (r < 0) {
 		fprintf(stderr, "mock broker: %s\n", strerror(-r));
 		_exit(1);
@@ -246,8 +234,8 @@ static int mock_call(sd_bus *bus, const char *method, sd_bus_message **reply,
 	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, "org.daxmirror1", "/org/daxmirror1",
-					   "org.daxmirror1.Test", method);
+	r = sd_bus_message_new_method_call(bus, &m, DXM_BUS_NAME, DXM_OBJECT_ROOT,
+					       "org.daxmirror1.Test", method);
 	if (r < 0)
 		return r;
 	va_start(ap, sig);
@@ -335,29 +323,29 @@ static void test_no_client(void)
 	uint8_t pages[1];
 	char buf[1];
 
-	ok(daxmirror_client_new(NULL, bus_address) == -EINVAL, "client_new(NULL) -> EINVAL");
-	ok(daxmirror_client_free(NULL) == NULL, "client_free(NULL) -> NULL");
-	ok(daxmirror_client_session_path(NULL) == NULL, "session_path(NULL) -> NULL");
-	ok(daxmirror_client_last_error(NULL) == NULL, "last_error(NULL) -> NULL");
-	ok(daxmirror_client_counters(NULL, &cnt) == -EINVAL, "client_counters(NULL) -> EINVAL");
-	ok(daxmirror_mirror_file(NULL, 0, 0, 0, 0, &m) == -EINVAL && m == (void *)1,
-	   "mirror_file(NULL client) -> EINVAL, *ret untouched");
-	ok(daxmirror_mirror_free(NULL) == NULL, "mirror_free(NULL) -> NULL");
-	ok(daxmirror_mirror_addr(NULL) == NULL && daxmirror_mirror_length(NULL) == 0 &&
-	   daxmirror_mirror_granularity(NULL) == NULL && !daxmirror_mirror_is_dax(NULL),
-	   "mirror accessors of NULL");
-	ok(daxmirror_mirror_prefetch(NULL, 0, 4096, false) == -EINVAL &&
-	   daxmirror_mirror_read(NULL, 0, buf, 1) == -EINVAL &&
-	   daxmirror_mirror_write(NULL, 0, buf, 1) == -EINVAL &&
-	   daxmirror_mirror_snapshot(NULL, 0, 4096, pages) == -EINVAL &&
-	   daxmirror_mirror_counters(NULL, &cnt) == -EINVAL &&
-	   daxmirror_mirror_persist(NULL, 0, 1) == -EINVAL,
-	   "fast path on a NULL mirror -> EINVAL");
-	ok(daxmirror_client_get_fd(NULL) == -EINVAL && daxmirror_client_get_events(NULL) == -EINVAL &&
-	   daxmirror_client_process(NULL) == -EINVAL &&
-	   daxmirror_client_revoke_pending(NULL, NULL) == -EINVAL &&
-	   daxmirror_client_acknowledge_revoke(NULL) == -EINVAL,
-	   "revoke calls on a NULL client -> EINVAL");
+	tap_ok(daxmirror_client_new(NULL, bus_address) == -EINVAL, "client_new(NULL) -> EINVAL");
+	tap_ok(daxmirror_client_free(NULL) == NULL, "client_free(NULL) -> NULL");
+	tap_ok(daxmirror_client_session_path(NULL) == NULL, "session_path(NULL) -> NULL");
+	tap_ok(daxmirror_client_last_error(NULL) == NULL, "last_error(NULL) -> NULL");
+	tap_ok(daxmirror_client_counters(NULL, &cnt) == -EINVAL, "client_counters(NULL) -> EINVAL");
+	tap_ok(daxmirror_mirror_file(NULL, 0, 0, 0, 0, &m) == -EINVAL && m == (void *)1,
+	       "mirror_file(NULL client) -> EINVAL, *ret untouched");
+	tap_ok(daxmirror_mirror_free(NULL) == NULL, "mirror_free(NULL) -> NULL");
+	tap_ok(daxmirror_mirror_addr(NULL) == NULL && daxmirror_mirror_length(NULL) == 0 &&
+	       daxmirror_mirror_granularity(NULL) == NULL && !daxmirror_mirror_is_dax(NULL),
+	       "mirror accessors of NULL");
+	tap_ok(daxmirror_mirror_prefetch(NULL, 0, 4096, false) == -EINVAL &&
+	       daxmirror_mirror_read(NULL, 0, buf, 1) == -EINVAL &&
+	       daxmirror_mirror_write(NULL, 0, buf, 1) == -EINVAL &&
+	       daxmirror_mirror_snapshot(NULL, 0, 4096, pages) == -EINVAL &&
+	       daxmirror_mirror_counters(NULL, &cnt) == -EINVAL &&
+	       daxmirror_mirror_persist(NULL, 0, 1) == -EINVAL,
+	       "fast path on a NULL mirror -> EINVAL");
+	tap_ok(daxmirror_client_get_fd(NULL) == -EINVAL && daxmirror_client_get_events(NULL) == -EINVAL &&
+	       daxmirror_client_process(NULL) == -EINVAL &&
+	       daxmirror_client_revoke_pending(NULL, NULL) == -EINVAL &&
+	       daxmirror_client_acknowledge_revoke(NULL) == -EINVAL,
+	       "revoke calls on a NULL client -> EINVAL");
 }
 
 /* The event loop of a client without a session: a socket to poll for
@@ -369,14 +357,14 @@ static void test_events(struct daxmirror_client *c)
 	int fd, ev;
 
 	fd = daxmirror_client_get_fd(c);
-	ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode), "get_fd: a socket (%d)", fd);
+	tap_ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode), "get_fd: a socket (%d)", fd);
 	ev = daxmirror_client_get_events(c);
-	ok(ev >= 0 && (ev & POLLIN), "get_events: POLLIN (%d)", ev);
-	ok(daxmirror_client_process(c) == 0, "process: nothing pending -> 0");
-	ok(daxmirror_client_revoke_pending(c, &deadline) == 0 && deadline == 42,
-	   "revoke_pending: 0, deadline untouched");
-	ok(daxmirror_client_acknowledge_revoke(c) == -ENOTCONN,
-	   "acknowledge_revoke without a session -> ENOTCONN");
+	tap_ok(ev >= 0 && (ev & POLLIN), "get_events: POLLIN (%d)", ev);
+	tap_ok(daxmirror_client_process(c) == 0, "process: nothing pending -> 0");
+	tap_ok(daxmirror_client_revoke_pending(c, &deadline) == 0 && deadline == 42,
+	       "revoke_pending: 0, deadline untouched");
+	tap_ok(daxmirror_client_acknowledge_revoke(c) == -ENOTCONN,
+	       "acknowledge_revoke without a session -> ENOTCONN");
 }
 
 static void test_unreachable(void)
@@ -387,10 +375,10 @@ static void test_unreachable(void)
 
 	snprintf(addr, sizeof(addr), "unix:path=%s/no-such-bus", bus_dir);
 	r = daxmirror_client_new(&c, addr);
-	ok(r < 0 && r > -4096 && c == (void *)1, "client_new on a missing socket fails (%s)",
-	   strerror(-r));
+	tap_ok(r < 0 && r > -4096 && c == (void *)1, "client_new on a missing socket fails (%s)",
+	       strerror(-r));
 	r = daxmirror_client_new(&c, "not an address");
-	ok(r < 0 && c == (void *)1, "client_new on a malformed address fails (%s)", strerror(-r));
+	tap_ok(r < 0 && c == (void *)1, "client_new on a malformed address fails (%s)", strerror(-r));
 }
 
 static void test_arguments(void)
@@ -401,27 +389,31 @@ static void test_arguments(void)
 	int fd = make_file(4 << 20, O_RDWR), r;
 
 	r = daxmirror_client_new(&c, bus_address);
-	ok(r == 0 && c, "client_new on the private bus");
+	tap_ok(r == 0 && c, "client_new on the private bus");
 	if (!c)
 		return;
-	ok(daxmirror_client_session_path(c) == NULL, "no session before the first mirror");
-	ok(daxmirror_client_last_error(c) == NULL, "no error yet");
-	ok(daxmirror_client_counters(c, &cnt) == -ENOTCONN, "counters before a session -> ENOTCONN");
-	ok(daxmirror_client_counters(c, NULL) == -EINVAL, "counters(NULL out) -> EINVAL");
+	/* Before this test registers anything itself (test_mock connects
+	 * through dxm_bus_connect()): the library's map is in place. */
+	tap_ok(sd_bus_error_get_errno(&SD_BUS_ERROR_MAKE_CONST(DXM_ERROR_NOT_REQUESTED, "")) ==
+	       ESRCH, "client_new registered org.daxmirror1's error map");
+	tap_ok(daxmirror_client_session_path(c) == NULL, "no session before the first mirror");
+	tap_ok(daxmirror_client_last_error(c) == NULL, "no error yet");
+	tap_ok(daxmirror_client_counters(c, &cnt) == -ENOTCONN, "counters before a session -> ENOTCONN");
+	tap_ok(daxmirror_client_counters(c, NULL) == -EINVAL, "counters(NULL out) -> EINVAL");
 
-	ok(daxmirror_mirror_file(c, fd, 0, 0, 0, NULL) == -EINVAL, "mirror_file(NULL ret) -> EINVAL");
-	ok(daxmirror_mirror_file(c, -1, 0, 0, 0, &m) == -EINVAL, "mirror_file(fd -1) -> EINVAL");
-	ok(daxmirror_mirror_file(c, fd, 0, 0, 0x4, &m) == -EINVAL, "unknown flag 0x4 -> EINVAL");
-	ok(daxmirror_mirror_file(c, fd, 0, 0, ~0u, &m) == -EINVAL, "flags ~0 -> EINVAL");
-	ok(daxmirror_mirror_file(c, fd, 100, 0, 0, &m) == -EINVAL, "unaligned offset -> EINVAL");
-	ok(daxmirror_mirror_file(c, fd, 0, 100, 0, &m) == -EINVAL, "unaligned length -> EINVAL");
-	ok(daxmirror_mirror_file(c, fd, UINT64_MAX & ~4095ULL, 8192, 0, &m) == -EINVAL,
-	   "offset + length overflows -> EINVAL");
-	ok(m == NULL, "no mirror returned");
-	ok(daxmirror_client_last_error(c) == NULL && daxmirror_client_session_path(c) == NULL,
-	   "argument errors did not touch the bus");
+	tap_ok(daxmirror_mirror_file(c, fd, 0, 0, 0, NULL) == -EINVAL, "mirror_file(NULL ret) -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, -1, 0, 0, 0, &m) == -EINVAL, "mirror_file(fd -1) -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, fd, 0, 0, 0x4, &m) == -EINVAL, "unknown flag 0x4 -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, fd, 0, 0, ~0u, &m) == -EINVAL, "flags ~0 -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, fd, 100, 0, 0, &m) == -EINVAL, "unaligned offset -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, fd, 0, 100, 0, &m) == -EINVAL, "unaligned length -> EINVAL");
+	tap_ok(daxmirror_mirror_file(c, fd, UINT64_MAX & ~4095ULL, 8192, 0, &m) == -EINVAL,
+	       "offset + length overflows -> EINVAL");
+	tap_ok(m == NULL, "no mirror returned");
+	tap_ok(daxmirror_client_last_error(c) == NULL && daxmirror_client_session_path(c) == NULL,
+	       "argument errors did not touch the bus");
 	c = daxmirror_client_free(c);
-	ok(c == NULL, "client_free returns NULL");
+	tap_ok(c == NULL, "client_free returns NULL");
 	close(fd);
 }
 
@@ -434,29 +426,29 @@ static void test_no_broker(void)
 	const char *e;
 
 	r = daxmirror_client_new(&c, bus_address);
-	ok(r == 0, "client_new");
+	tap_ok(r == 0, "client_new");
 	if (r)
 		return;
 	fds = count_fds();
 	maps = count_maps(fd);
 	r = daxmirror_mirror_file(c, fd, 0, 0, LIBDAXMIRROR_MIRROR_WRITE, &m);
 	e = daxmirror_client_last_error(c);
-	ok(r < 0 && r > -4096 && !m, "mirror_file without a broker fails cleanly (%d %s)", r,
-	   strerror(-r));
-	ok(r == -EHOSTUNREACH, "... with -EHOSTUNREACH (ServiceUnknown)");
-	ok(starts_with(e, "org.freedesktop.DBus.Error.ServiceUnknown"),
-	   "last_error names ServiceUnknown (%s)", e ? e : "NULL");
-	ok(daxmirror_client_session_path(c) == NULL, "still no session");
-	ok(count_fds() == fds && count_maps(fd) == maps, "no fd nor mapping left behind");
+	tap_ok(r < 0 && r > -4096 && !m, "mirror_file without a broker fails cleanly (%d %s)", r,
+	       strerror(-r));
+	tap_ok(r == -EHOSTUNREACH, "... with -EHOSTUNREACH (ServiceUnknown)");
+	tap_ok(starts_with(e, "org.freedesktop.DBus.Error.ServiceUnknown"),
+	       "last_error names ServiceUnknown (%s)", e ? e : "NULL");
+	tap_ok(daxmirror_client_session_path(c) == NULL, "still no session");
+	tap_ok(count_fds() == fds && count_maps(fd) == maps, "no fd nor mapping left behind");
 	c = daxmirror_client_free(c);
 
 	/* $DAXMIRROR_BUS_ADDRESS when bus_address is NULL. */
 	setenv("DAXMIRROR_BUS_ADDRESS", bus_address, 1);
 	r = daxmirror_client_new(&c, NULL);
-	ok(r == 0, "client_new(NULL address) uses $DAXMIRROR_BUS_ADDRESS");
+	tap_ok(r == 0, "client_new(NULL address) uses $DAXMIRROR_BUS_ADDRESS");
 	if (r == 0) {
 		r = daxmirror_mirror_file(c, fd, 0, 4096, 0, &m);
-		ok(r == -EHOSTUNREACH, "... and reaches the private bus (%d)", r);
+		tap_ok(r == -EHOSTUNREACH, "... and reaches the private bus (%d)", r);
 		c = daxmirror_client_free(c);
 	}
 	unsetenv("DAXMIRROR_BUS_ADDRESS");
@@ -481,19 +473,19 @@ static void test_mock(void)
 		const char *name;
 		int err;
 	} errors[] = {
-		{ "org.daxmirror1.Error.AccessDenied", -EACCES },
-		{ "org.daxmirror1.Error.QuotaExceeded", -EDQUOT },
-		{ "org.daxmirror1.Error.ModuleNotLoaded", -ENXIO },
-		{ "org.daxmirror1.Error.NoSuchSession", -ENOENT },
-		{ "org.daxmirror1.Error.InvalidOption", -EINVAL },
-		{ "org.daxmirror1.Error.InvalidRange", -ERANGE },
-		{ "org.daxmirror1.Error.BadFile", -EBADF },
-		{ "org.daxmirror1.Error.NotDax", -EOPNOTSUPP },
-		{ "org.daxmirror1.Error.BadBlocks", -EIO },
-		{ "org.daxmirror1.Error.Revoked", -ENODEV },
-		{ "org.daxmirror1.Error.Kernel", -EPROTO },
-		{ "org.daxmirror1.Error.NotRequested", -ESRCH },
-		{ "org.daxmirror1.Error.SomethingNew", -EIO },
+		{ DXM_ERROR_ACCESS_DENIED, -EACCES },
+		{ DXM_ERROR_QUOTA_EXCEEDED, -EDQUOT },
+		{ DXM_ERROR_MODULE_NOT_LOADED, -ENXIO },
+		{ DXM_ERROR_NO_SUCH_SESSION, -ENOENT },
+		{ DXM_ERROR_INVALID_OPTION, -EINVAL },
+		{ DXM_ERROR_INVALID_RANGE, -ERANGE },
+		{ DXM_ERROR_BAD_FILE, -EBADF },
+		{ DXM_ERROR_NOT_DAX, -EOPNOTSUPP },
+		{ DXM_ERROR_BAD_BLOCKS, -EIO },
+		{ DXM_ERROR_REVOKED, -ENODEV },
+		{ DXM_ERROR_KERNEL, -EPROTO },
+		{ DXM_ERROR_NOT_REQUESTED, -ESRCH },
+		{ DXM_ERROR_PREFIX "SomethingNew", -EIO },
 		{ "org.freedesktop.DBus.Error.AccessDenied", -EACCES },
 		{ "org.freedesktop.DBus.Error.InvalidArgs", -EINVAL },
 		{ "com.example.Weird", -EIO },
@@ -506,22 +498,16 @@ static void test_mock(void)
 	const char *e;
 
 	r = start_mock();
-	ok(r == 0, "mock broker on the private bus");
+	tap_ok(r == 0, "mock broker on the private bus");
 	if (r)
 		return;
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_address(bus, bus_address);
-	if (r >= 0)
-		r = sd_bus_set_bus_client(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
+	r = dxm_bus_connect(bus_address, "test-libdaxmirror", &bus);
 	if (r < 0) {
-		ok(false, "test's own bus connection (%s)", strerror(-r));
+		tap_ok(false, "test's own bus connection (%s)", strerror(-r));
 		return;
 	}
 	r = daxmirror_client_new(&c, bus_address);
-	ok(r == 0, "client_new");
+	tap_ok(r == 0, "client_new");
 	if (r)
 		goto out;
 	fd = make_file(4 << 20, O_RDWR);
@@ -532,27 +518,27 @@ static void test_mock(void)
 		mock_call(bus, "SetMode", NULL, "ss", errors[i].name, "");
 		r = daxmirror_mirror_file(c, fd, 0, 0, 0, &m);
 		e = daxmirror_client_last_error(c);
-		ok(r == errors[i].err && starts_with(e, errors[i].name) && !m &&
-		   !daxmirror_client_session_path(c),
-		   "OpenSession %s -> %s (%d, %s)", errors[i].name, strerrorname_np(-errors[i].err),
-		   r, e ? e : "NULL");
+		tap_ok(r == errors[i].err && starts_with(e, errors[i].name) && !m &&
+		       !daxmirror_client_session_path(c),
+		       "OpenSession %s -> %s (%d, %s)", errors[i].name, strerrorname_np(-errors[i].err),
+		       r, e ? e : "NULL");
 	}
-	ok(strstr(daxmirror_client_last_error(c), "mock broker refuses") != NULL,
-	   "last_error carries the message");
+	tap_ok(strstr(daxmirror_client_last_error(c), "mock broker refuses") != NULL,
+	       "last_error carries the message");
 
 	/* AttachFile refused: the session opened for this call is closed again. */
-	mock_call(bus, "SetMode", NULL, "ss", "", "org.daxmirror1.Error.NotDax");
+	mock_call(bus, "SetMode", NULL, "ss", "", DXM_ERROR_NOT_DAX);
 	mock_stats_get(bus, &opens, &attaches, &closes);
 	fds = count_fds();
 	maps = count_maps(fd);
 	r = daxmirror_mirror_file(c, fd, 0, 4096, LIBDAXMIRROR_MIRROR_WRITE, &m);
 	mock_stats_get(bus, &o2, &a2, &c2);
-	ok(r == -EOPNOTSUPP, "AttachFile NotDax -> EOPNOTSUPP (%d)", r);
-	ok(o2 == opens + 1 && a2 == attaches + 1 && c2 == closes + 1,
-	   "the session was opened, attached, then closed (%u %u %u)", o2 - opens,
-	   a2 - attaches, c2 - closes);
-	ok(count_fds() == fds && count_maps(fd) == maps && !daxmirror_client_session_path(c),
-	   "no session fd nor mapping left behind");
+	tap_ok(r == -EOPNOTSUPP, "AttachFile NotDax -> EOPNOTSUPP (%d)", r);
+	tap_ok(o2 == opens + 1 && a2 == attaches + 1 && c2 == closes + 1,
+	       "the session was opened, attached, then closed (%u %u %u)", o2 - opens,
+	       a2 - attaches, c2 - closes);
+	tap_ok(count_fds() == fds && count_maps(fd) == maps && !daxmirror_client_session_path(c),
+	       "no session fd nor mapping left behind");
 
 	/* Everything succeeds on the bus; BIND on the fake session fd fails
 	 * with ENOTTY after the file was mapped: all of it is unwound. */
@@ -561,12 +547,12 @@ static void test_mock(void)
 	r = daxmirror_mirror_file(c, fd, 0, 0, LIBDAXMIRROR_MIRROR_WRITE |
 				  LIBDAXMIRROR_MIRROR_PREFAULT, &m);
 	mock_stats_get(bus, &o2, &a2, &c2);
-	ok(r == -ENOTTY, "BIND on a non-session fd -> ENOTTY, the kernel's errno (%d)", r);
-	ok(o2 == opens + 1 && a2 == attaches + 1 && c2 == closes + 1,
-	   "the session was opened, attached, then closed (%u %u %u)", o2 - opens,
-	   a2 - attaches, c2 - closes);
-	ok(count_fds() == fds && count_maps(fd) == maps && !daxmirror_client_session_path(c) && !m,
-	   "no session fd nor mapping left behind");
+	tap_ok(r == -ENOTTY, "BIND on a non-session fd -> ENOTTY, the kernel's errno (%d)", r);
+	tap_ok(o2 == opens + 1 && a2 == attaches + 1 && c2 == closes + 1,
+	       "the session was opened, attached, then closed (%u %u %u)", o2 - opens,
+	       a2 - attaches, c2 - closes);
+	tap_ok(count_fds() == fds && count_maps(fd) == maps && !daxmirror_client_session_path(c) && !m,
+	       "no session fd nor mapping left behind");
 
 	/* A read-only fd for a writable mirror: the broker (mock) accepts, the
 	 * mapping fails, nothing is left. */
@@ -574,24 +560,24 @@ static void test_mock(void)
 		int ro = make_file(1 << 20, O_RDONLY);
 
 		r = daxmirror_mirror_file(c, ro, 0, 0, LIBDAXMIRROR_MIRROR_WRITE, &m);
-		ok(r == -EACCES, "writable mirror of a read-only fd -> EACCES from mmap (%d)", r);
-		ok(count_fds() == fds + 1 && count_maps(ro) == 0, "nothing left behind");
+		tap_ok(r == -EACCES, "writable mirror of a read-only fd -> EACCES from mmap (%d)", r);
+		tap_ok(count_fds() == fds + 1 && count_maps(ro) == 0, "nothing left behind");
 		close(ro);
 	}
-	ok(daxmirror_mirror_file(c, fd, 8 << 20, 0, 0, &m) == -ERANGE,
-	   "offset past the end of the file, length 0 -> ERANGE");
+	tap_ok(daxmirror_mirror_file(c, fd, 8 << 20, 0, 0, &m) == -ERANGE,
+	       "offset past the end of the file, length 0 -> ERANGE");
 	{
 		int dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		ok(daxmirror_mirror_file(c, dn, 0, 4096, 0, &m) == -EBADF,
-		   "not a regular file -> EBADF");
+		tap_ok(daxmirror_mirror_file(c, dn, 0, 4096, 0, &m) == -EBADF,
+		       "not a regular file -> EBADF");
 		close(dn);
 	}
 	close(fd);
 	mock_stats_get(bus, &opens, &attaches, &closes);
 	c = daxmirror_client_free(c);
 	mock_stats_get(bus, &o2, &a2, &c2);
-	ok(c2 == closes, "client_free of a client without a session calls no Close");
+	tap_ok(c2 == closes, "client_free of a client without a session calls no Close");
 out:
 	sd_bus_flush_close_unref(bus);
 	stop(&mock_pid);
@@ -607,7 +593,7 @@ static void test_daemon(void)
 	const char *e;
 
 	if (!path || !*path || access(path, X_OK) < 0) {
-		printf("ok %d - # SKIP daxmirrord not built\n", ++n_test);
+		tap_skip("daxmirrord not built", "daxmirrord --control /nonexistent");
 		return;
 	}
 	fflush(stdout);
@@ -621,7 +607,7 @@ static void test_daemon(void)
 		_exit(127);
 	}
 	r = daxmirror_client_new(&c, bus_address);
-	ok(r == 0, "client_new");
+	tap_ok(r == 0, "client_new");
 	if (r)
 		return;
 	fd = make_file(4 << 20, O_RDWR);
@@ -633,9 +619,9 @@ static void test_daemon(void)
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	}
 	e = daxmirror_client_last_error(c);
-	ok(r == -ENXIO && starts_with(e, "org.daxmirror1.Error.ModuleNotLoaded"),
-	   "daxmirrord --control /nonexistent: mirror_file -> ENXIO (%d, %s)", r, e ? e : "NULL");
-	ok(!daxmirror_client_session_path(c), "no session");
+	tap_ok(r == -ENXIO && starts_with(e, DXM_ERROR_MODULE_NOT_LOADED),
+	       "daxmirrord --control /nonexistent: mirror_file -> ENXIO (%d, %s)", r, e ? e : "NULL");
+	tap_ok(!daxmirror_client_session_path(c), "no session");
 	close(fd);
 	c = daxmirror_client_free(c);
 	stop(&daemon_pid);
@@ -655,8 +641,7 @@ int main(void)
 	atexit(cleanup);
 	r = start_bus(dbus_daemon);
 	if (r < 0) {
-		printf("Bail out! cannot start a private dbus-daemon: %s\n", strerror(-r));
-		return 1;
+		tap_bail("cannot start a private dbus-daemon: %s", strerror(-r));
 	}
 	test_no_client();
 	test_unreachable();
@@ -664,6 +649,5 @@ int main(void)
 	test_no_broker();
 	test_mock();
 	test_daemon();
-	printf("1..%d\n", n_test);
-	return n_fail ? 1 : 0;
+	return tap_done();
 }
