@@ -40,15 +40,16 @@ enum dxm_step {
  * have no dirty state to keep.
  *
  * folio_mark_dirty() wants the folio safe from truncation: the caller
- * holds the device page-table lock with an entry mapping the page, and
- * truncation (like reclaim) must invalidate that entry, which takes the
- * same lock, before it can remove the folio; the same rule that lets the
- * CPU fault path dirty a folio under the page-table lock.
+ * holds the device page-table lock of @s with an entry mapping the page,
+ * and truncation (like reclaim) must invalidate that entry, which takes
+ * the same lock, before it can remove the folio; the same rule that lets
+ * the CPU fault path dirty a folio under the page-table lock.
  */
-static void dxm_dirty_page(struct page *page)
+static void dxm_dirty_page(struct dxm_session *s, struct page *page)
 {
 	struct folio *folio = page_folio(page);
 
+	lockdep_assert_held(&s->pt.lock);
 	if (!folio_test_dirty(folio))
 		folio_mark_dirty(folio);
 }
@@ -171,7 +172,7 @@ static enum dxm_step dxm_copy_step(struct dxm_session *s, struct dxm_mirror *m,
 		}
 		kunmap_local(kaddr);
 		if (write && left < n && !(flags & DXM_PTE_ZONE_DEVICE))
-			dxm_dirty_page(page);
+			dxm_dirty_page(s, page);
 		done += n - left;
 		if (left) {
 			st = poison ? DXM_STEP_MEDIA : DXM_STEP_USER_FAULT;
@@ -227,6 +228,7 @@ long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
 	u64 done = 0;
 	int ret = 0;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
@@ -321,6 +323,7 @@ static void dxm_snapshot_chunk(struct dxm_session *s, unsigned long first,
 	struct dxm_mirror *m;
 	void *pte;
 
+	lockdep_assert_held_read(&s->lock);
 	memset(out, DAXMIRROR_SNAP_NONE, n);
 	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
 		index = max(first, m->start >> PAGE_SHIFT);
@@ -357,6 +360,7 @@ long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg)
 	u8 *buf;
 	int ret;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))

@@ -21,13 +21,14 @@
  * entry: the CPU side has split or zapped that huge mapping anyway, and the
  * next device access faults back exactly what the CPU now maps.
  *
- * Locking: pt->lock (an rwlock) is the device page-table lock; it is held
- * around every function here: for reading by lookups (device accesses of
- * one session run side by side), for writing by whatever stores or drops
- * an entry. Each level's own xa_lock is taken inside it for modifications,
- * as the xarray API wants. Nothing here allocates with
- * reclaim: a store that needs memory fails and leaves -ENOMEM in its
- * xa_state for xas_nomem() once the caller has dropped pt->lock.
+ * Locking: pt->lock (an rwlock) is the device page-table lock; the caller
+ * holds it around every lookup, store and erase here (each asserts it):
+ * for reading by lookups (device accesses of one session run side by
+ * side), for writing by whatever stores or drops an entry. Each level's
+ * own xa_lock is taken inside it for modifications, as the xarray API
+ * wants. Nothing here allocates with reclaim: a store that needs memory
+ * fails and leaves -ENOMEM in its xa_state for xas_nomem() once the caller
+ * has dropped pt->lock.
  */
 #include <linux/mm.h>
 
@@ -169,6 +170,7 @@ static unsigned long dxm_pt_erase_level(struct dxm_pt *pt,
 	unsigned long pages = 0;
 	void *pte;
 
+	lockdep_assert_held_write(&pt->lock);
 	if (!pt->nr[l] || !*budget)
 		return 0;
 	xas_lock(&xas);

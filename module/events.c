@@ -67,10 +67,14 @@ u64 dxm_ring_head(struct dxm_event_ring *ring)
 /* Caller holds ring->lock. */
 static bool dxm_ring_pending(struct dxm_event_ring *ring, u64 cursor)
 {
+	lockdep_assert_held(&ring->lock);
 	return cursor < ring->head;
 }
 
-/* Take up to @max events from the ring into @out, advancing @cursor. */
+/*
+ * Take up to @max events from the ring into @out, advancing @cursor.
+ * Caller holds ring->lock.
+ */
 static size_t dxm_ring_take(struct dxm_event_ring *ring, u64 *cursor,
 			    struct daxmirror_event *out, size_t max)
 {
@@ -78,6 +82,7 @@ static size_t dxm_ring_take(struct dxm_event_ring *ring, u64 *cursor,
 		     ring->head - DXM_EVENT_RING_SIZE : 1;
 	size_t n = 0;
 
+	lockdep_assert_held(&ring->lock);
 	if (*cursor < oldest && max) {
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].type = DAXMIRROR_EVENT_OVERFLOW;

@@ -119,6 +119,7 @@ static int dxm_policy_check(struct dxm_session *s, unsigned long start,
 	unsigned long addr = start;
 
 	lockdep_assert_held(&s->lock);
+	mmap_assert_locked(s->mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(s->mm, addr);
 		int ret;
@@ -272,6 +273,7 @@ struct dxm_mirror *dxm_mirror_find(struct dxm_session *s, unsigned long addr)
 {
 	struct dxm_mirror *m;
 
+	lockdep_assert_held(&s->lock);
 	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
 		if (addr < m->start || addr >= m->end)
 			continue;
@@ -319,7 +321,7 @@ static void dxm_mirror_fill_backing(struct dxm_mirror *m,
 /*
  * Free the mirrors whose VMAs went away. They stay listed (state RELEASED)
  * after their event so the broker can see them, until the client removes
- * them or adds a new mirror. Caller holds s->lock.
+ * them or adds a new mirror. Caller holds s->lock for writing.
  */
 static void dxm_mirror_reap(struct dxm_session *s)
 {
@@ -348,6 +350,7 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 	struct dxm_mirror *m;
 	int ret;
 
+	lockdep_assert_held_write(&s->lock);
 	dxm_mirror_reap(s);
 	if ((flags & DAXMIRROR_MIRROR_WRITE) &&
 	    !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE))
@@ -567,6 +570,7 @@ static int dxm_fault_chunk(struct dxm_session *s, struct dxm_mirror *m,
 	u64 t0;
 	int ret;
 
+	lockdep_assert_held_read(&s->lock);
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;

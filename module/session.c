@@ -464,6 +464,7 @@ static long dxm_ioctl_mirror_add(struct dxm_session *s, void __user *uarg)
 	struct daxmirror_mirror_add a;
 	long ret;
 
+	lockdep_assert_held_write(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_MIRROR_WRITE) || a.pad ||
@@ -487,6 +488,7 @@ static long dxm_ioctl_mirror_remove(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_remove a;
 
+	lockdep_assert_held_write(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
@@ -502,6 +504,7 @@ static long dxm_ioctl_fault(struct dxm_session *s, void __user *uarg)
 	bool write, covered;
 	long ret;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_FAULT_WRITE) || a.pad ||
