@@ -219,7 +219,7 @@ static int dxm_device_fault(struct dxm_session *s, struct dxm_mirror *m,
 }
 
 /* DAXMIRROR_IOC_READ/WRITE. Caller holds s->lock for reading. */
-long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
+static long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
 {
 	struct daxmirror_rw a;
 	struct dxm_mirror *m = NULL;
@@ -294,6 +294,16 @@ long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
 	if (copy_to_user(uarg, &a, sizeof(a)) && !ret)
 		ret = -EFAULT;
 	return ret;
+}
+
+long dxm_ioctl_read(struct dxm_session *s, void __user *uarg)
+{
+	return dxm_ioctl_rw(s, uarg, false);
+}
+
+long dxm_ioctl_write(struct dxm_session *s, void __user *uarg)
+{
+	return dxm_ioctl_rw(s, uarg, true);
 }
 
 /* The snapshot byte of a device entry. */

@@ -254,37 +254,41 @@ static long dxm_ctl_revoke(void __user *uarg)
 	return ret;
 }
 
-/* SESSION_INFO and MIRROR_LIST on the control node: look the id up. */
-static long dxm_ctl_session_query(unsigned int cmd, void __user *uarg)
+/* SESSION_INFO on the control node: of the session it names. */
+static long dxm_ctl_session_info(void __user *uarg)
 {
 	struct daxmirror_session_info info;
-	struct daxmirror_mirror_list list;
 	struct dxm_session *s;
-	u64 id;
 	long ret;
 
-	if (cmd == DAXMIRROR_IOC_SESSION_INFO) {
-		if (copy_from_user(&info, uarg, sizeof(info)))
-			return -EFAULT;
-		if (info.flags ||
-		    !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
-			return -EINVAL;
-		id = info.session_id;
-	} else {
-		if (copy_from_user(&list, uarg, sizeof(list)))
-			return -EFAULT;
-		if (list.flags || list.pad ||
-		    !dxm_ioctl_zero(list.reserved, sizeof(list.reserved)))
-			return -EINVAL;
-		id = list.session_id;
-	}
-	s = dxm_session_lookup(id);
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags || !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+		return -EINVAL;
+	s = dxm_session_lookup(info.session_id);
 	if (!s)
 		return -ENOENT;
-	if (cmd == DAXMIRROR_IOC_SESSION_INFO)
-		ret = dxm_session_info(s, uarg);
-	else
-		ret = dxm_mirror_list(s, uarg, &list);
+	ret = dxm_session_info(s, uarg);
+	dxm_session_put(s);
+	return ret;
+}
+
+/* MIRROR_LIST on the control node: of the session it names. */
+static long dxm_ctl_mirror_list(void __user *uarg)
+{
+	struct daxmirror_mirror_list list;
+	struct dxm_session *s;
+	long ret;
+
+	if (copy_from_user(&list, uarg, sizeof(list)))
+		return -EFAULT;
+	if (list.flags || list.pad ||
+	    !dxm_ioctl_zero(list.reserved, sizeof(list.reserved)))
+		return -EINVAL;
+	s = dxm_session_lookup(list.session_id);
+	if (!s)
+		return -ENOENT;
+	ret = dxm_mirror_list(s, uarg, &list);
 	dxm_session_put(s);
 	return ret;
 }
@@ -306,8 +310,9 @@ static long dxm_control_ioctl(struct file *file, unsigned int cmd,
 	case DAXMIRROR_CTL_REVOKE:
 		return dxm_ctl_revoke(uarg);
 	case DAXMIRROR_IOC_SESSION_INFO:
+		return dxm_ctl_session_info(uarg);
 	case DAXMIRROR_IOC_MIRROR_LIST:
-		return dxm_ctl_session_query(cmd, uarg);
+		return dxm_ctl_mirror_list(uarg);
 	}
 	return -ENOTTY;
 }

@@ -355,7 +355,8 @@ bool dxm_pt_covered(struct dxm_pt *pt, struct dxm_mirror *m,
 		    unsigned long first, unsigned long last, bool write);
 
 /* access.c */
-long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write);
+long dxm_ioctl_read(struct dxm_session *s, void __user *uarg);
+long dxm_ioctl_write(struct dxm_session *s, void __user *uarg);
 long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg);
 
 #endif /* DAXMIRROR_INTERNAL_H */

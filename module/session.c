@@ -418,13 +418,13 @@ long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
-/* Caller holds s->lock for writing. */
-static long dxm_ioctl_bind(struct dxm_session *s, unsigned long arg)
+/* Caller holds s->lock for writing. BIND takes no argument: 0. */
+static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 {
 	int ret;
 
 	lockdep_assert_held_write(&s->lock);
-	if (arg)
+	if (uarg)
 		return -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
@@ -537,6 +537,12 @@ static long dxm_ioctl_fault(struct dxm_session *s, void __user *uarg)
 	return dxm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
 }
 
+/* VERSION on a session fd. */
+static long dxm_own_version(struct dxm_session *s, void __user *uarg)
+{
+	return dxm_ioctl_version(uarg);
+}
+
 /* SESSION_INFO on a session fd: its own id (or 0). */
 static long dxm_own_info(struct dxm_session *s, void __user *uarg)
 {
@@ -563,28 +569,66 @@ static long dxm_own_mirror_list(struct dxm_session *s, void __user *uarg)
 	return dxm_mirror_list(s, uarg, &list);
 }
 
-/*
- * Shape changes (BIND, MIRROR_ADD, MIRROR_REMOVE): s->lock for writing,
- * killable. A revoke that came in the meantime strips on the way out.
+/* What a session ioctl locks, see the lock order in daxmirror.h. */
+enum dxm_lock_class {
+	DXM_LOCK_NONE,		/* no sleeping lock: queries */
+	DXM_LOCK_ACCESS,	/* s->lock for reading: device accesses */
+	DXM_LOCK_SHAPE,		/* s->lock for writing: shape changes */
+};
+
+/**
+ * struct dxm_session_cmd - one ioctl of the session fd
+ * @cmd:	DAXMIRROR_IOC_*
+ * @lock:	what the dispatch takes around @fn
+ * @bound:	the session must be bound to the caller's mm
+ * @fn:		the handler; its argument checks and errnos are the ABI
  */
-static long dxm_shape_ioctl(struct dxm_session *s, unsigned int cmd,
-			    unsigned long arg)
+struct dxm_session_cmd {
+	unsigned int cmd;
+	enum dxm_lock_class lock;
+	bool bound;
+	long (*fn)(struct dxm_session *s, void __user *uarg);
+};
+
+static const struct dxm_session_cmd dxm_session_cmds[] = {
+	{ DAXMIRROR_IOC_VERSION, DXM_LOCK_NONE, false, dxm_own_version },
+	{ DAXMIRROR_IOC_SESSION_INFO, DXM_LOCK_NONE, false, dxm_own_info },
+	{ DAXMIRROR_IOC_MIRROR_LIST, DXM_LOCK_NONE, false,
+	  dxm_own_mirror_list },
+	{ DAXMIRROR_IOC_BIND, DXM_LOCK_SHAPE, false, dxm_ioctl_bind },
+	{ DAXMIRROR_IOC_MIRROR_ADD, DXM_LOCK_SHAPE, true,
+	  dxm_ioctl_mirror_add },
+	{ DAXMIRROR_IOC_MIRROR_REMOVE, DXM_LOCK_SHAPE, true,
+	  dxm_ioctl_mirror_remove },
+	{ DAXMIRROR_IOC_FAULT, DXM_LOCK_ACCESS, true, dxm_ioctl_fault },
+	{ DAXMIRROR_IOC_SNAPSHOT, DXM_LOCK_ACCESS, true, dxm_ioctl_snapshot },
+	{ DAXMIRROR_IOC_READ, DXM_LOCK_ACCESS, true, dxm_ioctl_read },
+	{ DAXMIRROR_IOC_WRITE, DXM_LOCK_ACCESS, true, dxm_ioctl_write },
+};
+
+/* A revoked session answers nothing but ENODEV; then @c->bound. */
+static long dxm_session_may(struct dxm_session *s,
+			    const struct dxm_session_cmd *c)
 {
-	void __user *uarg = (void __user *)arg;
+	if (READ_ONCE(s->revoked))
+		return -ENODEV;
+	return c->bound ? dxm_session_usable(s) : 0;
+}
+
+/*
+ * Shape changes: s->lock for writing, killable. A revoke that came in the
+ * meantime strips on the way out.
+ */
+static long dxm_shape_ioctl(struct dxm_session *s,
+			    const struct dxm_session_cmd *c, void __user *uarg)
+{
 	long ret;
 
 	if (down_write_killable(&s->lock))
 		return -EINTR;
-	if (READ_ONCE(s->revoked))
-		ret = -ENODEV;
-	else if (cmd == DAXMIRROR_IOC_BIND)
-		ret = dxm_ioctl_bind(s, arg);
-	else
-		ret = dxm_session_usable(s);
-	if (!ret && cmd == DAXMIRROR_IOC_MIRROR_ADD)
-		ret = dxm_ioctl_mirror_add(s, uarg);
-	else if (!ret && cmd == DAXMIRROR_IOC_MIRROR_REMOVE)
-		ret = dxm_ioctl_mirror_remove(s, uarg);
+	ret = dxm_session_may(s, c);
+	if (!ret)
+		ret = c->fn(s, uarg);
 	if (READ_ONCE(s->revoked))
 		dxm_session_strip(s);
 	up_write(&s->lock);
@@ -592,31 +636,19 @@ static long dxm_shape_ioctl(struct dxm_session *s, unsigned int cmd,
 }
 
 /*
- * Device accesses (FAULT, SNAPSHOT, READ, WRITE): s->lock for reading, so
- * any number run at once, killable. The last one out of a revoked session
- * strips it.
+ * Device accesses: s->lock for reading, so any number run at once,
+ * killable. The last one out of a revoked session strips it.
  */
-static long dxm_access_ioctl(struct dxm_session *s, unsigned int cmd,
-			     void __user *uarg)
+static long dxm_access_ioctl(struct dxm_session *s,
+			     const struct dxm_session_cmd *c, void __user *uarg)
 {
 	long ret;
 
 	if (down_read_killable(&s->lock))
 		return -EINTR;
-	ret = READ_ONCE(s->revoked) ? -ENODEV : dxm_session_usable(s);
-	if (!ret) {
-		switch (cmd) {
-		case DAXMIRROR_IOC_FAULT:
-			ret = dxm_ioctl_fault(s, uarg);
-			break;
-		case DAXMIRROR_IOC_SNAPSHOT:
-			ret = dxm_ioctl_snapshot(s, uarg);
-			break;
-		default:
-			ret = dxm_ioctl_rw(s, uarg, cmd == DAXMIRROR_IOC_WRITE);
-			break;
-		}
-	}
+	ret = dxm_session_may(s, c);
+	if (!ret)
+		ret = c->fn(s, uarg);
 	up_read(&s->lock);
 	/* Unlock before reading the mark: pairs with dxm_session_revoke(). */
 	smp_mb();
@@ -625,34 +657,33 @@ static long dxm_access_ioctl(struct dxm_session *s, unsigned int cmd,
 	return ret;
 }
 
+/* The entry of @cmd in dxm_session_cmds, or NULL. */
+static const struct dxm_session_cmd *dxm_session_cmd(unsigned int cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dxm_session_cmds); i++)
+		if (dxm_session_cmds[i].cmd == cmd)
+			return &dxm_session_cmds[i];
+	return NULL;
+}
+
 static long dxm_session_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
+	const struct dxm_session_cmd *c = dxm_session_cmd(cmd);
 	struct dxm_session *s = file->private_data;
 	void __user *uarg = (void __user *)arg;
+	long ret;
 
-	switch (cmd) {
-	case DAXMIRROR_IOC_VERSION:
-	case DAXMIRROR_IOC_SESSION_INFO:
-	case DAXMIRROR_IOC_MIRROR_LIST:
-		if (READ_ONCE(s->revoked))
-			return -ENODEV;
-		if (cmd == DAXMIRROR_IOC_VERSION)
-			return dxm_ioctl_version(uarg);
-		if (cmd == DAXMIRROR_IOC_SESSION_INFO)
-			return dxm_own_info(s, uarg);
-		return dxm_own_mirror_list(s, uarg);
-	case DAXMIRROR_IOC_BIND:
-	case DAXMIRROR_IOC_MIRROR_ADD:
-	case DAXMIRROR_IOC_MIRROR_REMOVE:
-		return dxm_shape_ioctl(s, cmd, arg);
-	case DAXMIRROR_IOC_FAULT:
-	case DAXMIRROR_IOC_SNAPSHOT:
-	case DAXMIRROR_IOC_READ:
-	case DAXMIRROR_IOC_WRITE:
-		return dxm_access_ioctl(s, cmd, uarg);
-	}
-	return -ENOTTY;
+	if (!c)
+		return -ENOTTY;
+	if (c->lock == DXM_LOCK_SHAPE)
+		return dxm_shape_ioctl(s, c, uarg);
+	if (c->lock == DXM_LOCK_ACCESS)
+		return dxm_access_ioctl(s, c, uarg);
+	ret = dxm_session_may(s, c);
+	return ret ? ret : c->fn(s, uarg);
 }
 
 static ssize_t dxm_session_read(struct file *file, char __user *buf,
