@@ -15,25 +15,17 @@
 
 #include "daxmirror.h"
 
-unsigned int default_max_mirrors = 64;
+static unsigned int default_max_mirrors = 64;
 module_param(default_max_mirrors, uint, 0444);
 MODULE_PARM_DESC(default_max_mirrors,
 		 "Mirrors per session when the broker asks for 0 (default 64)");
 
-unsigned long default_max_pages = 1UL << 20;
+static unsigned long default_max_pages = 1UL << 20;
 module_param(default_max_pages, ulong, 0444);
 MODULE_PARM_DESC(default_max_pages,
 		 "Mirrored 4 KiB pages per session when the broker asks for 0 (default 4 GiB worth)");
 
-/* Protects dxm_sessions and dxm_next_session_id. */
-static DEFINE_MUTEX(dxm_sessions_lock);
-/* Live sessions by id; an entry holds no reference (the file does). */
-static DEFINE_XARRAY(dxm_sessions);
-static u64 dxm_next_session_id = 1;
-
-/* Session events for the control files; each open control file has a cursor. */
-struct dxm_event_ring dxm_control_events;
-
+/* The control files' session events (events.c); one cursor per open. */
 void dxm_control_init(void)
 {
 	dxm_ring_init(&dxm_control_events);
@@ -41,42 +33,7 @@ void dxm_control_init(void)
 
 void dxm_control_exit(void)
 {
-	WARN_ON_ONCE(!xa_empty(&dxm_sessions));
-	xa_destroy(&dxm_sessions);
-}
-
-/* Remove @s from the session table (its file is being released). */
-void dxm_sessions_unlist(struct dxm_session *s)
-{
-	mutex_lock(&dxm_sessions_lock);
-	if (s->listed)
-		xa_erase(&dxm_sessions, s->id);
-	mutex_unlock(&dxm_sessions_lock);
-}
-
-/* Look a session up by id and take a reference, or NULL. */
-static struct dxm_session *dxm_session_lookup(u64 id)
-{
-	struct dxm_session *s;
-
-	mutex_lock(&dxm_sessions_lock);
-	s = xa_load(&dxm_sessions, id);
-	if (s)
-		dxm_session_get(s);
-	mutex_unlock(&dxm_sessions_lock);
-	return s;
-}
-
-long dxm_ioctl_version(void __user *uarg)
-{
-	struct daxmirror_version a;
-
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (a.flags || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
-		return -EINVAL;
-	a.abi = DAXMIRROR_ABI_VERSION;
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	dxm_sessions_exit();
 }
 
 static long dxm_ctl_create(void __user *uarg)
@@ -104,9 +61,6 @@ static long dxm_ctl_create(void __user *uarg)
 	s = dxm_session_alloc(a.flags, a.max_mirrors, a.max_pages);
 	if (!s)
 		return -ENOMEM;
-	mutex_lock(&dxm_sessions_lock);
-	s->id = dxm_next_session_id++;
-	mutex_unlock(&dxm_sessions_lock);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -127,11 +81,7 @@ static long dxm_ctl_create(void __user *uarg)
 	 * can fail any more but its own buffer (then the file, listed or
 	 * not, is released as if closed).
 	 */
-	mutex_lock(&dxm_sessions_lock);
-	ret = xa_insert(&dxm_sessions, s->id, s, GFP_KERNEL_ACCOUNT);
-	if (!ret)
-		s->listed = true;
-	mutex_unlock(&dxm_sessions_lock);
+	ret = dxm_session_publish(s);
 	a.session_id = s->id;
 	a.fd = fd;
 	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
@@ -191,48 +141,15 @@ out_fput:
 static long dxm_ctl_list(void __user *uarg)
 {
 	struct daxmirror_session_list a;
-	u64 __user *ids;
-	struct dxm_session *s;
-	unsigned long id;
-	u64 *buf = NULL;
-	u32 n = 0, want, stored = 0;
-	long ret = 0;
+	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	ids = u64_to_user_ptr(a.ids);
-
-	/*
-	 * The buffer is sized by the sessions that exist, never by the
-	 * capacity the caller claims (which may be anything).
-	 */
-	mutex_lock(&dxm_sessions_lock);
-	xa_for_each(&dxm_sessions, id, s)
-		n++;
-	want = min(n, a.capacity);
-	if (want) {
-		buf = kvmalloc_array(want, sizeof(*buf),
-				     GFP_KERNEL | __GFP_NOWARN);
-		if (!buf) {
-			mutex_unlock(&dxm_sessions_lock);
-			return -ENOMEM;
-		}
-		xa_for_each(&dxm_sessions, id, s) {
-			if (stored == want)
-				break;
-			buf[stored++] = id;
-		}
-	}
-	mutex_unlock(&dxm_sessions_lock);
-
-	if (stored && copy_to_user(ids, buf, stored * sizeof(*buf)))
-		ret = -EFAULT;
-	kvfree(buf);
+	ret = dxm_sessions_ids(u64_to_user_ptr(a.ids), a.capacity, &a.count);
 	if (ret)
 		return ret;
-	a.count = n;
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 

@@ -2,9 +2,22 @@
 /*
  * daxmirror.h - internal types of daxmirror.ko shared by its files.
  *
+ * The files form layers; each calls only into the layers below it:
+ *
+ *   main.c      module init and exit, the misc device
+ *   control.c   the control node /dev/daxmirror: the broker's ioctls
+ *   session.c   sessions: life cycle, the session table, grants, revoke,
+ *               the session fd and its ioctl dispatch
+ *   access.c    device READ, WRITE and SNAPSHOT through the device table
+ *   mirror.c    mirrors: policy, notifiers, the hmm_range_fault loop
+ *   devpt.c, events.c, util.c
+ *               the device page table; event queues (and the control
+ *               node's queue); ioctl argument helpers. They call nothing
+ *               of the module.
+ *
  * Lock order (outer to inner):
  *
- *   dxm_sessions_lock (mutex, control.c): the session table only
+ *   dxm_sessions_lock (mutex, session.c): the session table only
  *   dxm_session.lock (rw_semaphore): read by device accesses (FAULT, READ,
  *   WRITE, SNAPSHOT), any number at once; written by what changes the
  *   session's shape (BIND, MIRROR_ADD, MIRROR_REMOVE, the strip after
@@ -281,7 +294,13 @@ static inline void dxm_stat_add(struct dxm_session *s, enum dxm_op_stat i,
 	this_cpu_add(s->ops->v[i], v);
 }
 
+/* util.c */
+bool dxm_ioctl_zero(const void *p, size_t size);
+int dxm_check_range(u64 addr, u64 length);
+long dxm_ioctl_version(void __user *uarg);
+
 /* events.c */
+extern struct dxm_event_ring dxm_control_events;
 void dxm_ring_init(struct dxm_event_ring *ring);
 void dxm_ring_post(struct dxm_event_ring *ring, u32 type, u64 session_id,
 		   u64 mirror_id);
@@ -292,37 +311,32 @@ ssize_t dxm_ring_read(struct dxm_event_ring *ring, u64 *cursor,
 __poll_t dxm_ring_poll(struct dxm_event_ring *ring, u64 *cursor,
 		       struct file *file, poll_table *wait);
 
-/* main.c */
-extern struct workqueue_struct *dxm_wq;
-
 /* control.c */
 extern const struct file_operations dxm_control_fops;
-extern struct dxm_event_ring dxm_control_events;
-extern unsigned int default_max_mirrors;
-extern unsigned long default_max_pages;
-long dxm_ioctl_version(void __user *uarg);
 void dxm_control_init(void);
 void dxm_control_exit(void);
-void dxm_sessions_unlist(struct dxm_session *s);
 
 /* session.c */
 extern const struct file_operations dxm_session_fops;
+extern struct workqueue_struct *dxm_wq;
 struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
 				      u64 max_pages);
 void dxm_session_put(struct dxm_session *s);
 void dxm_session_get(struct dxm_session *s);
+int dxm_session_publish(struct dxm_session *s);
+struct dxm_session *dxm_session_lookup(u64 id);
+long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
+void dxm_sessions_exit(void);
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 		      u64 length, u32 flags);
 int dxm_session_revoke(struct dxm_session *s);
 void dxm_session_reap(struct dxm_session *s);
-void dxm_session_mm_gone(struct dxm_session *s);
 long dxm_session_info(struct dxm_session *s, void __user *uarg);
 long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
 		     const struct daxmirror_mirror_list *hdr);
-bool dxm_ioctl_zero(const void *p, size_t size);
-int dxm_check_range(u64 addr, u64 length);
 
 /* mirror.c */
+void dxm_session_mm_gone(struct dxm_session *s);
 int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 		   unsigned long end, u32 flags, u64 *id);
 int dxm_mirror_remove(struct dxm_session *s, u64 id);

@@ -6,7 +6,8 @@
  * cursor (the sequence number of the next event it wants); a reader whose
  * cursor fell out of the ring first gets one DAXMIRROR_EVENT_OVERFLOW. The
  * session file has one cursor, every open control file its own, so every
- * broker connection sees every session event.
+ * broker connection sees every session event. dxm_control_events is the
+ * control node's ring, which every session posts to.
  */
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -16,6 +17,9 @@
 
 /* Records copied to the user per read() call, at most. */
 #define DXM_READ_BATCH	16
+
+/* Session events for the control files; each open control file has a cursor. */
+struct dxm_event_ring dxm_control_events;
 
 void dxm_ring_init(struct dxm_event_ring *ring)
 {

@@ -10,9 +10,6 @@
 
 #include "daxmirror.h"
 
-/* The module's work items that may outlive a session file (strips). */
-struct workqueue_struct *dxm_wq;
-
 static struct miscdevice dxm_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= DAXMIRROR_DEVICE_NAME,

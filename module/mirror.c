@@ -2,7 +2,9 @@
 /*
  * mirror.c - mirrors: the policy that decides what may be mirrored, the
  * interval notifier that keeps the device page table coherent, and the
- * device fault loop that fills it with hmm_range_fault().
+ * device fault loop that fills it with hmm_range_fault(). Also the notice
+ * that a session's mm is gone, which a mirror's release invalidation and
+ * the session's own mm notifier (session.c) both give.
  */
 #include <linux/hmm.h>
 #include <linux/hugetlb.h>
@@ -167,6 +169,31 @@ static unsigned long dxm_mirror_erase(struct dxm_session *s,
 		}
 	}
 	return pages;
+}
+
+/*
+ * The bound mm exited (its release notifier, or a mirror's release
+ * invalidation, whichever runs first): the session learns it once, by
+ * MM_RELEASED on both queues and EPOLLHUP on its file.
+ */
+void dxm_session_mm_gone(struct dxm_session *s)
+{
+	bool first;
+
+	write_lock(&s->pt.lock);
+	/*
+	 * A revoked or closed session is told nothing more (REVOKED is its
+	 * last event, or nobody reads it); it still stops naming the pid.
+	 */
+	first = !s->mm_gone && !s->revoked && !s->closed;
+	WRITE_ONCE(s->mm_gone, true);
+	write_unlock(&s->pt.lock);
+	if (!first)
+		return;
+	dxm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+	dxm_ring_hangup(&s->events, false);
+	dxm_ring_post(&dxm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id,
+		      0);
 }
 
 /*

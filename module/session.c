@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * session.c - the session: an anon-inode file handed to one client, its
- * life cycle (create, bind, revoke, release), its file grants and its
- * ioctl dispatch.
+ * life cycle (create, bind, revoke, release), the table of live sessions
+ * by id, its file grants and its ioctl dispatch.
  */
 #include <linux/anon_inodes.h>
 #include <linux/cred.h>
@@ -15,20 +15,14 @@
 
 #include "daxmirror.h"
 
-bool dxm_ioctl_zero(const void *p, size_t size)
-{
-	return !memchr_inv(p, 0, size);
-}
+/* The module's work items that may outlive a session file (strips). */
+struct workqueue_struct *dxm_wq;
 
-/* Validate a page-aligned user range: non-empty, no overflow, in TASK_SIZE. */
-int dxm_check_range(u64 addr, u64 length)
-{
-	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length))
-		return -EINVAL;
-	if (addr + length < addr || addr + length > TASK_SIZE)
-		return -EINVAL;
-	return 0;
-}
+/* Protects dxm_sessions and dxm_next_session_id. */
+static DEFINE_MUTEX(dxm_sessions_lock);
+/* Live sessions by id; an entry holds no reference (the file does). */
+static DEFINE_XARRAY(dxm_sessions);
+static u64 dxm_next_session_id = 1;
 
 static const struct mmu_notifier_ops dxm_mm_ops;
 static void dxm_session_strip_work(struct work_struct *work);
@@ -58,6 +52,9 @@ struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
 	dxm_ring_init(&s->events);
 	s->ev_cursor = 1;
 	s->next_mirror_id = 1;	/* 0 means "no mirror" in events */
+	mutex_lock(&dxm_sessions_lock);
+	s->id = dxm_next_session_id++;
+	mutex_unlock(&dxm_sessions_lock);
 	return s;
 }
 
@@ -85,29 +82,85 @@ void dxm_session_put(struct dxm_session *s)
 	kref_put(&s->kref, dxm_session_free);
 }
 
-/*
- * The bound mm exited (its release notifier, or a mirror's release
- * invalidation, whichever runs first): the session learns it once, by
- * MM_RELEASED on both queues and EPOLLHUP on its file.
- */
-void dxm_session_mm_gone(struct dxm_session *s)
+/* List @s in the session table, where the control node finds it by id. */
+int dxm_session_publish(struct dxm_session *s)
 {
-	bool first;
+	int ret;
 
-	write_lock(&s->pt.lock);
-	/*
-	 * A revoked or closed session is told nothing more (REVOKED is its
-	 * last event, or nobody reads it); it still stops naming the pid.
-	 */
-	first = !s->mm_gone && !s->revoked && !s->closed;
-	WRITE_ONCE(s->mm_gone, true);
-	write_unlock(&s->pt.lock);
-	if (!first)
-		return;
-	dxm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
-	dxm_ring_hangup(&s->events, false);
-	dxm_ring_post(&dxm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id,
-		      0);
+	mutex_lock(&dxm_sessions_lock);
+	ret = xa_insert(&dxm_sessions, s->id, s, GFP_KERNEL_ACCOUNT);
+	if (!ret)
+		s->listed = true;
+	mutex_unlock(&dxm_sessions_lock);
+	return ret;
+}
+
+/* Remove @s from the session table (its file is being released). */
+static void dxm_session_unlist(struct dxm_session *s)
+{
+	mutex_lock(&dxm_sessions_lock);
+	if (s->listed)
+		xa_erase(&dxm_sessions, s->id);
+	mutex_unlock(&dxm_sessions_lock);
+}
+
+/* Look a session up by id and take a reference, or NULL. */
+struct dxm_session *dxm_session_lookup(u64 id)
+{
+	struct dxm_session *s;
+
+	mutex_lock(&dxm_sessions_lock);
+	s = xa_load(&dxm_sessions, id);
+	if (s)
+		dxm_session_get(s);
+	mutex_unlock(&dxm_sessions_lock);
+	return s;
+}
+
+/*
+ * Copy the ids of up to @capacity live sessions to @ids; *@count gets the
+ * number of live sessions. The buffer is sized by the sessions that
+ * exist, never by the capacity the caller claims (which may be anything).
+ */
+long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count)
+{
+	struct dxm_session *s;
+	unsigned long id;
+	u64 *buf = NULL;
+	u32 n = 0, want, stored = 0;
+	long ret = 0;
+
+	mutex_lock(&dxm_sessions_lock);
+	xa_for_each(&dxm_sessions, id, s)
+		n++;
+	want = min(n, capacity);
+	if (want) {
+		buf = kvmalloc_array(want, sizeof(*buf),
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (!buf) {
+			mutex_unlock(&dxm_sessions_lock);
+			return -ENOMEM;
+		}
+		xa_for_each(&dxm_sessions, id, s) {
+			if (stored == want)
+				break;
+			buf[stored++] = id;
+		}
+	}
+	mutex_unlock(&dxm_sessions_lock);
+
+	if (stored && copy_to_user(ids, buf, stored * sizeof(*buf)))
+		ret = -EFAULT;
+	kvfree(buf);
+	*count = n;
+	return ret;
+}
+
+/* At module exit: session files pin the module, so none is left. */
+void dxm_sessions_exit(void)
+{
+	WARN_ON_ONCE(!xa_empty(&dxm_sessions));
+	xa_destroy(&dxm_sessions);
 }
 
 /*
@@ -706,7 +759,7 @@ static int dxm_session_release(struct inode *inode, struct file *file)
 {
 	struct dxm_session *s = file->private_data;
 
-	dxm_sessions_unlist(s);
+	dxm_session_unlist(s);
 	write_lock(&s->pt.lock);
 	s->closed = true;	/* control calls that looked it up fail now */
 	write_unlock(&s->pt.lock);
