@@ -18,17 +18,17 @@
 #include "daxmirror.h"
 
 /* The device faults this block around a missing page (clipped to the mirror). */
-#define DM_DEVICE_FAULT_SIZE	PMD_SIZE
+#define DXM_DEVICE_FAULT_SIZE	PMD_SIZE
 /* Bytes copied per hold of the page-table lock, at most. */
-#define DM_LOCK_BYTES		(256 * 1024)
+#define DXM_LOCK_BYTES		(256 * 1024)
 
 /* Why a locked copy step stopped before the end. */
-enum dm_step {
-	DM_STEP_DONE,		/* everything asked for was copied */
-	DM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
-	DM_STEP_USER_FAULT,	/* the user buffer is not resident */
-	DM_STEP_GONE,		/* revoked, mm gone or mirror released */
-	DM_STEP_MEDIA,		/* the memory itself failed (a media error) */
+enum dxm_step {
+	DXM_STEP_DONE,		/* everything asked for was copied */
+	DXM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
+	DXM_STEP_USER_FAULT,	/* the user buffer is not resident */
+	DXM_STEP_GONE,		/* revoked, mm gone or mirror released */
+	DXM_STEP_MEDIA,		/* the memory itself failed (a media error) */
 };
 
 /*
@@ -40,15 +40,16 @@ enum dm_step {
  * have no dirty state to keep.
  *
  * folio_mark_dirty() wants the folio safe from truncation: the caller
- * holds the device page-table lock with an entry mapping the page, and
- * truncation (like reclaim) must invalidate that entry, which takes the
- * same lock, before it can remove the folio; the same rule that lets the
- * CPU fault path dirty a folio under the page-table lock.
+ * holds the device page-table lock of @s with an entry mapping the page,
+ * and truncation (like reclaim) must invalidate that entry, which takes
+ * the same lock, before it can remove the folio; the same rule that lets
+ * the CPU fault path dirty a folio under the page-table lock.
  */
-static void dm_dirty_page(struct page *page)
+static void dxm_dirty_page(struct dxm_session *s, struct page *page)
 {
 	struct folio *folio = page_folio(page);
 
+	lockdep_assert_held(&s->pt.lock);
 	if (!folio_test_dirty(folio))
 		folio_mark_dirty(folio);
 }
@@ -58,8 +59,8 @@ static void dm_dirty_page(struct page *page)
  * non-temporal stores, partial cache lines written back. Page faults are
  * disabled by the caller; returns the bytes NOT copied.
  */
-static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
-				     size_t n)
+static size_t dxm_copy_from_user_pmem(void *dst, const char __user *src,
+				      size_t n)
 {
 	struct iov_iter iter;
 	size_t done;
@@ -83,8 +84,8 @@ static size_t dm_copy_from_user_pmem(void *dst, const char __user *src,
  * faults are disabled by the caller; returns the bytes NOT copied, and
  * sets *@poison when it was the memory, not the user buffer, that failed.
  */
-static size_t dm_copy_to_user_mc(char __user *dst, const void *src, size_t n,
-				 bool *poison)
+static size_t dxm_copy_to_user_mc(char __user *dst, const void *src, size_t n,
+				  bool *poison)
 {
 	struct iov_iter iter;
 	u8 probe[64];
@@ -114,24 +115,24 @@ static size_t dm_copy_to_user_mc(char __user *dst, const void *src, size_t n,
  * that is not resident stops the step (the caller faults it in without
  * the lock). *@copied gets the bytes done.
  */
-static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
-				 unsigned long addr, char __user *ubuf,
-				 size_t len, bool write, bool *flushed,
-				 size_t *copied, int *err)
+static enum dxm_step dxm_copy_step(struct dxm_session *s, struct dxm_mirror *m,
+				   unsigned long addr, char __user *ubuf,
+				   size_t len, bool write, bool *flushed,
+				   size_t *copied, int *err)
 {
-	enum dm_step st = DM_STEP_DONE;
+	enum dxm_step st = DXM_STEP_DONE;
 	unsigned long base = 0, nr = 0;
 	bool poison = false;
 	void *pte = NULL;
 	size_t done = 0;
 
-	len = min_t(size_t, len, DM_LOCK_BYTES);
+	len = min_t(size_t, len, DXM_LOCK_BYTES);
 	pagefault_disable();
 	read_lock(&s->pt.lock);
-	*err = dm_access_check(s, m);
+	*err = dxm_access_check(s, m);
 	if (*err)
-		st = DM_STEP_GONE;
-	while (done < len && st == DM_STEP_DONE) {
+		st = DXM_STEP_GONE;
+	while (done < len && st == DXM_STEP_DONE) {
 		unsigned long a = addr + done, index = a >> PAGE_SHIFT, flags;
 		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
 		unsigned long left;
@@ -139,41 +140,42 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
 		void *kaddr;
 
 		if (!pte || index < base || index >= base + nr) {
-			pte = dm_pt_lookup(&s->pt, index, &base);
+			pte = dxm_pt_lookup(&s->pt, index, &base);
 			if (!pte) {
-				st = DM_STEP_DEVICE_FAULT;
+				st = DXM_STEP_DEVICE_FAULT;
 				break;
 			}
-			nr = 1UL << dm_pte_order(pte);
+			nr = 1UL << dxm_pte_order(pte);
 		}
-		flags = dm_pte_flags(pte);
-		if (write && !(flags & DM_PTE_WRITE)) {
-			st = DM_STEP_DEVICE_FAULT;
+		flags = dxm_pte_flags(pte);
+		if (write && !(flags & DXM_PTE_WRITE)) {
+			st = DXM_STEP_DEVICE_FAULT;
 			break;
 		}
-		page = pfn_to_page(dm_pte_pfn(pte) + index - base);
+		page = pfn_to_page(dxm_pte_pfn(pte) + index - base);
 		kaddr = kmap_local_page(page);
-		if (!write && (flags & DM_PTE_ZONE_DEVICE)) {
-			left = dm_copy_to_user_mc(ubuf + done,
-						  kaddr + offset_in_page(a), n,
-						  &poison);
+		if (!write && (flags & DXM_PTE_ZONE_DEVICE)) {
+			left = dxm_copy_to_user_mc(ubuf + done,
+						   kaddr + offset_in_page(a), n,
+						   &poison);
 		} else if (!write) {
 			left = __copy_to_user_inatomic(ubuf + done,
 						       kaddr + offset_in_page(a), n);
-		} else if (flags & DM_PTE_DAX) {
-			left = dm_copy_from_user_pmem(kaddr + offset_in_page(a),
-						      ubuf + done, n);
+		} else if (flags & DXM_PTE_DAX) {
+			left = dxm_copy_from_user_pmem(kaddr +
+						       offset_in_page(a),
+						       ubuf + done, n);
 			*flushed = true;
 		} else {
 			left = __copy_from_user_inatomic(kaddr + offset_in_page(a),
 							 ubuf + done, n);
 		}
 		kunmap_local(kaddr);
-		if (write && left < n && !(flags & DM_PTE_ZONE_DEVICE))
-			dm_dirty_page(page);
+		if (write && left < n && !(flags & DXM_PTE_ZONE_DEVICE))
+			dxm_dirty_page(s, page);
 		done += n - left;
 		if (left) {
-			st = poison ? DM_STEP_MEDIA : DM_STEP_USER_FAULT;
+			st = poison ? DXM_STEP_MEDIA : DXM_STEP_USER_FAULT;
 			break;
 		}
 	}
@@ -189,8 +191,8 @@ static enum dm_step dm_copy_step(struct dm_session *s, struct dm_mirror *m,
  * fault makes the CPU side dirty and soft-dirty, which must not spread to
  * pages the device never wrote.
  */
-static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
-			   unsigned long addr, unsigned long wend, bool write)
+static int dxm_device_fault(struct dxm_session *s, struct dxm_mirror *m,
+			    unsigned long addr, unsigned long wend, bool write)
 {
 	unsigned long fs, fe;
 	int ret;
@@ -201,34 +203,35 @@ static int dm_device_fault(struct dm_session *s, struct dm_mirror *m,
 	 * refuses next to the page), fault the page alone: its own result is
 	 * the one that counts.
 	 */
-	dm_stat_add(s, DM_STAT_DEVICE_FAULTS, 1);
-	fs = max(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE), m->start);
-	fe = min(ALIGN_DOWN(addr, DM_DEVICE_FAULT_SIZE) + DM_DEVICE_FAULT_SIZE,
-		 m->end);
+	dxm_stat_add(s, DXM_STAT_DEVICE_FAULTS, 1);
+	fs = max(ALIGN_DOWN(addr, DXM_DEVICE_FAULT_SIZE), m->start);
+	fe = min(ALIGN_DOWN(addr, DXM_DEVICE_FAULT_SIZE) +
+		 DXM_DEVICE_FAULT_SIZE, m->end);
 	if (write) {
 		fs = max(fs, addr & PAGE_MASK);
 		fe = min(fe, PAGE_ALIGN(wend));
 	}
-	ret = dm_mirror_fault(s, m, fs, fe, write);
+	ret = dxm_mirror_fault(s, m, fs, fe, write);
 	if (ret && ret != -EINTR && fe - fs > PAGE_SIZE)
-		ret = dm_mirror_fault(s, m, addr & PAGE_MASK,
-				      (addr & PAGE_MASK) + PAGE_SIZE, write);
+		ret = dxm_mirror_fault(s, m, addr & PAGE_MASK,
+				       (addr & PAGE_MASK) + PAGE_SIZE, write);
 	return ret;
 }
 
 /* DAXMIRROR_IOC_READ/WRITE. Caller holds s->lock for reading. */
-long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
+static long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
 {
 	struct daxmirror_rw a;
-	struct dm_mirror *m = NULL;
+	struct dxm_mirror *m = NULL;
 	char __user *ubuf;
 	bool flushed = false;
 	u64 done = 0;
 	int ret = 0;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	if (!a.length || a.addr + a.length < a.addr ||
 	    a.addr + a.length > TASK_SIZE)
@@ -240,14 +243,14 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 	while (done < a.length) {
 		unsigned long addr = a.addr + done;
 		size_t copied;
-		enum dm_step st;
+		enum dxm_step st;
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
 		if (!m || addr >= m->end) {
-			m = dm_mirror_find(s, addr);
+			m = dxm_mirror_find(s, addr);
 			if (!m) {
 				ret = -ENOENT;
 				break;
@@ -257,19 +260,19 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 				break;
 			}
 		}
-		st = dm_copy_step(s, m, addr, ubuf + done,
-				  min_t(u64, a.length - done, m->end - addr),
-				  write, &flushed, &copied, &ret);
+		st = dxm_copy_step(s, m, addr, ubuf + done,
+				   min_t(u64, a.length - done, m->end - addr),
+				   write, &flushed, &copied, &ret);
 		done += copied;
-		if (st == DM_STEP_GONE) {
+		if (st == DXM_STEP_GONE) {
 			break;
-		} else if (st == DM_STEP_MEDIA) {
+		} else if (st == DXM_STEP_MEDIA) {
 			ret = -EIO;
 			break;
-		} else if (st == DM_STEP_DEVICE_FAULT) {
-			ret = dm_device_fault(s, m, addr + copied,
-					      a.addr + a.length, write);
-		} else if (st == DM_STEP_USER_FAULT) {
+		} else if (st == DXM_STEP_DEVICE_FAULT) {
+			ret = dxm_device_fault(s, m, addr + copied,
+					       a.addr + a.length, write);
+		} else if (st == DXM_STEP_USER_FAULT) {
 			size_t n = min_t(u64, a.length - done, PAGE_SIZE);
 
 			if (write ? fault_in_readable(ubuf + done, n) :
@@ -283,9 +286,9 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 	if (flushed)
 		wmb();	/* order the non-temporal stores before returning */
 	if (write)
-		dm_stat_add(s, DM_STAT_BYTES_WRITTEN, done);
+		dxm_stat_add(s, DXM_STAT_BYTES_WRITTEN, done);
 	else
-		dm_stat_add(s, DM_STAT_BYTES_READ, done);
+		dxm_stat_add(s, DXM_STAT_BYTES_READ, done);
 
 	a.done = done;
 	if (copy_to_user(uarg, &a, sizeof(a)) && !ret)
@@ -293,17 +296,27 @@ long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write)
 	return ret;
 }
 
-/* The snapshot byte of a device entry. */
-static u8 dm_snap_byte(void *pte)
+long dxm_ioctl_read(struct dxm_session *s, void __user *uarg)
 {
-	unsigned long flags = dm_pte_flags(pte);
-	u8 b = (flags & DM_PTE_WRITE) ? DAXMIRROR_SNAP_WRITE :
+	return dxm_ioctl_rw(s, uarg, false);
+}
+
+long dxm_ioctl_write(struct dxm_session *s, void __user *uarg)
+{
+	return dxm_ioctl_rw(s, uarg, true);
+}
+
+/* The snapshot byte of a device entry. */
+static u8 dxm_snap_byte(void *pte)
+{
+	unsigned long flags = dxm_pte_flags(pte);
+	u8 b = (flags & DXM_PTE_WRITE) ? DAXMIRROR_SNAP_WRITE :
 					 DAXMIRROR_SNAP_READ;
 
-	b |= dm_order_slot(dm_pte_order(pte)) << DAXMIRROR_SNAP_ORDER_SHIFT;
-	if (flags & DM_PTE_ZONE_DEVICE)
+	b |= dxm_order_slot(dxm_pte_order(pte)) << DAXMIRROR_SNAP_ORDER_SHIFT;
+	if (flags & DXM_PTE_ZONE_DEVICE)
 		b |= DAXMIRROR_SNAP_ZONE_DEVICE;
-	if (flags & DM_PTE_DAX)
+	if (flags & DXM_PTE_DAX)
 		b |= DAXMIRROR_SNAP_DAX;
 	return b;
 }
@@ -313,13 +326,14 @@ static u8 dm_snap_byte(void *pte)
  * where a mirror lies (entries exist nowhere else), NONE for the rest.
  * Caller holds s->lock for reading.
  */
-static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
-			      unsigned long n, u8 *out)
+static void dxm_snapshot_chunk(struct dxm_session *s, unsigned long first,
+			       unsigned long n, u8 *out)
 {
 	unsigned long end = first + n, index, stop, base;
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 	void *pte;
 
+	lockdep_assert_held_read(&s->lock);
 	memset(out, DAXMIRROR_SNAP_NONE, n);
 	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
 		index = max(first, m->start >> PAGE_SHIFT);
@@ -328,13 +342,13 @@ static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 			continue;
 		read_lock(&s->pt.lock);
 		while (index < stop) {
-			pte = dm_pt_lookup(&s->pt, index, &base);
+			pte = dxm_pt_lookup(&s->pt, index, &base);
 			if (!pte) {
 				index++;
 				continue;
 			}
-			base += 1UL << dm_pte_order(pte);	/* now: past the entry */
-			memset(out + (index - first), dm_snap_byte(pte),
+			base += 1UL << dxm_pte_order(pte);	/* now: past the entry */
+			memset(out + (index - first), dxm_snap_byte(pte),
 			       min(base, stop) - index);
 			index = base;
 		}
@@ -344,11 +358,11 @@ static void dm_snapshot_chunk(struct dm_session *s, unsigned long first,
 
 /*
  * DAXMIRROR_IOC_SNAPSHOT. Caller holds s->lock for reading. A huge range
- * costs one user copy per DM_SNAP_CHUNK pages and lookups only where
+ * costs one user copy per DXM_SNAP_CHUNK pages and lookups only where
  * mirrors are; it yields the CPU between chunks and stops at a fatal
  * signal (-EINTR) or a revoke (-ENODEV).
  */
-long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
+long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_snapshot a;
 	unsigned long first, pages, done = 0;
@@ -356,11 +370,12 @@ long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
 	u8 *buf;
 	int ret;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	ret = dm_check_range(a.addr, a.length);
+	ret = dxm_check_range(a.addr, a.length);
 	if (ret)
 		return ret;
 	first = a.addr >> PAGE_SHIFT;
@@ -368,14 +383,14 @@ long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
 	upages = u64_to_user_ptr(a.pages);
 	if (!access_ok(upages, pages))
 		return -EFAULT;
-	buf = kvmalloc(min_t(unsigned long, pages, DM_SNAP_CHUNK),
+	buf = kvmalloc(min_t(unsigned long, pages, DXM_SNAP_CHUNK),
 		       GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 
 	while (done < pages) {
 		unsigned long n = min_t(unsigned long, pages - done,
-					DM_SNAP_CHUNK);
+					DXM_SNAP_CHUNK);
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -385,7 +400,7 @@ long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg)
 			ret = -ENODEV;
 			break;
 		}
-		dm_snapshot_chunk(s, first + done, n, buf);
+		dxm_snapshot_chunk(s, first + done, n, buf);
 		if (copy_to_user(upages + done, buf, n)) {
 			ret = -EFAULT;
 			break;

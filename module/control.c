@@ -15,81 +15,38 @@
 
 #include "daxmirror.h"
 
-unsigned int default_max_mirrors = 64;
+static unsigned int default_max_mirrors = 64;
 module_param(default_max_mirrors, uint, 0444);
 MODULE_PARM_DESC(default_max_mirrors,
 		 "Mirrors per session when the broker asks for 0 (default 64)");
 
-unsigned long default_max_pages = 1UL << 20;
+static unsigned long default_max_pages = 1UL << 20;
 module_param(default_max_pages, ulong, 0444);
 MODULE_PARM_DESC(default_max_pages,
 		 "Mirrored 4 KiB pages per session when the broker asks for 0 (default 4 GiB worth)");
 
-/* Protects dm_sessions and dm_next_session_id. */
-static DEFINE_MUTEX(dm_sessions_lock);
-/* Live sessions by id; an entry holds no reference (the file does). */
-static DEFINE_XARRAY(dm_sessions);
-static u64 dm_next_session_id = 1;
-
-/* Session events for the control files; each open control file has a cursor. */
-struct dm_event_ring dm_control_events;
-
-void dm_control_init(void)
+/* The control files' session events (events.c); one cursor per open. */
+void dxm_control_init(void)
 {
-	dm_ring_init(&dm_control_events);
+	dxm_ring_init(&dxm_control_events);
 }
 
-void dm_control_exit(void)
+void dxm_control_exit(void)
 {
-	WARN_ON_ONCE(!xa_empty(&dm_sessions));
-	xa_destroy(&dm_sessions);
+	dxm_sessions_exit();
 }
 
-/* Remove @s from the session table (its file is being released). */
-void dm_sessions_unlist(struct dm_session *s)
-{
-	mutex_lock(&dm_sessions_lock);
-	if (s->listed)
-		xa_erase(&dm_sessions, s->id);
-	mutex_unlock(&dm_sessions_lock);
-}
-
-/* Look a session up by id and take a reference, or NULL. */
-static struct dm_session *dm_session_lookup(u64 id)
-{
-	struct dm_session *s;
-
-	mutex_lock(&dm_sessions_lock);
-	s = xa_load(&dm_sessions, id);
-	if (s)
-		dm_session_get(s);
-	mutex_unlock(&dm_sessions_lock);
-	return s;
-}
-
-long dm_ioctl_version(void __user *uarg)
-{
-	struct daxmirror_version a;
-
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (a.flags || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
-		return -EINVAL;
-	a.abi = DAXMIRROR_ABI_VERSION;
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
-}
-
-static long dm_ctl_create(void __user *uarg)
+static long dxm_ctl_create(void __user *uarg)
 {
 	struct daxmirror_session_create a;
-	struct dm_session *s;
+	struct dxm_session *s;
 	struct file *file;
 	int fd, ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_SESSION_FLAGS) || a.pad ||
-	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	if (a.max_mirrors > DAXMIRROR_MAX_MIRRORS_LIMIT)
 		return -EINVAL;
@@ -101,24 +58,21 @@ static long dm_ctl_create(void __user *uarg)
 	if (a.max_pages > TASK_SIZE >> PAGE_SHIFT)
 		return -EINVAL;
 
-	s = dm_session_alloc(a.flags, a.max_mirrors, a.max_pages);
+	s = dxm_session_alloc(a.flags, a.max_mirrors, a.max_pages);
 	if (!s)
 		return -ENOMEM;
-	mutex_lock(&dm_sessions_lock);
-	s->id = dm_next_session_id++;
-	mutex_unlock(&dm_sessions_lock);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
-		dm_session_put(s);
+		dxm_session_put(s);
 		return fd;
 	}
 	/* From here on the file owns @s: fput() releases it. */
-	file = anon_inode_getfile("[daxmirror-session]", &dm_session_fops, s,
+	file = anon_inode_getfile("[daxmirror-session]", &dxm_session_fops, s,
 				  O_RDWR | O_CLOEXEC);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		dm_session_put(s);
+		dxm_session_put(s);
 		return PTR_ERR(file);
 	}
 
@@ -127,11 +81,7 @@ static long dm_ctl_create(void __user *uarg)
 	 * can fail any more but its own buffer (then the file, listed or
 	 * not, is released as if closed).
 	 */
-	mutex_lock(&dm_sessions_lock);
-	ret = xa_insert(&dm_sessions, s->id, s, GFP_KERNEL_ACCOUNT);
-	if (!ret)
-		s->listed = true;
-	mutex_unlock(&dm_sessions_lock);
+	ret = dxm_session_publish(s);
 	a.session_id = s->id;
 	a.fd = fd;
 	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
@@ -145,10 +95,10 @@ static long dm_ctl_create(void __user *uarg)
 	return 0;
 }
 
-static long dm_ctl_grant(void __user *uarg)
+static long dxm_ctl_grant(void __user *uarg)
 {
 	struct daxmirror_grant a;
-	struct dm_session *s;
+	struct dxm_session *s;
 	struct file *file;
 	fmode_t need = FMODE_READ;
 	long ret;
@@ -156,7 +106,7 @@ static long dm_ctl_grant(void __user *uarg)
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_GRANT_WRITE) ||
-	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
 	if (!a.length || !PAGE_ALIGNED(a.offset) || !PAGE_ALIGNED(a.length) ||
 	    a.offset + a.length < a.offset ||
@@ -176,188 +126,160 @@ static long dm_ctl_grant(void __user *uarg)
 		ret = -EBADF;
 		goto out_fput;
 	}
-	s = dm_session_lookup(a.session_id);
+	s = dxm_session_lookup(a.session_id);
 	if (!s) {
 		ret = -ENOENT;
 		goto out_fput;
 	}
-	ret = dm_session_grant(s, file, a.offset, a.length, a.flags);
-	dm_session_put(s);
+	ret = dxm_session_grant(s, file, a.offset, a.length, a.flags);
+	dxm_session_put(s);
 out_fput:
 	fput(file);
 	return ret;
 }
 
-static long dm_ctl_list(void __user *uarg)
+static long dxm_ctl_list(void __user *uarg)
 {
 	struct daxmirror_session_list a;
-	u64 __user *ids;
-	struct dm_session *s;
-	unsigned long id;
-	u64 *buf = NULL;
-	u32 n = 0, want, stored = 0;
-	long ret = 0;
+	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	ids = u64_to_user_ptr(a.ids);
-
-	/*
-	 * The buffer is sized by the sessions that exist, never by the
-	 * capacity the caller claims (which may be anything).
-	 */
-	mutex_lock(&dm_sessions_lock);
-	xa_for_each(&dm_sessions, id, s)
-		n++;
-	want = min(n, a.capacity);
-	if (want) {
-		buf = kvmalloc_array(want, sizeof(*buf),
-				     GFP_KERNEL | __GFP_NOWARN);
-		if (!buf) {
-			mutex_unlock(&dm_sessions_lock);
-			return -ENOMEM;
-		}
-		xa_for_each(&dm_sessions, id, s) {
-			if (stored == want)
-				break;
-			buf[stored++] = id;
-		}
-	}
-	mutex_unlock(&dm_sessions_lock);
-
-	if (stored && copy_to_user(ids, buf, stored * sizeof(*buf)))
-		ret = -EFAULT;
-	kvfree(buf);
+	ret = dxm_sessions_ids(u64_to_user_ptr(a.ids), a.capacity, &a.count);
 	if (ret)
 		return ret;
-	a.count = n;
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
-static long dm_ctl_revoke(void __user *uarg)
+static long dxm_ctl_revoke(void __user *uarg)
 {
 	struct daxmirror_revoke a;
-	struct dm_session *s;
+	struct dxm_session *s;
 	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	s = dm_session_lookup(a.session_id);
+	s = dxm_session_lookup(a.session_id);
 	if (!s)
 		return -ENOENT;
-	ret = dm_session_revoke(s);
-	dm_session_put(s);
+	ret = dxm_session_revoke(s);
+	dxm_session_put(s);
 	return ret;
 }
 
-/* SESSION_INFO and MIRROR_LIST on the control node: look the id up. */
-static long dm_ctl_session_query(unsigned int cmd, void __user *uarg)
+/* SESSION_INFO on the control node: of the session it names. */
+static long dxm_ctl_session_info(void __user *uarg)
 {
 	struct daxmirror_session_info info;
-	struct daxmirror_mirror_list list;
-	struct dm_session *s;
-	u64 id;
+	struct dxm_session *s;
 	long ret;
 
-	if (cmd == DAXMIRROR_IOC_SESSION_INFO) {
-		if (copy_from_user(&info, uarg, sizeof(info)))
-			return -EFAULT;
-		if (info.flags ||
-		    !dm_ioctl_zero(info.reserved, sizeof(info.reserved)))
-			return -EINVAL;
-		id = info.session_id;
-	} else {
-		if (copy_from_user(&list, uarg, sizeof(list)))
-			return -EFAULT;
-		if (list.flags || list.pad ||
-		    !dm_ioctl_zero(list.reserved, sizeof(list.reserved)))
-			return -EINVAL;
-		id = list.session_id;
-	}
-	s = dm_session_lookup(id);
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags || !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+		return -EINVAL;
+	s = dxm_session_lookup(info.session_id);
 	if (!s)
 		return -ENOENT;
-	if (cmd == DAXMIRROR_IOC_SESSION_INFO)
-		ret = dm_session_info(s, uarg);
-	else
-		ret = dm_mirror_list(s, uarg, &list);
-	dm_session_put(s);
+	ret = dxm_session_info(s, uarg);
+	dxm_session_put(s);
 	return ret;
 }
 
-static long dm_control_ioctl(struct file *file, unsigned int cmd,
-			     unsigned long arg)
+/* MIRROR_LIST on the control node: of the session it names. */
+static long dxm_ctl_mirror_list(void __user *uarg)
+{
+	struct daxmirror_mirror_list list;
+	struct dxm_session *s;
+	long ret;
+
+	if (copy_from_user(&list, uarg, sizeof(list)))
+		return -EFAULT;
+	if (list.flags || list.pad ||
+	    !dxm_ioctl_zero(list.reserved, sizeof(list.reserved)))
+		return -EINVAL;
+	s = dxm_session_lookup(list.session_id);
+	if (!s)
+		return -ENOENT;
+	ret = dxm_mirror_list(s, uarg, &list);
+	dxm_session_put(s);
+	return ret;
+}
+
+static long dxm_control_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case DAXMIRROR_IOC_VERSION:
-		return dm_ioctl_version(uarg);
+		return dxm_ioctl_version(uarg);
 	case DAXMIRROR_CTL_CREATE_SESSION:
-		return dm_ctl_create(uarg);
+		return dxm_ctl_create(uarg);
 	case DAXMIRROR_CTL_GRANT_FILE:
-		return dm_ctl_grant(uarg);
+		return dxm_ctl_grant(uarg);
 	case DAXMIRROR_CTL_LIST_SESSIONS:
-		return dm_ctl_list(uarg);
+		return dxm_ctl_list(uarg);
 	case DAXMIRROR_CTL_REVOKE:
-		return dm_ctl_revoke(uarg);
+		return dxm_ctl_revoke(uarg);
 	case DAXMIRROR_IOC_SESSION_INFO:
+		return dxm_ctl_session_info(uarg);
 	case DAXMIRROR_IOC_MIRROR_LIST:
-		return dm_ctl_session_query(cmd, uarg);
+		return dxm_ctl_mirror_list(uarg);
 	}
 	return -ENOTTY;
 }
 
-/* An open control file: its read position in dm_control_events. */
-struct dm_control {
+/* An open control file: its read position in dxm_control_events. */
+struct dxm_control {
 	u64 cursor;
 };
 
-static int dm_control_open(struct inode *inode, struct file *file)
+static int dxm_control_open(struct inode *inode, struct file *file)
 {
-	struct dm_control *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct dxm_control *c = kzalloc(sizeof(*c), GFP_KERNEL);
 
 	if (!c)
 		return -ENOMEM;
 	/* Only events posted from now on. */
-	c->cursor = dm_ring_head(&dm_control_events);
+	c->cursor = dxm_ring_head(&dxm_control_events);
 	file->private_data = c;
 	return nonseekable_open(inode, file);
 }
 
-static int dm_control_release(struct inode *inode, struct file *file)
+static int dxm_control_release(struct inode *inode, struct file *file)
 {
 	kfree(file->private_data);
 	return 0;
 }
 
-static ssize_t dm_control_read(struct file *file, char __user *buf,
-			       size_t count, loff_t *ppos)
+static ssize_t dxm_control_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
 {
-	struct dm_control *c = file->private_data;
+	struct dxm_control *c = file->private_data;
 
-	return dm_ring_read(&dm_control_events, &c->cursor, buf, count,
-			    file->f_flags & O_NONBLOCK);
+	return dxm_ring_read(&dxm_control_events, &c->cursor, buf, count,
+			     file->f_flags & O_NONBLOCK);
 }
 
-static __poll_t dm_control_poll(struct file *file, poll_table *wait)
+static __poll_t dxm_control_poll(struct file *file, poll_table *wait)
 {
-	struct dm_control *c = file->private_data;
+	struct dxm_control *c = file->private_data;
 
-	return dm_ring_poll(&dm_control_events, &c->cursor, file, wait);
+	return dxm_ring_poll(&dxm_control_events, &c->cursor, file, wait);
 }
 
-const struct file_operations dm_control_fops = {
+const struct file_operations dxm_control_fops = {
 	.owner		= THIS_MODULE,
-	.open		= dm_control_open,
-	.release	= dm_control_release,
-	.unlocked_ioctl	= dm_control_ioctl,
+	.open		= dxm_control_open,
+	.release	= dxm_control_release,
+	.unlocked_ioctl	= dxm_control_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.read		= dm_control_read,
-	.poll		= dm_control_poll,
+	.read		= dxm_control_read,
+	.poll		= dxm_control_poll,
 	/* No .llseek: the control node is not seekable (-ESPIPE). */
 };

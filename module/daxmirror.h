@@ -2,21 +2,34 @@
 /*
  * daxmirror.h - internal types of daxmirror.ko shared by its files.
  *
+ * The files form layers; each calls only into the layers below it:
+ *
+ *   main.c      module init and exit, the misc device
+ *   control.c   the control node /dev/daxmirror: the broker's ioctls
+ *   session.c   sessions: life cycle, the session table, grants, revoke,
+ *               the session fd and its ioctl dispatch
+ *   access.c    device READ, WRITE and SNAPSHOT through the device table
+ *   mirror.c    mirrors: policy, notifiers, the hmm_range_fault loop
+ *   devpt.c, events.c, util.c
+ *               the device page table; event queues (and the control
+ *               node's queue); ioctl argument helpers. They call nothing
+ *               of the module.
+ *
  * Lock order (outer to inner):
  *
- *   dm_sessions_lock (mutex, control.c): the session table only
- *   dm_session.lock (rw_semaphore): read by device accesses (FAULT, READ,
+ *   dxm_sessions_lock (mutex, session.c): the session table only
+ *   dxm_session.lock (rw_semaphore): read by device accesses (FAULT, READ,
  *   WRITE, SNAPSHOT), any number at once; written by what changes the
  *   session's shape (BIND, MIRROR_ADD, MIRROR_REMOVE, the strip after
  *   revoke or close). Only the client's own calls take it: no control-node
  *   call ever waits on it.
  *     -> mm->mmap_lock (read)
- *       -> device page-table lock: dm_session.pt.lock (rwlock): read
+ *       -> device page-table lock: dxm_session.pt.lock (rwlock): read
  *          by device accesses and the control node's reads, written by
  *          what stores or drops an entry or changes a session's state
  *         -> xa_lock of one level of the table (spinlock)
- *         -> dm_event_ring.lock (spinlock)
- *   dm_session.grant_lock (spinlock): the grant table, taken alone.
+ *         -> dxm_event_ring.lock (spinlock)
+ *   dxm_session.grant_lock (spinlock): the grant table, taken alone.
  *
  * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU
  * and the page-table lock for reading: the mirror list is an RCU list,
@@ -26,7 +39,7 @@
  * store an entry or touch a page, so none uses the table after REVOKE
  * returns, and each stops with ENODEV at its next step. Mirrors, their
  * (dead) entries and grants are then freed by a work item
- * (dm_session.strip_work) once it gets dm_session.lock without waiting, or
+ * (dxm_session.strip_work) once it gets dxm_session.lock without waiting, or
  * by the client's own next call, whichever comes first.
  *
  * The invalidation callback takes only the page-table lock and the event
@@ -57,47 +70,47 @@
 #include "uapi/daxmirror.h"
 
 /* Events kept per queue; a reader that falls further behind gets OVERFLOW. */
-#define DM_EVENT_RING_SIZE	64
+#define DXM_EVENT_RING_SIZE	64
 
-/* Device page-table entries (values in dm_session.pt), see devpt.c. */
-#define DM_PTE_WRITE		0x1UL
-#define DM_PTE_ZONE_DEVICE	0x2UL
-#define DM_PTE_DAX		0x4UL
-#define DM_PTE_FLAGS_BITS	3
-#define DM_PTE_ORDER_SHIFT	DM_PTE_FLAGS_BITS
-#define DM_PTE_ORDER_BITS	5
-#define DM_PTE_PFN_SHIFT	(DM_PTE_ORDER_SHIFT + DM_PTE_ORDER_BITS)
+/* Device page-table entries (values in dxm_session.pt), see devpt.c. */
+#define DXM_PTE_WRITE		0x1UL
+#define DXM_PTE_ZONE_DEVICE	0x2UL
+#define DXM_PTE_DAX		0x4UL
+#define DXM_PTE_FLAGS_BITS	3
+#define DXM_PTE_ORDER_SHIFT	DXM_PTE_FLAGS_BITS
+#define DXM_PTE_ORDER_BITS	5
+#define DXM_PTE_PFN_SHIFT	(DXM_PTE_ORDER_SHIFT + DXM_PTE_ORDER_BITS)
 
 /* Bytes of the per-call buffer of SNAPSHOT (pages per copy_to_user()). */
-#define DM_SNAP_CHUNK		(64 * 1024)
+#define DXM_SNAP_CHUNK		(64 * 1024)
 
 /**
- * struct dm_event_ring - a bounded queue of events with reader cursors
+ * struct dxm_event_ring - a bounded queue of events with reader cursors
  * @lock:	protects every field below
  * @wait:	readers and pollers
  * @head:	sequence number the next event gets
  * @dead:	no event will come any more: empty reads return -ENODEV
  * @hup:	poll() reports EPOLLHUP
- * @ev:		the last DM_EVENT_RING_SIZE events, slot = seq % size
+ * @ev:		the last DXM_EVENT_RING_SIZE events, slot = seq % size
  */
-struct dm_event_ring {
+struct dxm_event_ring {
 	spinlock_t lock;		/* protects the whole ring */
 	wait_queue_head_t wait;
 	u64 head;
 	bool dead;
 	bool hup;
-	struct daxmirror_event ev[DM_EVENT_RING_SIZE];
+	struct daxmirror_event ev[DXM_EVENT_RING_SIZE];
 };
 
 /**
- * struct dm_pt - the device page table, one xarray per entry order
+ * struct dxm_pt - the device page table, one xarray per entry order
  * @lock:	the device page-table lock (see the lock order above); also
  *		protects the session's @mm_gone and @inv and every mirror's
  *		@released and @entries
  * @level:	entries of order 0, 9 and 18, keyed by page number >> order
  * @nr:		entries per level
  */
-struct dm_pt {
+struct dxm_pt {
 	rwlock_t lock;		/* the device page-table lock */
 	struct xarray level[DAXMIRROR_NR_ORDERS];
 	unsigned long nr[DAXMIRROR_NR_ORDERS];
@@ -109,20 +122,20 @@ struct dm_pt {
  * @held is the level whose xa_lock a run of stores keeps (-1: none), so a
  * populated range takes it once, not once per entry.
  */
-struct dm_pt_cursor {
+struct dxm_pt_cursor {
 	struct xa_state xas[DAXMIRROR_NR_ORDERS];
 	unsigned long next[DAXMIRROR_NR_ORDERS];
 	int held;
 };
 
 /**
- * struct dm_grant - a file range the broker allowed a session to mirror
+ * struct dxm_grant - a file range the broker allowed a session to mirror
  * @file:	reference to the open file (keeps the inode and its mount)
  * @offset:	first byte
  * @length:	bytes
  * @flags:	DAXMIRROR_GRANT_*
  */
-struct dm_grant {
+struct dxm_grant {
 	struct file *file;
 	u64 offset;
 	u64 length;
@@ -133,25 +146,25 @@ struct dm_grant {
  * Counters the device accesses of a session bump, per CPU: concurrent
  * accesses never share a cache line for them. Summed by SESSION_INFO.
  */
-enum dm_op_stat {
-	DM_STAT_DEVICE_FAULTS,
-	DM_STAT_FAULT_CALLS,
-	DM_STAT_RANGE_FAULTS,
-	DM_STAT_RANGE_RETRIES,
-	DM_STAT_BYTES_READ,
-	DM_STAT_BYTES_WRITTEN,
-	DM_STAT_WALK_NS,
-	DM_STAT_LOCK_NS,
-	DM_STAT_UPDATE_NS,
-	DM_NR_OP_STATS
+enum dxm_op_stat {
+	DXM_STAT_DEVICE_FAULTS,
+	DXM_STAT_FAULT_CALLS,
+	DXM_STAT_RANGE_FAULTS,
+	DXM_STAT_RANGE_RETRIES,
+	DXM_STAT_BYTES_READ,
+	DXM_STAT_BYTES_WRITTEN,
+	DXM_STAT_WALK_NS,
+	DXM_STAT_LOCK_NS,
+	DXM_STAT_UPDATE_NS,
+	DXM_NR_OP_STATS
 };
 
-struct dm_op_stats {
-	u64 v[DM_NR_OP_STATS];
+struct dxm_op_stats {
+	u64 v[DXM_NR_OP_STATS];
 };
 
 /**
- * struct dm_session - one client's device context
+ * struct dxm_session - one client's device context
  * @kref:	the session file holds one reference, control-node lookups
  *		hold one for the duration of a call
  * @id:		never reused while the module is loaded
@@ -164,7 +177,7 @@ struct dm_op_stats {
  *		@mirrored_pages, @next_mirror_id, @stripped and @mn_registered
  * @stripped:	mirrors and grants are gone (after revoke or close)
  * @mn_registered: @mn is registered on @mm
- * @mirrors:	struct dm_mirror RCU list, by increasing id
+ * @mirrors:	struct dxm_mirror RCU list, by increasing id
  * @nr_mirrors:	live and released mirrors in @mirrors (released ones are
  *		reaped before a mirror is added, so limits count live ones)
  * @mirrored_pages: pages covered by @mirrors
@@ -197,7 +210,7 @@ struct dm_op_stats {
  * @events:	this session's event queue (the session file's)
  * @ev_cursor:	read position of the session file (under events.lock)
  */
-struct dm_session {
+struct dxm_session {
 	struct kref kref;
 	u64 id;
 	u32 flags;
@@ -213,13 +226,13 @@ struct dm_session {
 	u64 next_mirror_id;
 	struct mmu_notifier mn;
 	struct delayed_work strip_work;
-	struct dm_op_stats __percpu *ops;
+	struct dxm_op_stats __percpu *ops;
 
 	spinlock_t grant_lock;		/* the grant table */
-	struct dm_grant grants[DAXMIRROR_MAX_GRANTS];
+	struct dxm_grant grants[DAXMIRROR_MAX_GRANTS];
 	u32 nr_grants;
 
-	struct dm_pt pt;
+	struct dxm_pt pt;
 	bool revoked;
 	bool closed;
 	bool listed;
@@ -229,12 +242,12 @@ struct dm_session {
 	bool mm_gone;
 	struct daxmirror_stats inv;
 
-	struct dm_event_ring events;
+	struct dxm_event_ring events;
 	u64 ev_cursor;
 };
 
 /**
- * struct dm_mirror - a mirrored address range of a session
+ * struct dxm_mirror - a mirrored address range of a session
  * @notifier:	the interval notifier covering [@start, @end)
  * @session:	owner
  * @node:	in session->mirrors (RCU list; changed under session->lock)
@@ -255,9 +268,9 @@ struct dm_session {
  * @pages:	pages those entries cover (page-table lock)
  * @wpages:	pages covered by writable entries (page-table lock)
  */
-struct dm_mirror {
+struct dxm_mirror {
 	struct mmu_interval_notifier notifier;
-	struct dm_session *session;
+	struct dxm_session *session;
 	struct list_head node;
 	struct rcu_head rcu;
 	u64 id;
@@ -275,84 +288,89 @@ struct dm_mirror {
 	unsigned long wpages;
 };
 
-static inline void dm_stat_add(struct dm_session *s, enum dm_op_stat i, u64 v)
+static inline void dxm_stat_add(struct dxm_session *s, enum dxm_op_stat i,
+				u64 v)
 {
 	this_cpu_add(s->ops->v[i], v);
 }
 
-/* events.c */
-void dm_ring_init(struct dm_event_ring *ring);
-void dm_ring_post(struct dm_event_ring *ring, u32 type, u64 session_id,
-		  u64 mirror_id);
-void dm_ring_hangup(struct dm_event_ring *ring, bool dead);
-u64 dm_ring_head(struct dm_event_ring *ring);
-ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
-		     char __user *buf, size_t count, bool nonblock);
-__poll_t dm_ring_poll(struct dm_event_ring *ring, u64 *cursor,
-		      struct file *file, poll_table *wait);
+/* util.c */
+bool dxm_ioctl_zero(const void *p, size_t size);
+int dxm_check_range(u64 addr, u64 length);
+long dxm_ioctl_version(void __user *uarg);
 
-/* main.c */
-extern struct workqueue_struct *dm_wq;
+/* events.c */
+extern struct dxm_event_ring dxm_control_events;
+void dxm_ring_init(struct dxm_event_ring *ring);
+void dxm_ring_post(struct dxm_event_ring *ring, u32 type, u64 session_id,
+		   u64 mirror_id);
+void dxm_ring_hangup(struct dxm_event_ring *ring, bool dead);
+u64 dxm_ring_head(struct dxm_event_ring *ring);
+ssize_t dxm_ring_read(struct dxm_event_ring *ring, u64 *cursor,
+		      char __user *buf, size_t count, bool nonblock);
+__poll_t dxm_ring_poll(struct dxm_event_ring *ring, u64 *cursor,
+		       struct file *file, poll_table *wait);
 
 /* control.c */
-extern const struct file_operations dm_control_fops;
-extern struct dm_event_ring dm_control_events;
-extern unsigned int default_max_mirrors;
-extern unsigned long default_max_pages;
-long dm_ioctl_version(void __user *uarg);
-void dm_control_init(void);
-void dm_control_exit(void);
-void dm_sessions_unlist(struct dm_session *s);
+extern const struct file_operations dxm_control_fops;
+void dxm_control_init(void);
+void dxm_control_exit(void);
 
 /* session.c */
-extern const struct file_operations dm_session_fops;
-struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
-				    u64 max_pages);
-void dm_session_put(struct dm_session *s);
-void dm_session_get(struct dm_session *s);
-int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
-		     u64 length, u32 flags);
-int dm_session_revoke(struct dm_session *s);
-void dm_session_reap(struct dm_session *s);
-void dm_session_mm_gone(struct dm_session *s);
-long dm_session_info(struct dm_session *s, void __user *uarg);
-long dm_mirror_list(struct dm_session *s, void __user *uarg,
-		    const struct daxmirror_mirror_list *hdr);
-bool dm_ioctl_zero(const void *p, size_t size);
-int dm_check_range(u64 addr, u64 length);
+extern const struct file_operations dxm_session_fops;
+extern struct workqueue_struct *dxm_wq;
+struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
+				      u64 max_pages);
+void dxm_session_put(struct dxm_session *s);
+void dxm_session_get(struct dxm_session *s);
+int dxm_session_publish(struct dxm_session *s);
+struct dxm_session *dxm_session_lookup(u64 id);
+long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
+void dxm_sessions_exit(void);
+int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
+		      u64 length, u32 flags);
+int dxm_session_revoke(struct dxm_session *s);
+void dxm_session_reap(struct dxm_session *s);
+long dxm_session_info(struct dxm_session *s, void __user *uarg);
+long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
+		     const struct daxmirror_mirror_list *hdr);
 
 /* mirror.c */
-int dm_mirror_add(struct dm_session *s, unsigned long start,
-		  unsigned long end, u32 flags, u64 *id);
-int dm_mirror_remove(struct dm_session *s, u64 id);
-void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m);
-struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr);
-int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
-		    unsigned long start, unsigned long end, bool write);
-int dm_access_check(struct dm_session *s, struct dm_mirror *m);
+void dxm_session_mm_gone(struct dxm_session *s);
+int dxm_mirror_add(struct dxm_session *s, unsigned long start,
+		   unsigned long end, u32 flags, u64 *id);
+int dxm_mirror_remove(struct dxm_session *s, u64 id);
+void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m);
+struct dxm_mirror *dxm_mirror_find(struct dxm_session *s, unsigned long addr);
+int dxm_mirror_fault(struct dxm_session *s, struct dxm_mirror *m,
+		     unsigned long start, unsigned long end, bool write);
+int dxm_access_check(struct dxm_session *s, struct dxm_mirror *m);
 
 /* devpt.c */
-void *dm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags);
-unsigned long dm_pte_pfn(const void *pte);
-unsigned int dm_pte_order(const void *pte);
-unsigned long dm_pte_flags(const void *pte);
-int dm_order_slot(unsigned int order);
-void dm_pt_init(struct dm_pt *pt);
-void dm_pt_destroy(struct dm_pt *pt);
-void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur);
-bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur);
-void dm_pt_cursor_unlock(struct dm_pt_cursor *cur);
-void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base);
-int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
-	      unsigned long index, unsigned int order, void *pte);
-unsigned long dm_pt_erase_batch(struct dm_pt *pt, struct dm_mirror *m,
-				unsigned long first, unsigned long last,
-				unsigned long budget, bool *more);
-bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
-		   unsigned long last, bool write);
+void *dxm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags);
+unsigned long dxm_pte_pfn(const void *pte);
+unsigned int dxm_pte_order(const void *pte);
+unsigned long dxm_pte_flags(const void *pte);
+int dxm_order_slot(unsigned int order);
+void dxm_pt_init(struct dxm_pt *pt);
+void dxm_pt_destroy(struct dxm_pt *pt);
+void dxm_pt_cursor_init(struct dxm_pt *pt, struct dxm_pt_cursor *cur);
+bool dxm_pt_cursor_nomem(struct dxm_pt_cursor *cur);
+void dxm_pt_cursor_unlock(struct dxm_pt_cursor *cur);
+void *dxm_pt_lookup(struct dxm_pt *pt, unsigned long index,
+		    unsigned long *base);
+int dxm_pt_set(struct dxm_pt *pt, struct dxm_pt_cursor *cur,
+	       struct dxm_mirror *m, unsigned long index, unsigned int order,
+	       void *pte);
+unsigned long dxm_pt_erase_batch(struct dxm_pt *pt, struct dxm_mirror *m,
+				 unsigned long first, unsigned long last,
+				 unsigned long budget, bool *more);
+bool dxm_pt_covered(struct dxm_pt *pt, struct dxm_mirror *m,
+		    unsigned long first, unsigned long last, bool write);
 
 /* access.c */
-long dm_ioctl_rw(struct dm_session *s, void __user *uarg, bool write);
-long dm_ioctl_snapshot(struct dm_session *s, void __user *uarg);
+long dxm_ioctl_read(struct dxm_session *s, void __user *uarg);
+long dxm_ioctl_write(struct dxm_session *s, void __user *uarg);
+long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg);
 
 #endif /* DAXMIRROR_INTERNAL_H */

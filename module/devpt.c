@@ -13,7 +13,7 @@
  * never overlap: storing one drops whatever it covers on the other levels.
  * An entry is an xarray value:
  *
- *   bits 0-2   DM_PTE_WRITE, DM_PTE_ZONE_DEVICE, DM_PTE_DAX
+ *   bits 0-2   DXM_PTE_WRITE, DXM_PTE_ZONE_DEVICE, DXM_PTE_DAX
  *   bits 3-7   map order
  *   bits 8-    PFN of the first page of the entry
  *
@@ -21,58 +21,59 @@
  * entry: the CPU side has split or zapped that huge mapping anyway, and the
  * next device access faults back exactly what the CPU now maps.
  *
- * Locking: pt->lock (an rwlock) is the device page-table lock; it is held
- * around every function here: for reading by lookups (device accesses of
- * one session run side by side), for writing by whatever stores or drops
- * an entry. Each level's own xa_lock is taken inside it for modifications,
- * as the xarray API wants. Nothing here allocates with
- * reclaim: a store that needs memory fails and leaves -ENOMEM in its
- * xa_state for xas_nomem() once the caller has dropped pt->lock.
+ * Locking: pt->lock (an rwlock) is the device page-table lock; the caller
+ * holds it around every lookup, store and erase here (each asserts it):
+ * for reading by lookups (device accesses of one session run side by
+ * side), for writing by whatever stores or drops an entry. Each level's
+ * own xa_lock is taken inside it for modifications, as the xarray API
+ * wants. Nothing here allocates with reclaim: a store that needs memory
+ * fails and leaves -ENOMEM in its xa_state for xas_nomem() once the caller
+ * has dropped pt->lock.
  */
 #include <linux/mm.h>
 
 #include "daxmirror.h"
 
-static const unsigned int dm_level_order[DAXMIRROR_NR_ORDERS] = {
+static const unsigned int dxm_level_order[DAXMIRROR_NR_ORDERS] = {
 	[DAXMIRROR_ORDER_4K] = 0,
 	[DAXMIRROR_ORDER_2M] = PMD_SHIFT - PAGE_SHIFT,
 	[DAXMIRROR_ORDER_1G] = PUD_SHIFT - PAGE_SHIFT,
 };
 
-void *dm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags)
+void *dxm_pte_make(unsigned long pfn, unsigned int order, unsigned long flags)
 {
-	return xa_mk_value(pfn << DM_PTE_PFN_SHIFT |
-			   (unsigned long)order << DM_PTE_ORDER_SHIFT | flags);
+	return xa_mk_value(pfn << DXM_PTE_PFN_SHIFT |
+			   (unsigned long)order << DXM_PTE_ORDER_SHIFT | flags);
 }
 
-unsigned long dm_pte_pfn(const void *pte)
+unsigned long dxm_pte_pfn(const void *pte)
 {
-	return xa_to_value(pte) >> DM_PTE_PFN_SHIFT;
+	return xa_to_value(pte) >> DXM_PTE_PFN_SHIFT;
 }
 
-unsigned int dm_pte_order(const void *pte)
+unsigned int dxm_pte_order(const void *pte)
 {
-	return (xa_to_value(pte) >> DM_PTE_ORDER_SHIFT) &
-	       ((1UL << DM_PTE_ORDER_BITS) - 1);
+	return (xa_to_value(pte) >> DXM_PTE_ORDER_SHIFT) &
+	       ((1UL << DXM_PTE_ORDER_BITS) - 1);
 }
 
-unsigned long dm_pte_flags(const void *pte)
+unsigned long dxm_pte_flags(const void *pte)
 {
-	return xa_to_value(pte) & ((1UL << DM_PTE_FLAGS_BITS) - 1);
+	return xa_to_value(pte) & ((1UL << DXM_PTE_FLAGS_BITS) - 1);
 }
 
 /* The DAXMIRROR_ORDER_* slot (level) of a map order, or -1 if none. */
-int dm_order_slot(unsigned int order)
+int dxm_order_slot(unsigned int order)
 {
 	int l;
 
 	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++)
-		if (dm_level_order[l] == order)
+		if (dxm_level_order[l] == order)
 			return l;
 	return -1;
 }
 
-void dm_pt_init(struct dm_pt *pt)
+void dxm_pt_init(struct dxm_pt *pt)
 {
 	int l;
 
@@ -85,7 +86,7 @@ void dm_pt_init(struct dm_pt *pt)
 }
 
 /* Every entry must have been dropped (mirrors destroyed) before. */
-void dm_pt_destroy(struct dm_pt *pt)
+void dxm_pt_destroy(struct dxm_pt *pt)
 {
 	int l;
 
@@ -93,8 +94,8 @@ void dm_pt_destroy(struct dm_pt *pt)
 		xa_destroy(&pt->level[l]);
 }
 
-/* Prepare the per-level cursors used by dm_pt_set(). */
-void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur)
+/* Prepare the per-level cursors used by dxm_pt_set(). */
+void dxm_pt_cursor_init(struct dxm_pt *pt, struct dxm_pt_cursor *cur)
 {
 	int l;
 
@@ -105,8 +106,8 @@ void dm_pt_cursor_init(struct dm_pt *pt, struct dm_pt_cursor *cur)
 	cur->held = -1;
 }
 
-/* Release the level lock a run of dm_pt_set() calls kept. */
-void dm_pt_cursor_unlock(struct dm_pt_cursor *cur)
+/* Release the level lock a run of dxm_pt_set() calls kept. */
+void dxm_pt_cursor_unlock(struct dxm_pt_cursor *cur)
 {
 	if (cur->held >= 0)
 		xas_unlock(&cur->xas[cur->held]);
@@ -114,13 +115,13 @@ void dm_pt_cursor_unlock(struct dm_pt_cursor *cur)
 }
 
 /*
- * After dm_pt_set() failed with -ENOMEM and pt->lock was dropped: allocate
+ * After dxm_pt_set() failed with -ENOMEM and pt->lock was dropped: allocate
  * for the level that needs it and return true (store again), or free what
  * was preallocated and return false. No lock held. A task whose memory
  * cgroup is full gets -ENOMEM (__GFP_RETRY_MAYFAIL), not the cgroup's OOM
  * killer: the device table is not worth a process.
  */
-bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
+bool dxm_pt_cursor_nomem(struct dxm_pt_cursor *cur)
 {
 	bool again = false;
 	int l;
@@ -135,14 +136,14 @@ bool dm_pt_cursor_nomem(struct dm_pt_cursor *cur)
 }
 
 /* The entry covering page @index and its first page in *@base, or NULL. */
-void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base)
+void *dxm_pt_lookup(struct dxm_pt *pt, unsigned long index, unsigned long *base)
 {
 	void *pte;
 	int l;
 
 	lockdep_assert_held(&pt->lock);
 	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
-		unsigned int order = dm_level_order[l];
+		unsigned int order = dxm_level_order[l];
 
 		if (!pt->nr[l])
 			continue;
@@ -159,15 +160,17 @@ void *dm_pt_lookup(struct dm_pt *pt, unsigned long index, unsigned long *base)
  * Drop the entries of level @l overlapping pages [@first, @last], at most
  * *@budget of them (the budget is spent as they go).
  */
-static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
-				       int l, unsigned long first,
-				       unsigned long last, unsigned long *budget)
+static unsigned long dxm_pt_erase_level(struct dxm_pt *pt,
+					struct dxm_mirror *m, int l,
+					unsigned long first, unsigned long last,
+					unsigned long *budget)
 {
-	unsigned int order = dm_level_order[l];
+	unsigned int order = dxm_level_order[l];
 	XA_STATE(xas, &pt->level[l], first >> order);
 	unsigned long pages = 0;
 	void *pte;
 
+	lockdep_assert_held_write(&pt->lock);
 	if (!pt->nr[l] || !*budget)
 		return 0;
 	xas_lock(&xas);
@@ -176,7 +179,7 @@ static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
 		m->entries[l]--;
 		pt->nr[l]--;
 		pages += 1UL << order;
-		if (dm_pte_flags(pte) & DM_PTE_WRITE)
+		if (dxm_pte_flags(pte) & DXM_PTE_WRITE)
 			m->wpages -= 1UL << order;
 		if (!--*budget)
 			break;
@@ -193,16 +196,16 @@ static unsigned long dm_pt_erase_level(struct dm_pt *pt, struct dm_mirror *m,
  * covered. A caller that may sleep drops the lock between batches, so a
  * huge per-page mirror never holds it for long.
  */
-unsigned long dm_pt_erase_batch(struct dm_pt *pt, struct dm_mirror *m,
-				unsigned long first, unsigned long last,
-				unsigned long budget, bool *more)
+unsigned long dxm_pt_erase_batch(struct dxm_pt *pt, struct dxm_mirror *m,
+				 unsigned long first, unsigned long last,
+				 unsigned long budget, bool *more)
 {
 	unsigned long pages = 0;
 	int l;
 
 	lockdep_assert_held_write(&pt->lock);
 	for (l = 0; l < DAXMIRROR_NR_ORDERS && budget; l++)
-		pages += dm_pt_erase_level(pt, m, l, first, last, &budget);
+		pages += dxm_pt_erase_level(pt, m, l, first, last, &budget);
 	*more = !budget;
 	return pages;
 }
@@ -210,15 +213,16 @@ unsigned long dm_pt_erase_batch(struct dm_pt *pt, struct dm_mirror *m,
 /*
  * Store @pte of @order at page @index (aligned to @order) for mirror @m,
  * replacing whatever overlaps it. Returns 0 or the error of the level's
- * cursor (-ENOMEM: drop pt->lock, dm_pt_cursor_nomem(), retry). The
- * level lock may stay held on success: dm_pt_cursor_unlock() before
+ * cursor (-ENOMEM: drop pt->lock, dxm_pt_cursor_nomem(), retry). The
+ * level lock may stay held on success: dxm_pt_cursor_unlock() before
  * dropping pt->lock.
  */
-int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
-	      unsigned long index, unsigned int order, void *pte)
+int dxm_pt_set(struct dxm_pt *pt, struct dxm_pt_cursor *cur,
+	       struct dxm_mirror *m, unsigned long index, unsigned int order,
+	       void *pte)
 {
 	unsigned long last = index + (1UL << order) - 1;
-	int l = dm_order_slot(order), o;
+	int l = dxm_order_slot(order), o;
 	struct xa_state *xas = &cur->xas[l];
 	void *old;
 
@@ -227,15 +231,15 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 		if (o != l && pt->nr[o]) {
 			unsigned long budget = ULONG_MAX;
 
-			dm_pt_cursor_unlock(cur);	/* one level lock at a time */
-			dm_pt_erase_level(pt, m, o, index, last, &budget);
+			dxm_pt_cursor_unlock(cur);	/* one level lock at a time */
+			dxm_pt_erase_level(pt, m, o, index, last, &budget);
 			cur->next[o] = ULONG_MAX;	/* nodes may be gone */
 		}
 	}
 
 	/* Runs of consecutive keys (a populated range) step, not walk. */
 	if (cur->held != l) {
-		dm_pt_cursor_unlock(cur);
+		dxm_pt_cursor_unlock(cur);
 		xas_lock(xas);
 		cur->held = l;
 	}
@@ -247,14 +251,14 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
 	if (old != pte)
 		xas_store(xas, pte);
 	if (xas_error(xas)) {
-		dm_pt_cursor_unlock(cur);
+		dxm_pt_cursor_unlock(cur);
 		cur->next[l] = ULONG_MAX;
 		return xas_error(xas);
 	}
 	cur->next[l] = (index >> order) + 1;
-	if (old && (dm_pte_flags(old) & DM_PTE_WRITE))
+	if (old && (dxm_pte_flags(old) & DXM_PTE_WRITE))
 		m->wpages -= 1UL << order;
-	if (dm_pte_flags(pte) & DM_PTE_WRITE)
+	if (dxm_pte_flags(pte) & DXM_PTE_WRITE)
 		m->wpages += 1UL << order;
 	if (!old) {
 		m->entries[l]++;
@@ -269,8 +273,8 @@ int dm_pt_set(struct dm_pt *pt, struct dm_pt_cursor *cur, struct dm_mirror *m,
  * writable if @write? Then a fault of that range has nothing to do. O(1)
  * when the whole mirror is covered, else one lookup per entry.
  */
-bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
-		   unsigned long last, bool write)
+bool dxm_pt_covered(struct dxm_pt *pt, struct dxm_mirror *m,
+		    unsigned long first, unsigned long last, bool write)
 {
 	unsigned long index = first, base;
 	unsigned long all = (m->end - m->start) >> PAGE_SHIFT;
@@ -280,10 +284,10 @@ bool dm_pt_covered(struct dm_pt *pt, struct dm_mirror *m, unsigned long first,
 	if ((write ? m->wpages : m->pages) == all)
 		return true;
 	while (index <= last) {
-		pte = dm_pt_lookup(pt, index, &base);
-		if (!pte || (write && !(dm_pte_flags(pte) & DM_PTE_WRITE)))
+		pte = dxm_pt_lookup(pt, index, &base);
+		if (!pte || (write && !(dxm_pte_flags(pte) & DXM_PTE_WRITE)))
 			return false;
-		index = base + (1UL << dm_pte_order(pte));
+		index = base + (1UL << dxm_pte_order(pte));
 		if (!index)
 			break;	/* wrapped: covered to the end */
 	}

@@ -2,11 +2,12 @@
 /*
  * events.c - bounded event queues read through read() and poll().
  *
- * A ring keeps the last DM_EVENT_RING_SIZE events. Every reader owns a
+ * A ring keeps the last DXM_EVENT_RING_SIZE events. Every reader owns a
  * cursor (the sequence number of the next event it wants); a reader whose
  * cursor fell out of the ring first gets one DAXMIRROR_EVENT_OVERFLOW. The
  * session file has one cursor, every open control file its own, so every
- * broker connection sees every session event.
+ * broker connection sees every session event. dxm_control_events is the
+ * control node's ring, which every session posts to.
  */
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -15,9 +16,12 @@
 #include "daxmirror.h"
 
 /* Records copied to the user per read() call, at most. */
-#define DM_READ_BATCH	16
+#define DXM_READ_BATCH	16
 
-void dm_ring_init(struct dm_event_ring *ring)
+/* Session events for the control files; each open control file has a cursor. */
+struct dxm_event_ring dxm_control_events;
+
+void dxm_ring_init(struct dxm_event_ring *ring)
 {
 	spin_lock_init(&ring->lock);
 	init_waitqueue_head(&ring->wait);
@@ -27,13 +31,13 @@ void dm_ring_init(struct dm_event_ring *ring)
 }
 
 /* Post an event; callable from any context that may take a spinlock. */
-void dm_ring_post(struct dm_event_ring *ring, u32 type, u64 session_id,
-		  u64 mirror_id)
+void dxm_ring_post(struct dxm_event_ring *ring, u32 type, u64 session_id,
+		   u64 mirror_id)
 {
 	struct daxmirror_event *ev;
 
 	spin_lock(&ring->lock);
-	ev = &ring->ev[ring->head % DM_EVENT_RING_SIZE];
+	ev = &ring->ev[ring->head % DXM_EVENT_RING_SIZE];
 	ev->type = type;
 	ev->flags = 0;
 	ev->session_id = session_id;
@@ -44,7 +48,7 @@ void dm_ring_post(struct dm_event_ring *ring, u32 type, u64 session_id,
 }
 
 /* Report EPOLLHUP from now on; with @dead, empty reads fail with ENODEV. */
-void dm_ring_hangup(struct dm_event_ring *ring, bool dead)
+void dxm_ring_hangup(struct dxm_event_ring *ring, bool dead)
 {
 	spin_lock(&ring->lock);
 	ring->hup = true;
@@ -54,7 +58,7 @@ void dm_ring_hangup(struct dm_event_ring *ring, bool dead)
 	wake_up_interruptible_poll(&ring->wait, EPOLLHUP | EPOLLIN);
 }
 
-u64 dm_ring_head(struct dm_event_ring *ring)
+u64 dxm_ring_head(struct dxm_event_ring *ring)
 {
 	u64 head;
 
@@ -65,19 +69,24 @@ u64 dm_ring_head(struct dm_event_ring *ring)
 }
 
 /* Caller holds ring->lock. */
-static bool dm_ring_pending(struct dm_event_ring *ring, u64 cursor)
+static bool dxm_ring_pending(struct dxm_event_ring *ring, u64 cursor)
 {
+	lockdep_assert_held(&ring->lock);
 	return cursor < ring->head;
 }
 
-/* Take up to @max events from the ring into @out, advancing @cursor. */
-static size_t dm_ring_take(struct dm_event_ring *ring, u64 *cursor,
-			   struct daxmirror_event *out, size_t max)
+/*
+ * Take up to @max events from the ring into @out, advancing @cursor.
+ * Caller holds ring->lock.
+ */
+static size_t dxm_ring_take(struct dxm_event_ring *ring, u64 *cursor,
+			    struct daxmirror_event *out, size_t max)
 {
-	u64 oldest = ring->head > DM_EVENT_RING_SIZE ?
-		     ring->head - DM_EVENT_RING_SIZE : 1;
+	u64 oldest = ring->head > DXM_EVENT_RING_SIZE ?
+		     ring->head - DXM_EVENT_RING_SIZE : 1;
 	size_t n = 0;
 
+	lockdep_assert_held(&ring->lock);
 	if (*cursor < oldest && max) {
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].type = DAXMIRROR_EVENT_OVERFLOW;
@@ -86,14 +95,14 @@ static size_t dm_ring_take(struct dm_event_ring *ring, u64 *cursor,
 		*cursor = oldest;
 	}
 	while (n < max && *cursor < ring->head) {
-		out[n++] = ring->ev[*cursor % DM_EVENT_RING_SIZE];
+		out[n++] = ring->ev[*cursor % DXM_EVENT_RING_SIZE];
 		(*cursor)++;
 	}
 	return n;
 }
 
-ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
-		     char __user *buf, size_t count, bool nonblock)
+ssize_t dxm_ring_read(struct dxm_event_ring *ring, u64 *cursor,
+		      char __user *buf, size_t count, bool nonblock)
 {
 	struct daxmirror_event *out;
 	size_t max = count / sizeof(*out);
@@ -103,14 +112,14 @@ ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
 
 	if (!max)
 		return -EINVAL;
-	if (max > DM_READ_BATCH)
-		max = DM_READ_BATCH;
+	if (max > DXM_READ_BATCH)
+		max = DXM_READ_BATCH;
 	out = kmalloc_array(max, sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return -ENOMEM;
 
 	spin_lock(&ring->lock);
-	while (!dm_ring_pending(ring, *cursor)) {
+	while (!dxm_ring_pending(ring, *cursor)) {
 		if (ring->dead) {
 			ret = -ENODEV;
 			goto out_unlock;
@@ -128,7 +137,7 @@ ssize_t dm_ring_read(struct dm_event_ring *ring, u64 *cursor,
 		spin_lock(&ring->lock);
 	}
 	from = *cursor;
-	n = dm_ring_take(ring, cursor, out, max);
+	n = dxm_ring_take(ring, cursor, out, max);
 	to = *cursor;
 	spin_unlock(&ring->lock);
 
@@ -151,14 +160,14 @@ out_free:
 	return ret;
 }
 
-__poll_t dm_ring_poll(struct dm_event_ring *ring, u64 *cursor,
-		      struct file *file, poll_table *wait)
+__poll_t dxm_ring_poll(struct dxm_event_ring *ring, u64 *cursor,
+		       struct file *file, poll_table *wait)
 {
 	__poll_t mask = 0;
 
 	poll_wait(file, &ring->wait, wait);
 	spin_lock(&ring->lock);
-	if (dm_ring_pending(ring, *cursor))
+	if (dxm_ring_pending(ring, *cursor))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (ring->hup)
 		mask |= EPOLLHUP;

@@ -10,29 +10,26 @@
 
 #include "daxmirror.h"
 
-/* The module's work items that may outlive a session file (strips). */
-struct workqueue_struct *dm_wq;
-
-static struct miscdevice dm_miscdev = {
+static struct miscdevice dxm_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= DAXMIRROR_DEVICE_NAME,
-	.fops	= &dm_control_fops,
+	.fops	= &dxm_control_fops,
 	.mode	= 0600,
 };
 
-static int __init dm_init(void)
+static int __init dxm_init(void)
 {
 	int ret;
 
-	dm_wq = alloc_workqueue("daxmirror", 0, 0);
-	if (!dm_wq)
+	dxm_wq = alloc_workqueue("daxmirror", 0, 0);
+	if (!dxm_wq)
 		return -ENOMEM;
-	dm_control_init();
-	ret = misc_register(&dm_miscdev);
+	dxm_control_init();
+	ret = misc_register(&dxm_miscdev);
 	if (ret) {
 		pr_err("daxmirror: cannot register /dev/%s: %d\n",
 		       DAXMIRROR_DEVICE_NAME, ret);
-		destroy_workqueue(dm_wq);
+		destroy_workqueue(dxm_wq);
 		return ret;
 	}
 	pr_info("daxmirror: ABI %d ready\n", DAXMIRROR_ABI_VERSION);
@@ -44,15 +41,15 @@ static int __init dm_init(void)
  * queued by a REVOKE that raced with a close may still run: the
  * workqueue's destruction waits for it.
  */
-static void __exit dm_exit(void)
+static void __exit dxm_exit(void)
 {
-	misc_deregister(&dm_miscdev);
-	destroy_workqueue(dm_wq);
-	dm_control_exit();
+	misc_deregister(&dxm_miscdev);
+	destroy_workqueue(dxm_wq);
+	dxm_control_exit();
 }
 
-module_init(dm_init);
-module_exit(dm_exit);
+module_init(dxm_init);
+module_exit(dxm_exit);
 
 MODULE_DESCRIPTION("daxmirror: HMM device mirror of process memory and DAX files");
 MODULE_AUTHOR("The daxmirror developers");

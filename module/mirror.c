@@ -2,7 +2,9 @@
 /*
  * mirror.c - mirrors: the policy that decides what may be mirrored, the
  * interval notifier that keeps the device page table coherent, and the
- * device fault loop that fills it with hmm_range_fault().
+ * device fault loop that fills it with hmm_range_fault(). Also the notice
+ * that a session's mm is gone, which a mirror's release invalidation and
+ * the session's own mm notifier (session.c) both give.
  */
 #include <linux/hmm.h>
 #include <linux/hugetlb.h>
@@ -16,7 +18,7 @@
 #include "daxmirror.h"
 
 /* Pages asked of hmm_range_fault() per call: bounds the pfn array (128 KiB). */
-#define DM_FAULT_CHUNK_PAGES	16384UL
+#define DXM_FAULT_CHUNK_PAGES	16384UL
 
 /*
  * Anonymous hugetlb memory: MAP_ANONYMOUS|MAP_HUGETLB and SysV SHM_HUGETLB
@@ -25,7 +27,7 @@
  * open them and hand them to the broker. A memfd of MFD_HUGETLB lives there
  * too, under its own name: it is a file, like any memfd.
  */
-static bool dm_vma_is_anon_hugetlb(struct vm_area_struct *vma)
+static bool dxm_vma_is_anon_hugetlb(struct vm_area_struct *vma)
 {
 	struct inode *inode;
 
@@ -45,7 +47,7 @@ static bool dm_vma_is_anon_hugetlb(struct vm_area_struct *vma)
  * tmpfs, which no process can open and hand to the broker), and anonymous
  * hugetlb memory.
  */
-static bool dm_vma_is_anon(struct vm_area_struct *vma)
+static bool dxm_vma_is_anon(struct vm_area_struct *vma)
 {
 	struct inode *inode;
 
@@ -53,24 +55,24 @@ static bool dm_vma_is_anon(struct vm_area_struct *vma)
 		return true;
 	if (!vma->vm_file)
 		return false;
-	if (dm_vma_is_anon_hugetlb(vma))
+	if (dxm_vma_is_anon_hugetlb(vma))
 		return true;
 	inode = file_inode(vma->vm_file);
 	return IS_PRIVATE(inode) && inode->i_sb->s_magic == TMPFS_MAGIC;
 }
 
 /* Does a grant of @s allow the file range of @vma covering [@a, @b)? */
-static bool dm_granted(struct dm_session *s, struct vm_area_struct *vma,
-		       unsigned long a, unsigned long b, bool write)
+static bool dxm_granted(struct dxm_session *s, struct vm_area_struct *vma,
+			unsigned long a, unsigned long b, bool write)
 {
 	struct inode *inode = file_inode(vma->vm_file);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
 	u64 len = b - a;
-	/* Slots below the count are filled (dm_session_grant()). */
+	/* Slots below the count are filled (dxm_session_grant()). */
 	u32 i, n = smp_load_acquire(&s->nr_grants);
 
 	for (i = 0; i < n; i++) {
-		struct dm_grant *g = &s->grants[i];
+		struct dxm_grant *g = &s->grants[i];
 
 		if (file_inode(g->file) != inode)
 			continue;
@@ -83,8 +85,8 @@ static bool dm_granted(struct dm_session *s, struct vm_area_struct *vma,
 }
 
 /* Policy for the part [@a, @b) of @vma. */
-static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
-			 unsigned long a, unsigned long b, bool write)
+static int dxm_policy_vma(struct dxm_session *s, struct vm_area_struct *vma,
+			  unsigned long a, unsigned long b, bool write)
 {
 	if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 		return -EOPNOTSUPP;
@@ -98,13 +100,13 @@ static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
 		return -EOPNOTSUPP;
 	if (write && !(vma->vm_flags & VM_WRITE))
 		return -EPERM;
-	if (dm_vma_is_anon(vma))
+	if (dxm_vma_is_anon(vma))
 		return (s->flags & DAXMIRROR_SESSION_ALLOW_ANON) ? 0 : -EPERM;
 	if (!vma->vm_file)
 		return -EOPNOTSUPP;	/* special mappings: vdso and the like */
 	if (!vma_is_dax(vma) && !(s->flags & DAXMIRROR_SESSION_ALLOW_PAGECACHE))
 		return -EPERM;
-	return dm_granted(s, vma, a, b, write) ? 0 : -EACCES;
+	return dxm_granted(s, vma, a, b, write) ? 0 : -EACCES;
 }
 
 /*
@@ -112,20 +114,22 @@ static int dm_policy_vma(struct dm_session *s, struct vm_area_struct *vma,
  * holds s->lock (either way) and the mmap lock of s->mm. Fills @first (may
  * be NULL) with the VMA at @start.
  */
-static int dm_policy_check(struct dm_session *s, unsigned long start,
-			   unsigned long end, bool write,
-			   struct vm_area_struct **first)
+static int dxm_policy_check(struct dxm_session *s, unsigned long start,
+			    unsigned long end, bool write,
+			    struct vm_area_struct **first)
 {
 	unsigned long addr = start;
 
 	lockdep_assert_held(&s->lock);
+	mmap_assert_locked(s->mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(s->mm, addr);
 		int ret;
 
 		if (!vma || vma->vm_start > addr)
 			return -EFAULT;
-		ret = dm_policy_vma(s, vma, addr, min(end, vma->vm_end), write);
+		ret = dxm_policy_vma(s, vma, addr, min(end, vma->vm_end),
+				     write);
 		if (ret)
 			return ret;
 		if (first && addr == start)
@@ -136,28 +140,28 @@ static int dm_policy_check(struct dm_session *s, unsigned long start,
 }
 
 /* Entries dropped per hold of the page-table lock where the caller may sleep. */
-#define DM_ERASE_BATCH	1024
+#define DXM_ERASE_BATCH	1024
 
 /*
  * Drop the entries of pages [@first, @last] of @m. Caller holds the
  * page-table lock for writing; if @may_sleep, the lock is dropped and the
- * CPU yielded every DM_ERASE_BATCH entries (a per-page mirror of GiBs is
+ * CPU yielded every DXM_ERASE_BATCH entries (a per-page mirror of GiBs is
  * ~10^6 entries), and it is held again on return. Returns the pages the
  * dropped entries covered.
  */
-static unsigned long dm_mirror_erase(struct dm_session *s, struct dm_mirror *m,
-				     unsigned long first, unsigned long last,
-				     bool may_sleep)
+static unsigned long dxm_mirror_erase(struct dxm_session *s,
+				      struct dxm_mirror *m, unsigned long first,
+				      unsigned long last, bool may_sleep)
 	__must_hold(&s->pt.lock)
 {
+	unsigned long batch = may_sleep ? DXM_ERASE_BATCH : ULONG_MAX;
 	unsigned long pages = 0;
 	bool more = true;
 
 	lockdep_assert_held_write(&s->pt.lock);
 	while (more) {
-		pages += dm_pt_erase_batch(&s->pt, m, first, last,
-					   may_sleep ? DM_ERASE_BATCH : ULONG_MAX,
-					   &more);
+		pages += dxm_pt_erase_batch(&s->pt, m, first, last, batch,
+					    &more);
 		if (more) {
 			write_unlock(&s->pt.lock);
 			cond_resched();
@@ -168,6 +172,31 @@ static unsigned long dm_mirror_erase(struct dm_session *s, struct dm_mirror *m,
 }
 
 /*
+ * The bound mm exited (its release notifier, or a mirror's release
+ * invalidation, whichever runs first): the session learns it once, by
+ * MM_RELEASED on both queues and EPOLLHUP on its file.
+ */
+void dxm_session_mm_gone(struct dxm_session *s)
+{
+	bool first;
+
+	write_lock(&s->pt.lock);
+	/*
+	 * A revoked or closed session is told nothing more (REVOKED is its
+	 * last event, or nobody reads it); it still stops naming the pid.
+	 */
+	first = !s->mm_gone && !s->revoked && !s->closed;
+	WRITE_ONCE(s->mm_gone, true);
+	write_unlock(&s->pt.lock);
+	if (!first)
+		return;
+	dxm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+	dxm_ring_hangup(&s->events, false);
+	dxm_ring_post(&dxm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id,
+		      0);
+}
+
+/*
  * The interval notifier: drop the device entries of the invalidated part
  * of the mirror. Takes only spinning locks, so it is safe for
  * non-blockable ranges and always succeeds. A blockable one drops the
@@ -175,12 +204,12 @@ static unsigned long dm_mirror_erase(struct dm_session *s, struct dm_mirror *m,
  * returns, so a device access between batches still reads valid memory,
  * and the sequence set first makes every fault in flight retry.
  */
-static bool dm_invalidate(struct mmu_interval_notifier *mni,
-			  const struct mmu_notifier_range *range,
-			  unsigned long cur_seq)
+static bool dxm_invalidate(struct mmu_interval_notifier *mni,
+			   const struct mmu_notifier_range *range,
+			   unsigned long cur_seq)
 {
-	struct dm_mirror *m = container_of(mni, struct dm_mirror, notifier);
-	struct dm_session *s = m->session;
+	struct dxm_mirror *m = container_of(mni, struct dxm_mirror, notifier);
+	struct dxm_session *s = m->session;
 	unsigned long start = max(range->start, m->start);
 	unsigned long end = min(range->end, m->end);
 	bool mm_released = false, mirror_released = false;
@@ -190,9 +219,9 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	if (start < end) {
 		s->inv.invalidations++;
 		s->inv.pages_invalidated +=
-			dm_mirror_erase(s, m, start >> PAGE_SHIFT,
-					(end >> PAGE_SHIFT) - 1,
-					mmu_notifier_range_blockable(range));
+			dxm_mirror_erase(s, m, start >> PAGE_SHIFT,
+					 (end >> PAGE_SHIFT) - 1,
+					 mmu_notifier_range_blockable(range));
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
 		WRITE_ONCE(m->released, true);
@@ -209,7 +238,7 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	write_unlock(&s->pt.lock);
 
 	if (mm_released)
-		dm_session_mm_gone(s);
+		dxm_session_mm_gone(s);
 	/*
 	 * The session's own queue only: the broker does not act on it, and a
 	 * client that maps and unmaps mirrors in a loop must not be able to
@@ -217,8 +246,8 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
 	 * broker).
 	 */
 	if (mirror_released)
-		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
-			     m->id);
+		dxm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED,
+			      s->id, m->id);
 	return true;
 }
 
@@ -227,14 +256,14 @@ static bool dm_invalidate(struct mmu_interval_notifier *mni,
  * by separate calls), it is released as one munmap of all of it would
  * have released it. A work item: the invalidation that noticed runs under
  * the mmap lock munmap holds. It never waits for that lock (a client may
- * hold it for long; dm_mirror_destroy() waits for this work): it tries
+ * hold it for long; dxm_mirror_destroy() waits for this work): it tries
  * again a little later.
  */
-static void dm_mirror_unmap_check(struct work_struct *work)
+static void dxm_mirror_unmap_check(struct work_struct *work)
 {
-	struct dm_mirror *m = container_of(to_delayed_work(work),
-					   struct dm_mirror, unmap_check);
-	struct dm_session *s = m->session;
+	struct dxm_mirror *m = container_of(to_delayed_work(work),
+					    struct dxm_mirror, unmap_check);
+	struct dxm_session *s = m->session;
 	struct mm_struct *mm = s->mm;
 	bool gone, released = false;
 
@@ -258,19 +287,20 @@ static void dm_mirror_unmap_check(struct work_struct *work)
 	}
 	write_unlock(&s->pt.lock);
 	if (released)
-		dm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED, s->id,
-			     m->id);
+		dxm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED,
+			      s->id, m->id);
 }
 
-static const struct mmu_interval_notifier_ops dm_mirror_ops = {
-	.invalidate = dm_invalidate,
+static const struct mmu_interval_notifier_ops dxm_mirror_ops = {
+	.invalidate = dxm_invalidate,
 };
 
 /* The live mirror containing @addr, or NULL. Caller holds s->lock. */
-struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
+struct dxm_mirror *dxm_mirror_find(struct dxm_session *s, unsigned long addr)
 {
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 
+	lockdep_assert_held(&s->lock);
 	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
 		if (addr < m->start || addr >= m->end)
 			continue;
@@ -284,10 +314,10 @@ struct dm_mirror *dm_mirror_find(struct dm_session *s, unsigned long addr)
 	return NULL;
 }
 
-static bool dm_mirror_overlaps(struct dm_session *s, unsigned long start,
-			       unsigned long end)
+static bool dxm_mirror_overlaps(struct dxm_session *s, unsigned long start,
+				unsigned long end)
 {
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 
 	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry(m, &s->mirrors, node)
@@ -296,12 +326,12 @@ static bool dm_mirror_overlaps(struct dm_session *s, unsigned long start,
 	return false;
 }
 
-static void dm_mirror_fill_backing(struct dm_mirror *m,
-				   struct vm_area_struct *vma)
+static void dxm_mirror_fill_backing(struct dxm_mirror *m,
+				    struct vm_area_struct *vma)
 {
 	struct inode *inode;
 
-	if (dm_vma_is_anon(vma)) {
+	if (dxm_vma_is_anon(vma)) {
 		m->backing = DAXMIRROR_BACKING_ANON;
 		return;
 	}
@@ -318,11 +348,11 @@ static void dm_mirror_fill_backing(struct dm_mirror *m,
 /*
  * Free the mirrors whose VMAs went away. They stay listed (state RELEASED)
  * after their event so the broker can see them, until the client removes
- * them or adds a new mirror. Caller holds s->lock.
+ * them or adds a new mirror. Caller holds s->lock for writing.
  */
-static void dm_mirror_reap(struct dm_session *s)
+static void dxm_mirror_reap(struct dxm_session *s)
 {
-	struct dm_mirror *m, *tmp;
+	struct dxm_mirror *m, *tmp;
 	bool released;
 
 	lockdep_assert_held_write(&s->lock);
@@ -331,7 +361,7 @@ static void dm_mirror_reap(struct dm_session *s)
 		released = m->released;
 		read_unlock(&s->pt.lock);
 		if (released)
-			dm_mirror_destroy(s, m);
+			dxm_mirror_destroy(s, m);
 	}
 }
 
@@ -339,15 +369,16 @@ static void dm_mirror_reap(struct dm_session *s)
  * Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock
  * for writing.
  */
-int dm_mirror_add(struct dm_session *s, unsigned long start,
-		  unsigned long end, u32 flags, u64 *id)
+int dxm_mirror_add(struct dxm_session *s, unsigned long start,
+		   unsigned long end, u32 flags, u64 *id)
 {
 	unsigned long pages = (end - start) >> PAGE_SHIFT;
 	struct vm_area_struct *vma = NULL;
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 	int ret;
 
-	dm_mirror_reap(s);
+	lockdep_assert_held_write(&s->lock);
+	dxm_mirror_reap(s);
 	if ((flags & DAXMIRROR_MIRROR_WRITE) &&
 	    !(s->flags & DAXMIRROR_SESSION_ALLOW_WRITE))
 		return -EPERM;
@@ -355,7 +386,7 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 		return -ENOSPC;
 	if (pages > s->max_pages - s->mirrored_pages)
 		return -EDQUOT;
-	if (dm_mirror_overlaps(s, start, end))
+	if (dxm_mirror_overlaps(s, start, end))
 		return -EEXIST;
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
@@ -365,15 +396,15 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 	m->start = start;
 	m->end = end;
 	m->flags = flags;
-	INIT_DELAYED_WORK(&m->unmap_check, dm_mirror_unmap_check);
+	INIT_DELAYED_WORK(&m->unmap_check, dxm_mirror_unmap_check);
 
 	ret = mmap_read_lock_killable(s->mm);
 	if (ret)
 		goto err_free;
-	ret = dm_policy_check(s, start, end, flags & DAXMIRROR_MIRROR_WRITE,
-			      &vma);
+	ret = dxm_policy_check(s, start, end, flags & DAXMIRROR_MIRROR_WRITE,
+			       &vma);
 	if (!ret)
-		dm_mirror_fill_backing(m, vma);
+		dxm_mirror_fill_backing(m, vma);
 	mmap_read_unlock(s->mm);
 	if (ret)
 		goto err_free;
@@ -383,7 +414,7 @@ int dm_mirror_add(struct dm_session *s, unsigned long start,
 	 * device fault checks the policy again under the mmap lock.
 	 */
 	ret = mmu_interval_notifier_insert(&m->notifier, s->mm, start,
-					   end - start, &dm_mirror_ops);
+					   end - start, &dxm_mirror_ops);
 	if (ret)
 		goto err_free;
 
@@ -404,7 +435,7 @@ err_free:
  * readers are done with it. Caller holds s->lock for writing: no device
  * access uses it.
  */
-void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
+void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m)
 {
 	lockdep_assert_held_write(&s->lock);
 	list_del_rcu(&m->node);
@@ -412,8 +443,8 @@ void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
 	/* Nothing schedules it any more; it may requeue itself. */
 	cancel_delayed_work_sync(&m->unmap_check);
 	write_lock(&s->pt.lock);
-	dm_mirror_erase(s, m, m->start >> PAGE_SHIFT, (m->end >> PAGE_SHIFT) - 1,
-			true);
+	dxm_mirror_erase(s, m, m->start >> PAGE_SHIFT,
+			 (m->end >> PAGE_SHIFT) - 1, true);
 	write_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
@@ -421,32 +452,33 @@ void dm_mirror_destroy(struct dm_session *s, struct dm_mirror *m)
 }
 
 /* Caller holds s->lock for writing. */
-int dm_mirror_remove(struct dm_session *s, u64 id)
+int dxm_mirror_remove(struct dxm_session *s, u64 id)
 {
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 
 	lockdep_assert_held_write(&s->lock);
 	list_for_each_entry(m, &s->mirrors, node) {
 		if (m->id == id) {
-			dm_mirror_destroy(s, m);
+			dxm_mirror_destroy(s, m);
 			return 0;
 		}
 	}
 	return -ENOENT;
 }
 
-static unsigned long dm_page_pte_flags(unsigned long hpfn, struct dm_mirror *m)
+static unsigned long dxm_page_pte_flags(unsigned long hpfn,
+					struct dxm_mirror *m)
 {
 	struct page *page = hmm_pfn_to_page(hpfn);
 	unsigned long flags = 0;
 
 	if ((hpfn & HMM_PFN_WRITE) && (m->flags & DAXMIRROR_MIRROR_WRITE))
-		flags |= DM_PTE_WRITE;
+		flags |= DXM_PTE_WRITE;
 	if (is_zone_device_page(page)) {
-		flags |= DM_PTE_ZONE_DEVICE;
+		flags |= DXM_PTE_ZONE_DEVICE;
 		/* fsdax only: grants are regular files (device-dax is not). */
 		if (page->pgmap->type == MEMORY_DEVICE_FS_DAX)
-			flags |= DM_PTE_DAX;
+			flags |= DXM_PTE_DAX;
 	}
 	return flags;
 }
@@ -457,7 +489,7 @@ static unsigned long dm_page_pte_flags(unsigned long hpfn, struct dm_mirror *m)
  * mirror's release all set their mark under it. 0, or the errno the
  * access fails with.
  */
-int dm_access_check(struct dm_session *s, struct dm_mirror *m)
+int dxm_access_check(struct dxm_session *s, struct dxm_mirror *m)
 {
 	lockdep_assert_held(&s->pt.lock);
 	if (s->revoked)
@@ -476,30 +508,30 @@ int dm_access_check(struct dm_session *s, struct dm_mirror *m)
  * mapping becomes one entry of its order when its aligned block lies
  * inside the mirror, else one entry per page.
  */
-static int dm_pt_commit(struct dm_session *s, struct dm_mirror *m,
-			struct hmm_range *range)
+static int dxm_pt_commit(struct dxm_session *s, struct dxm_mirror *m,
+			 struct hmm_range *range)
 {
 	bool per_page = s->flags & DAXMIRROR_SESSION_PER_PAGE;
 	unsigned long first = range->start >> PAGE_SHIFT;
 	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long lo = m->start >> PAGE_SHIFT, hi = m->end >> PAGE_SHIFT;
-	struct dm_pt_cursor cur;
+	struct dxm_pt_cursor cur;
 	unsigned long i = 0;
 	u64 t0, t1;
 	int ret = 0;
 
-	dm_pt_cursor_init(&s->pt, &cur);
+	dxm_pt_cursor_init(&s->pt, &cur);
 again:
 	t0 = ktime_get_ns();
 	write_lock(&s->pt.lock);
 	t1 = ktime_get_ns();
-	dm_stat_add(s, DM_STAT_LOCK_NS, t1 - t0);
-	ret = dm_access_check(s, m);
+	dxm_stat_add(s, DXM_STAT_LOCK_NS, t1 - t0);
+	ret = dxm_access_check(s, m);
 	if (!ret && mmu_interval_read_retry(range->notifier, range->notifier_seq))
 		ret = -EAGAIN;
 	if (ret) {
 		write_unlock(&s->pt.lock);
-		dm_pt_cursor_nomem(&cur);	/* frees preallocated nodes */
+		dxm_pt_cursor_nomem(&cur);	/* frees preallocated nodes */
 		return ret;
 	}
 	while (i < n) {
@@ -514,28 +546,28 @@ again:
 		pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
 		order = hmm_pfn_to_map_order(hpfn);
 		base = order ? index & ~((1UL << order) - 1) : index;
-		if (per_page || dm_order_slot(order) < 0 || base < lo ||
+		if (per_page || dxm_order_slot(order) < 0 || base < lo ||
 		    base + (1UL << order) > hi) {
 			order = 0;
 			base = index;
 		}
 		pfn -= index - base;
-		ret = dm_pt_set(&s->pt, &cur, m, base, order,
-				dm_pte_make(pfn, order,
-					    dm_page_pte_flags(hpfn, m)));
+		ret = dxm_pt_set(&s->pt, &cur, m, base, order,
+				 dxm_pte_make(pfn, order,
+					      dxm_page_pte_flags(hpfn, m)));
 		if (ret)
 			break;
 		i = base + (1UL << order) - first;
 	}
-	dm_pt_cursor_unlock(&cur);
+	dxm_pt_cursor_unlock(&cur);
 	write_unlock(&s->pt.lock);
-	dm_stat_add(s, DM_STAT_UPDATE_NS, ktime_get_ns() - t1);
+	dxm_stat_add(s, DXM_STAT_UPDATE_NS, ktime_get_ns() - t1);
 	/*
 	 * Allocates after -ENOMEM (retry), else frees what was preallocated;
 	 * false with -ENOMEM left when the allocation itself failed (the
 	 * caller's memory cgroup is full).
 	 */
-	if (dm_pt_cursor_nomem(&cur)) {
+	if (dxm_pt_cursor_nomem(&cur)) {
 		ret = 0;
 		goto again;
 	}
@@ -550,9 +582,9 @@ again:
  * revoked (-ENODEV), and counts the retries. Caller holds s->lock for
  * reading.
  */
-static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
-			  unsigned long *pfns, unsigned long start,
-			  unsigned long end, bool write)
+static int dxm_fault_chunk(struct dxm_session *s, struct dxm_mirror *m,
+			   unsigned long *pfns, unsigned long start,
+			   unsigned long end, bool write)
 {
 	struct hmm_range range = {
 		.notifier = &m->notifier,
@@ -565,6 +597,7 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 	u64 t0;
 	int ret;
 
+	lockdep_assert_held_read(&s->lock);
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
@@ -574,18 +607,18 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
 		t0 = ktime_get_ns();
 		if (mmap_read_lock_killable(s->mm))
 			return -EINTR;
-		ret = dm_policy_check(s, start, end, write, NULL);
+		ret = dxm_policy_check(s, start, end, write, NULL);
 		if (!ret) {
-			dm_stat_add(s, DM_STAT_RANGE_FAULTS, 1);
+			dxm_stat_add(s, DXM_STAT_RANGE_FAULTS, 1);
 			ret = hmm_range_fault(&range);
 		}
 		mmap_read_unlock(s->mm);
-		dm_stat_add(s, DM_STAT_WALK_NS, ktime_get_ns() - t0);
+		dxm_stat_add(s, DXM_STAT_WALK_NS, ktime_get_ns() - t0);
 		if (!ret)
-			ret = dm_pt_commit(s, m, &range);
+			ret = dxm_pt_commit(s, m, &range);
 		if (ret != -EBUSY && ret != -EAGAIN)
 			return ret;
-		dm_stat_add(s, DM_STAT_RANGE_RETRIES, 1);
+		dxm_stat_add(s, DXM_STAT_RANGE_RETRIES, 1);
 		cond_resched();
 	}
 }
@@ -594,8 +627,8 @@ static int dm_fault_chunk(struct dm_session *s, struct dm_mirror *m,
  * Fault [@start, @end) of mirror @m, page aligned. Caller holds s->lock
  * for reading.
  */
-int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
-		    unsigned long start, unsigned long end, bool write)
+int dxm_mirror_fault(struct dxm_session *s, struct dxm_mirror *m,
+		     unsigned long start, unsigned long end, bool write)
 {
 	unsigned long pages = (end - start) >> PAGE_SHIFT;
 	unsigned long *pfns;
@@ -604,15 +637,15 @@ int dm_mirror_fault(struct dm_session *s, struct dm_mirror *m,
 	lockdep_assert_held_read(&s->lock);
 	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
 		return -EPERM;
-	pfns = kvmalloc_array(min(pages, DM_FAULT_CHUNK_PAGES), sizeof(*pfns),
+	pfns = kvmalloc_array(min(pages, DXM_FAULT_CHUNK_PAGES), sizeof(*pfns),
 			      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!pfns)
 		return -ENOMEM;
 	while (start < end && !ret) {
 		unsigned long next = min(end, start +
-					 (DM_FAULT_CHUNK_PAGES << PAGE_SHIFT));
+					 (DXM_FAULT_CHUNK_PAGES << PAGE_SHIFT));
 
-		ret = dm_fault_chunk(s, m, pfns, start, next, write);
+		ret = dxm_fault_chunk(s, m, pfns, start, next, write);
 		start = next;
 	}
 	kvfree(pfns);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * session.c - the session: an anon-inode file handed to one client, its
- * life cycle (create, bind, revoke, release), its file grants and its
- * ioctl dispatch.
+ * life cycle (create, bind, revoke, release), the table of live sessions
+ * by id, its file grants and its ioctl dispatch.
  */
 #include <linux/anon_inodes.h>
 #include <linux/cred.h>
@@ -15,32 +15,26 @@
 
 #include "daxmirror.h"
 
-bool dm_ioctl_zero(const void *p, size_t size)
-{
-	return !memchr_inv(p, 0, size);
-}
+/* The module's work items that may outlive a session file (strips). */
+struct workqueue_struct *dxm_wq;
 
-/* Validate a page-aligned user range: non-empty, no overflow, in TASK_SIZE. */
-int dm_check_range(u64 addr, u64 length)
-{
-	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length))
-		return -EINVAL;
-	if (addr + length < addr || addr + length > TASK_SIZE)
-		return -EINVAL;
-	return 0;
-}
+/* Protects dxm_sessions and dxm_next_session_id. */
+static DEFINE_MUTEX(dxm_sessions_lock);
+/* Live sessions by id; an entry holds no reference (the file does). */
+static DEFINE_XARRAY(dxm_sessions);
+static u64 dxm_next_session_id = 1;
 
-static const struct mmu_notifier_ops dm_mm_ops;
-static void dm_session_strip_work(struct work_struct *work);
+static const struct mmu_notifier_ops dxm_mm_ops;
+static void dxm_session_strip_work(struct work_struct *work);
 
-struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
-				    u64 max_pages)
+struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
+				      u64 max_pages)
 {
-	struct dm_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	struct dxm_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 
 	if (!s)
 		return NULL;
-	s->ops = alloc_percpu_gfp(struct dm_op_stats, GFP_KERNEL_ACCOUNT);
+	s->ops = alloc_percpu_gfp(struct dxm_op_stats, GFP_KERNEL_ACCOUNT);
 	if (!s->ops) {
 		kfree(s);
 		return NULL;
@@ -51,23 +45,26 @@ struct dm_session *dm_session_alloc(u32 flags, u32 max_mirrors,
 	s->max_pages = max_pages;
 	init_rwsem(&s->lock);
 	INIT_LIST_HEAD(&s->mirrors);
-	s->mn.ops = &dm_mm_ops;
-	INIT_DELAYED_WORK(&s->strip_work, dm_session_strip_work);
+	s->mn.ops = &dxm_mm_ops;
+	INIT_DELAYED_WORK(&s->strip_work, dxm_session_strip_work);
 	spin_lock_init(&s->grant_lock);
-	dm_pt_init(&s->pt);
-	dm_ring_init(&s->events);
+	dxm_pt_init(&s->pt);
+	dxm_ring_init(&s->events);
 	s->ev_cursor = 1;
 	s->next_mirror_id = 1;	/* 0 means "no mirror" in events */
+	mutex_lock(&dxm_sessions_lock);
+	s->id = dxm_next_session_id++;
+	mutex_unlock(&dxm_sessions_lock);
 	return s;
 }
 
-static void dm_session_free(struct kref *kref)
+static void dxm_session_free(struct kref *kref)
 {
-	struct dm_session *s = container_of(kref, struct dm_session, kref);
+	struct dxm_session *s = container_of(kref, struct dxm_session, kref);
 
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
 	WARN_ON_ONCE(s->mn_registered);
-	dm_pt_destroy(&s->pt);
+	dxm_pt_destroy(&s->pt);
 	if (s->mm)
 		mmdrop(s->mm);
 	put_pid(s->pid);
@@ -75,68 +72,125 @@ static void dm_session_free(struct kref *kref)
 	kfree(s);
 }
 
-void dm_session_get(struct dm_session *s)
+void dxm_session_get(struct dxm_session *s)
 {
 	kref_get(&s->kref);
 }
 
-void dm_session_put(struct dm_session *s)
+void dxm_session_put(struct dxm_session *s)
 {
-	kref_put(&s->kref, dm_session_free);
+	kref_put(&s->kref, dxm_session_free);
+}
+
+/* List @s in the session table, where the control node finds it by id. */
+int dxm_session_publish(struct dxm_session *s)
+{
+	int ret;
+
+	mutex_lock(&dxm_sessions_lock);
+	ret = xa_insert(&dxm_sessions, s->id, s, GFP_KERNEL_ACCOUNT);
+	if (!ret)
+		s->listed = true;
+	mutex_unlock(&dxm_sessions_lock);
+	return ret;
+}
+
+/* Remove @s from the session table (its file is being released). */
+static void dxm_session_unlist(struct dxm_session *s)
+{
+	mutex_lock(&dxm_sessions_lock);
+	if (s->listed)
+		xa_erase(&dxm_sessions, s->id);
+	mutex_unlock(&dxm_sessions_lock);
+}
+
+/* Look a session up by id and take a reference, or NULL. */
+struct dxm_session *dxm_session_lookup(u64 id)
+{
+	struct dxm_session *s;
+
+	mutex_lock(&dxm_sessions_lock);
+	s = xa_load(&dxm_sessions, id);
+	if (s)
+		dxm_session_get(s);
+	mutex_unlock(&dxm_sessions_lock);
+	return s;
 }
 
 /*
- * The bound mm exited (its release notifier, or a mirror's release
- * invalidation, whichever runs first): the session learns it once, by
- * MM_RELEASED on both queues and EPOLLHUP on its file.
+ * Copy the ids of up to @capacity live sessions to @ids; *@count gets the
+ * number of live sessions. The buffer is sized by the sessions that
+ * exist, never by the capacity the caller claims (which may be anything).
  */
-void dm_session_mm_gone(struct dm_session *s)
+long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count)
 {
-	bool first;
+	struct dxm_session *s;
+	unsigned long id;
+	u64 *buf = NULL;
+	u32 n = 0, want, stored = 0;
+	long ret = 0;
 
-	write_lock(&s->pt.lock);
-	/*
-	 * A revoked or closed session is told nothing more (REVOKED is its
-	 * last event, or nobody reads it); it still stops naming the pid.
-	 */
-	first = !s->mm_gone && !s->revoked && !s->closed;
-	WRITE_ONCE(s->mm_gone, true);
-	write_unlock(&s->pt.lock);
-	if (!first)
-		return;
-	dm_ring_post(&s->events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
-	dm_ring_hangup(&s->events, false);
-	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_MM_RELEASED, s->id, 0);
+	mutex_lock(&dxm_sessions_lock);
+	xa_for_each(&dxm_sessions, id, s)
+		n++;
+	want = min(n, capacity);
+	if (want) {
+		buf = kvmalloc_array(want, sizeof(*buf),
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (!buf) {
+			mutex_unlock(&dxm_sessions_lock);
+			return -ENOMEM;
+		}
+		xa_for_each(&dxm_sessions, id, s) {
+			if (stored == want)
+				break;
+			buf[stored++] = id;
+		}
+	}
+	mutex_unlock(&dxm_sessions_lock);
+
+	if (stored && copy_to_user(ids, buf, stored * sizeof(*buf)))
+		ret = -EFAULT;
+	kvfree(buf);
+	*count = n;
+	return ret;
+}
+
+/* At module exit: session files pin the module, so none is left. */
+void dxm_sessions_exit(void)
+{
+	WARN_ON_ONCE(!xa_empty(&dxm_sessions));
+	xa_destroy(&dxm_sessions);
 }
 
 /*
  * The bound mm exits, or the strip unregisters the notifier
  * (mmu_notifier_unregister() calls ->release too): only ever after a
- * revoke or close, which dm_session_mm_gone() keeps silent.
+ * revoke or close, which dxm_session_mm_gone() keeps silent.
  */
-static void dm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+static void dxm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	dm_session_mm_gone(container_of(mn, struct dm_session, mn));
+	dxm_session_mm_gone(container_of(mn, struct dxm_session, mn));
 }
 
-static const struct mmu_notifier_ops dm_mm_ops = {
-	.release = dm_mm_release,
+static const struct mmu_notifier_ops dxm_mm_ops = {
+	.release = dxm_mm_release,
 };
 
 /*
  * Drop every mirror and grant and the mm notifier, once, after revoke or
  * close. Caller holds s->lock for writing.
  */
-static void dm_session_strip(struct dm_session *s)
+static void dxm_session_strip(struct dxm_session *s)
 {
-	struct dm_mirror *m, *tmp;
+	struct dxm_mirror *m, *tmp;
 	u32 i;
 
 	lockdep_assert_held_write(&s->lock);
 	if (s->stripped)
 		return;
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node)
-		dm_mirror_destroy(s, m);
+		dxm_mirror_destroy(s, m);
 	spin_lock(&s->grant_lock);
 	for (i = 0; i < s->nr_grants; i++) {
 		fput(s->grants[i].file);	/* deferred: fine under a spinlock */
@@ -155,19 +209,19 @@ static void dm_session_strip(struct dm_session *s)
  * Strip a revoked session if nobody holds its lock; true if it is
  * stripped. Never waits: called where the client must not hold anyone up.
  */
-static bool dm_session_try_strip(struct dm_session *s)
+static bool dxm_session_try_strip(struct dxm_session *s)
 {
 	if (!down_write_trylock(&s->lock))
 		return false;
-	dm_session_strip(s);
+	dxm_session_strip(s);
 	up_write(&s->lock);
 	return true;
 }
 
 /* A device access left a revoked session: strip it if it can now. */
-void dm_session_reap(struct dm_session *s)
+void dxm_session_reap(struct dxm_session *s)
 {
-	dm_session_try_strip(s);
+	dxm_session_try_strip(s);
 }
 
 /*
@@ -177,22 +231,23 @@ void dm_session_reap(struct dm_session *s)
  * hold it (a kworker never blocks on a client). Holds a reference while
  * queued.
  */
-static void dm_session_strip_work(struct work_struct *work)
+static void dxm_session_strip_work(struct work_struct *work)
 {
-	struct dm_session *s = container_of(to_delayed_work(work),
-					    struct dm_session, strip_work);
+	struct dxm_session *s = container_of(to_delayed_work(work),
+					     struct dxm_session, strip_work);
 
-	if (!READ_ONCE(s->stripped) && !dm_session_try_strip(s)) {
-		queue_delayed_work(dm_wq, &s->strip_work, msecs_to_jiffies(10));
+	if (!READ_ONCE(s->stripped) && !dxm_session_try_strip(s)) {
+		queue_delayed_work(dxm_wq, &s->strip_work,
+				   msecs_to_jiffies(10));
 		return;
 	}
-	dm_session_put(s);
+	dxm_session_put(s);
 }
 
-int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
-		     u64 length, u32 flags)
+int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
+		      u64 length, u32 flags)
 {
-	struct dm_grant *g;
+	struct dxm_grant *g;
 	int ret = 0;
 
 	if ((flags & DAXMIRROR_GRANT_WRITE) &&
@@ -232,7 +287,7 @@ int dm_session_grant(struct dm_session *s, struct file *file, u64 offset,
  * in the table are dead (still invalidated while the notifiers live); the
  * strip frees them with the mirrors, a batch per lock hold.
  */
-int dm_session_revoke(struct dm_session *s)
+int dxm_session_revoke(struct dxm_session *s)
 {
 	int ret = 0;
 
@@ -247,17 +302,17 @@ int dm_session_revoke(struct dm_session *s)
 	if (ret)
 		return ret;
 
-	dm_ring_post(&s->events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
-	dm_ring_hangup(&s->events, true);
-	dm_ring_post(&dm_control_events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
-	dm_session_get(s);
-	if (!queue_delayed_work(dm_wq, &s->strip_work, 0))
-		dm_session_put(s);
+	dxm_ring_post(&s->events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
+	dxm_ring_hangup(&s->events, true);
+	dxm_ring_post(&dxm_control_events, DAXMIRROR_EVENT_REVOKED, s->id, 0);
+	dxm_session_get(s);
+	if (!queue_delayed_work(dxm_wq, &s->strip_work, 0))
+		dxm_session_put(s);
 	return 0;
 }
 
 /* Caller holds s->pt.lock. */
-static u32 dm_session_state(struct dm_session *s)
+static u32 dxm_session_state(struct dxm_session *s)
 {
 	lockdep_assert_held(&s->pt.lock);
 	if (s->revoked)
@@ -268,22 +323,23 @@ static u32 dm_session_state(struct dm_session *s)
 }
 
 /* Sum the per-CPU counters of the device accesses into @st. */
-static void dm_session_op_stats(struct dm_session *s, struct daxmirror_stats *st)
+static void dxm_session_op_stats(struct dxm_session *s,
+				 struct daxmirror_stats *st)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		const struct dm_op_stats *o = per_cpu_ptr(s->ops, cpu);
+		const struct dxm_op_stats *o = per_cpu_ptr(s->ops, cpu);
 
-		st->device_faults += READ_ONCE(o->v[DM_STAT_DEVICE_FAULTS]);
-		st->fault_calls += READ_ONCE(o->v[DM_STAT_FAULT_CALLS]);
-		st->range_faults += READ_ONCE(o->v[DM_STAT_RANGE_FAULTS]);
-		st->range_retries += READ_ONCE(o->v[DM_STAT_RANGE_RETRIES]);
-		st->bytes_read += READ_ONCE(o->v[DM_STAT_BYTES_READ]);
-		st->bytes_written += READ_ONCE(o->v[DM_STAT_BYTES_WRITTEN]);
-		st->walk_ns += READ_ONCE(o->v[DM_STAT_WALK_NS]);
-		st->lock_ns += READ_ONCE(o->v[DM_STAT_LOCK_NS]);
-		st->update_ns += READ_ONCE(o->v[DM_STAT_UPDATE_NS]);
+		st->device_faults += READ_ONCE(o->v[DXM_STAT_DEVICE_FAULTS]);
+		st->fault_calls += READ_ONCE(o->v[DXM_STAT_FAULT_CALLS]);
+		st->range_faults += READ_ONCE(o->v[DXM_STAT_RANGE_FAULTS]);
+		st->range_retries += READ_ONCE(o->v[DXM_STAT_RANGE_RETRIES]);
+		st->bytes_read += READ_ONCE(o->v[DXM_STAT_BYTES_READ]);
+		st->bytes_written += READ_ONCE(o->v[DXM_STAT_BYTES_WRITTEN]);
+		st->walk_ns += READ_ONCE(o->v[DXM_STAT_WALK_NS]);
+		st->lock_ns += READ_ONCE(o->v[DXM_STAT_LOCK_NS]);
+		st->update_ns += READ_ONCE(o->v[DXM_STAT_UPDATE_NS]);
 	}
 }
 
@@ -292,10 +348,10 @@ static void dm_session_op_stats(struct dm_session *s, struct daxmirror_stats *st
  * Takes no sleeping lock: RCU for the mirror list, the page-table lock
  * for what it protects.
  */
-long dm_session_info(struct dm_session *s, void __user *uarg)
+long dxm_session_info(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_session_info a;
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 	int i;
 
 	memset(&a, 0, sizeof(a));
@@ -304,11 +360,11 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 	a.max_mirrors = s->max_mirrors;
 	a.max_pages = s->max_pages;
 	a.nr_grants = READ_ONCE(s->nr_grants);
-	dm_session_op_stats(s, &a.stats);
+	dxm_session_op_stats(s, &a.stats);
 
 	rcu_read_lock();
 	read_lock(&s->pt.lock);
-	a.state = dm_session_state(s);
+	a.state = dxm_session_state(s);
 	/* Revoked: its mirrors and grants are gone, whenever the strip runs. */
 	if (s->revoked)
 		a.nr_grants = 0;
@@ -334,8 +390,8 @@ long dm_session_info(struct dm_session *s, void __user *uarg)
 }
 
 /* Caller holds s->pt.lock. */
-static void dm_mirror_info(struct dm_session *s, struct dm_mirror *m,
-			   struct daxmirror_mirror_info *mi)
+static void dxm_mirror_info(struct dxm_session *s, struct dxm_mirror *m,
+			    struct daxmirror_mirror_info *mi)
 {
 	lockdep_assert_held(&s->pt.lock);
 	memset(mi, 0, sizeof(*mi));
@@ -353,20 +409,20 @@ static void dm_mirror_info(struct dm_session *s, struct dm_mirror *m,
 }
 
 /* Mirrors copied out per RCU read section. */
-#define DM_LIST_BATCH	16
+#define DXM_LIST_BATCH	16
 
 /*
  * MIRROR_LIST for @s, with the header @hdr the caller fetched (once) and
  * validated. Takes no sleeping lock: batches of mirrors, by increasing id,
  * are copied under RCU into a kernel buffer, then out to the caller.
  */
-long dm_mirror_list(struct dm_session *s, void __user *uarg,
-		    const struct daxmirror_mirror_list *hdr)
+long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
+		     const struct daxmirror_mirror_list *hdr)
 {
 	struct daxmirror_mirror_list a = *hdr;
 	struct daxmirror_mirror_info __user *out = u64_to_user_ptr(a.mirrors);
 	struct daxmirror_mirror_info *batch;
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 	u32 copied = 0, got, want, n = 0;
 	u64 after = 0;
 	long ret = 0;
@@ -376,18 +432,19 @@ long dm_mirror_list(struct dm_session *s, void __user *uarg,
 		a.count = 0;
 		return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 	}
-	batch = kmalloc_array(DM_LIST_BATCH, sizeof(*batch), GFP_KERNEL_ACCOUNT);
+	batch = kmalloc_array(DXM_LIST_BATCH, sizeof(*batch),
+			      GFP_KERNEL_ACCOUNT);
 	if (!batch)
 		return -ENOMEM;
 	while (copied < a.capacity) {
-		want = min_t(u32, DM_LIST_BATCH, a.capacity - copied);
+		want = min_t(u32, DXM_LIST_BATCH, a.capacity - copied);
 		got = 0;
 		rcu_read_lock();
 		read_lock(&s->pt.lock);
 		list_for_each_entry_rcu(m, &s->mirrors, node) {
 			if (m->id <= after)
 				continue;
-			dm_mirror_info(s, m, &batch[got]);
+			dxm_mirror_info(s, m, &batch[got]);
 			after = m->id;
 			if (++got == want)
 				break;
@@ -414,13 +471,13 @@ long dm_mirror_list(struct dm_session *s, void __user *uarg,
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
-/* Caller holds s->lock for writing. */
-static long dm_ioctl_bind(struct dm_session *s, unsigned long arg)
+/* Caller holds s->lock for writing. BIND takes no argument: 0. */
+static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 {
 	int ret;
 
 	lockdep_assert_held_write(&s->lock);
-	if (arg)
+	if (uarg)
 		return -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
@@ -441,7 +498,7 @@ static long dm_ioctl_bind(struct dm_session *s, unsigned long arg)
 }
 
 /* May the caller use the bound mm? */
-static long dm_session_usable(struct dm_session *s)
+static long dxm_session_usable(struct dxm_session *s)
 {
 	struct mm_struct *mm = READ_ONCE(s->mm);
 
@@ -455,242 +512,277 @@ static long dm_session_usable(struct dm_session *s)
 }
 
 /* Caller holds s->lock for writing. */
-static long dm_ioctl_mirror_add(struct dm_session *s, void __user *uarg)
+static long dxm_ioctl_mirror_add(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_add a;
 	long ret;
 
+	lockdep_assert_held_write(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_MIRROR_WRITE) || a.pad ||
-	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	ret = dm_check_range(a.addr, a.length);
+	ret = dxm_check_range(a.addr, a.length);
 	if (ret)
 		return ret;
-	ret = dm_mirror_add(s, a.addr, a.addr + a.length, a.flags, &a.id);
+	ret = dxm_mirror_add(s, a.addr, a.addr + a.length, a.flags, &a.id);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg, &a, sizeof(a))) {
-		dm_mirror_remove(s, a.id);
+		dxm_mirror_remove(s, a.id);
 		return -EFAULT;
 	}
 	return 0;
 }
 
 /* Caller holds s->lock for writing. */
-static long dm_ioctl_mirror_remove(struct dm_session *s, void __user *uarg)
+static long dxm_ioctl_mirror_remove(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_remove a;
 
+	lockdep_assert_held_write(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.pad || !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	return dm_mirror_remove(s, a.id);
+	return dxm_mirror_remove(s, a.id);
 }
 
 /* Caller holds s->lock for reading. */
-static long dm_ioctl_fault(struct dm_session *s, void __user *uarg)
+static long dxm_ioctl_fault(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_fault a;
-	struct dm_mirror *m;
+	struct dxm_mirror *m;
 	bool write, covered;
 	long ret;
 
+	lockdep_assert_held_read(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~DAXMIRROR_FAULT_WRITE) || a.pad ||
-	    !dm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	ret = dm_check_range(a.addr, a.length);
+	ret = dxm_check_range(a.addr, a.length);
 	if (ret)
 		return ret;
-	m = dm_mirror_find(s, a.addr);
+	m = dxm_mirror_find(s, a.addr);
 	if (!m || a.addr + a.length > m->end)
 		return -ENOENT;
 	write = a.flags & DAXMIRROR_FAULT_WRITE;
 	if (write && !(m->flags & DAXMIRROR_MIRROR_WRITE))
 		return -EPERM;
-	dm_stat_add(s, DM_STAT_FAULT_CALLS, 1);
+	dxm_stat_add(s, DXM_STAT_FAULT_CALLS, 1);
 	/*
 	 * Entries are dropped as soon as the CPU side changes, so a range
 	 * they already cover has nothing to fault: answer from the device
 	 * table (one lookup per entry) instead of walking the CPU tables.
 	 */
 	read_lock(&s->pt.lock);
-	ret = dm_access_check(s, m);
-	covered = !ret && dm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
-					((a.addr + a.length) >> PAGE_SHIFT) - 1,
-					write);
+	ret = dxm_access_check(s, m);
+	covered = !ret &&
+		  dxm_pt_covered(&s->pt, m, a.addr >> PAGE_SHIFT,
+				 ((a.addr + a.length) >> PAGE_SHIFT) - 1,
+				 write);
 	read_unlock(&s->pt.lock);
 	if (ret || covered)
 		return ret;
-	return dm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
+	return dxm_mirror_fault(s, m, a.addr, a.addr + a.length, write);
+}
+
+/* VERSION on a session fd. */
+static long dxm_own_version(struct dxm_session *s, void __user *uarg)
+{
+	return dxm_ioctl_version(uarg);
 }
 
 /* SESSION_INFO on a session fd: its own id (or 0). */
-static long dm_own_info(struct dm_session *s, void __user *uarg)
+static long dxm_own_info(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_session_info info;
 
 	if (copy_from_user(&info, uarg, sizeof(info)))
 		return -EFAULT;
 	if ((info.session_id && info.session_id != s->id) || info.flags ||
-	    !dm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+	    !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
 		return -EINVAL;
-	return dm_session_info(s, uarg);
+	return dxm_session_info(s, uarg);
 }
 
 /* MIRROR_LIST on a session fd: its own id (or 0); the header read once. */
-static long dm_own_mirror_list(struct dm_session *s, void __user *uarg)
+static long dxm_own_mirror_list(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_list list;
 
 	if (copy_from_user(&list, uarg, sizeof(list)))
 		return -EFAULT;
 	if ((list.session_id && list.session_id != s->id) || list.flags ||
-	    list.pad || !dm_ioctl_zero(list.reserved, sizeof(list.reserved)))
+	    list.pad || !dxm_ioctl_zero(list.reserved, sizeof(list.reserved)))
 		return -EINVAL;
-	return dm_mirror_list(s, uarg, &list);
+	return dxm_mirror_list(s, uarg, &list);
+}
+
+/* What a session ioctl locks, see the lock order in daxmirror.h. */
+enum dxm_lock_class {
+	DXM_LOCK_NONE,		/* no sleeping lock: queries */
+	DXM_LOCK_ACCESS,	/* s->lock for reading: device accesses */
+	DXM_LOCK_SHAPE,		/* s->lock for writing: shape changes */
+};
+
+/**
+ * struct dxm_session_cmd - one ioctl of the session fd
+ * @cmd:	DAXMIRROR_IOC_*
+ * @lock:	what the dispatch takes around @fn
+ * @bound:	the session must be bound to the caller's mm
+ * @fn:		the handler; its argument checks and errnos are the ABI
+ */
+struct dxm_session_cmd {
+	unsigned int cmd;
+	enum dxm_lock_class lock;
+	bool bound;
+	long (*fn)(struct dxm_session *s, void __user *uarg);
+};
+
+static const struct dxm_session_cmd dxm_session_cmds[] = {
+	{ DAXMIRROR_IOC_VERSION, DXM_LOCK_NONE, false, dxm_own_version },
+	{ DAXMIRROR_IOC_SESSION_INFO, DXM_LOCK_NONE, false, dxm_own_info },
+	{ DAXMIRROR_IOC_MIRROR_LIST, DXM_LOCK_NONE, false,
+	  dxm_own_mirror_list },
+	{ DAXMIRROR_IOC_BIND, DXM_LOCK_SHAPE, false, dxm_ioctl_bind },
+	{ DAXMIRROR_IOC_MIRROR_ADD, DXM_LOCK_SHAPE, true,
+	  dxm_ioctl_mirror_add },
+	{ DAXMIRROR_IOC_MIRROR_REMOVE, DXM_LOCK_SHAPE, true,
+	  dxm_ioctl_mirror_remove },
+	{ DAXMIRROR_IOC_FAULT, DXM_LOCK_ACCESS, true, dxm_ioctl_fault },
+	{ DAXMIRROR_IOC_SNAPSHOT, DXM_LOCK_ACCESS, true, dxm_ioctl_snapshot },
+	{ DAXMIRROR_IOC_READ, DXM_LOCK_ACCESS, true, dxm_ioctl_read },
+	{ DAXMIRROR_IOC_WRITE, DXM_LOCK_ACCESS, true, dxm_ioctl_write },
+};
+
+/* A revoked session answers nothing but ENODEV; then @c->bound. */
+static long dxm_session_may(struct dxm_session *s,
+			    const struct dxm_session_cmd *c)
+{
+	if (READ_ONCE(s->revoked))
+		return -ENODEV;
+	return c->bound ? dxm_session_usable(s) : 0;
 }
 
 /*
- * Shape changes (BIND, MIRROR_ADD, MIRROR_REMOVE): s->lock for writing,
- * killable. A revoke that came in the meantime strips on the way out.
+ * Shape changes: s->lock for writing, killable. A revoke that came in the
+ * meantime strips on the way out.
  */
-static long dm_shape_ioctl(struct dm_session *s, unsigned int cmd,
-			   unsigned long arg)
+static long dxm_shape_ioctl(struct dxm_session *s,
+			    const struct dxm_session_cmd *c, void __user *uarg)
 {
-	void __user *uarg = (void __user *)arg;
 	long ret;
 
 	if (down_write_killable(&s->lock))
 		return -EINTR;
+	ret = dxm_session_may(s, c);
+	if (!ret)
+		ret = c->fn(s, uarg);
 	if (READ_ONCE(s->revoked))
-		ret = -ENODEV;
-	else if (cmd == DAXMIRROR_IOC_BIND)
-		ret = dm_ioctl_bind(s, arg);
-	else
-		ret = dm_session_usable(s);
-	if (!ret && cmd == DAXMIRROR_IOC_MIRROR_ADD)
-		ret = dm_ioctl_mirror_add(s, uarg);
-	else if (!ret && cmd == DAXMIRROR_IOC_MIRROR_REMOVE)
-		ret = dm_ioctl_mirror_remove(s, uarg);
-	if (READ_ONCE(s->revoked))
-		dm_session_strip(s);
+		dxm_session_strip(s);
 	up_write(&s->lock);
 	return ret;
 }
 
 /*
- * Device accesses (FAULT, SNAPSHOT, READ, WRITE): s->lock for reading, so
- * any number run at once, killable. The last one out of a revoked session
- * strips it.
+ * Device accesses: s->lock for reading, so any number run at once,
+ * killable. The last one out of a revoked session strips it.
  */
-static long dm_access_ioctl(struct dm_session *s, unsigned int cmd,
-			    void __user *uarg)
+static long dxm_access_ioctl(struct dxm_session *s,
+			     const struct dxm_session_cmd *c, void __user *uarg)
 {
 	long ret;
 
 	if (down_read_killable(&s->lock))
 		return -EINTR;
-	ret = READ_ONCE(s->revoked) ? -ENODEV : dm_session_usable(s);
-	if (!ret) {
-		switch (cmd) {
-		case DAXMIRROR_IOC_FAULT:
-			ret = dm_ioctl_fault(s, uarg);
-			break;
-		case DAXMIRROR_IOC_SNAPSHOT:
-			ret = dm_ioctl_snapshot(s, uarg);
-			break;
-		default:
-			ret = dm_ioctl_rw(s, uarg, cmd == DAXMIRROR_IOC_WRITE);
-			break;
-		}
-	}
+	ret = dxm_session_may(s, c);
+	if (!ret)
+		ret = c->fn(s, uarg);
 	up_read(&s->lock);
-	/* Our unlock before the mark's read: pairs with dm_session_revoke(). */
+	/* Unlock before reading the mark: pairs with dxm_session_revoke(). */
 	smp_mb();
 	if (READ_ONCE(s->revoked) && !READ_ONCE(s->stripped))
-		dm_session_reap(s);
+		dxm_session_reap(s);
 	return ret;
 }
 
-static long dm_session_ioctl(struct file *file, unsigned int cmd,
-			     unsigned long arg)
+/* The entry of @cmd in dxm_session_cmds, or NULL. */
+static const struct dxm_session_cmd *dxm_session_cmd(unsigned int cmd)
 {
-	struct dm_session *s = file->private_data;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dxm_session_cmds); i++)
+		if (dxm_session_cmds[i].cmd == cmd)
+			return &dxm_session_cmds[i];
+	return NULL;
+}
+
+static long dxm_session_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	const struct dxm_session_cmd *c = dxm_session_cmd(cmd);
+	struct dxm_session *s = file->private_data;
 	void __user *uarg = (void __user *)arg;
+	long ret;
 
-	switch (cmd) {
-	case DAXMIRROR_IOC_VERSION:
-	case DAXMIRROR_IOC_SESSION_INFO:
-	case DAXMIRROR_IOC_MIRROR_LIST:
-		if (READ_ONCE(s->revoked))
-			return -ENODEV;
-		if (cmd == DAXMIRROR_IOC_VERSION)
-			return dm_ioctl_version(uarg);
-		if (cmd == DAXMIRROR_IOC_SESSION_INFO)
-			return dm_own_info(s, uarg);
-		return dm_own_mirror_list(s, uarg);
-	case DAXMIRROR_IOC_BIND:
-	case DAXMIRROR_IOC_MIRROR_ADD:
-	case DAXMIRROR_IOC_MIRROR_REMOVE:
-		return dm_shape_ioctl(s, cmd, arg);
-	case DAXMIRROR_IOC_FAULT:
-	case DAXMIRROR_IOC_SNAPSHOT:
-	case DAXMIRROR_IOC_READ:
-	case DAXMIRROR_IOC_WRITE:
-		return dm_access_ioctl(s, cmd, uarg);
-	}
-	return -ENOTTY;
+	if (!c)
+		return -ENOTTY;
+	if (c->lock == DXM_LOCK_SHAPE)
+		return dxm_shape_ioctl(s, c, uarg);
+	if (c->lock == DXM_LOCK_ACCESS)
+		return dxm_access_ioctl(s, c, uarg);
+	ret = dxm_session_may(s, c);
+	return ret ? ret : c->fn(s, uarg);
 }
 
-static ssize_t dm_session_read(struct file *file, char __user *buf,
-			       size_t count, loff_t *ppos)
+static ssize_t dxm_session_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
 {
-	struct dm_session *s = file->private_data;
+	struct dxm_session *s = file->private_data;
 
-	return dm_ring_read(&s->events, &s->ev_cursor, buf, count,
-			    file->f_flags & O_NONBLOCK);
+	return dxm_ring_read(&s->events, &s->ev_cursor, buf, count,
+			     file->f_flags & O_NONBLOCK);
 }
 
-static __poll_t dm_session_poll(struct file *file, poll_table *wait)
+static __poll_t dxm_session_poll(struct file *file, poll_table *wait)
 {
-	struct dm_session *s = file->private_data;
+	struct dxm_session *s = file->private_data;
 
-	return dm_ring_poll(&s->events, &s->ev_cursor, file, wait);
+	return dxm_ring_poll(&s->events, &s->ev_cursor, file, wait);
 }
 
-static int dm_session_release(struct inode *inode, struct file *file)
+static int dxm_session_release(struct inode *inode, struct file *file)
 {
-	struct dm_session *s = file->private_data;
+	struct dxm_session *s = file->private_data;
 
-	dm_sessions_unlist(s);
+	dxm_session_unlist(s);
 	write_lock(&s->pt.lock);
 	s->closed = true;	/* control calls that looked it up fail now */
 	write_unlock(&s->pt.lock);
 	/* The strip is ours now; a queued one goes with its reference. */
 	if (cancel_delayed_work_sync(&s->strip_work))
-		dm_session_put(s);
+		dxm_session_put(s);
 	/* No access is in flight: each holds a reference to this file. */
 	down_write(&s->lock);
-	dm_session_strip(s);
+	dxm_session_strip(s);
 	up_write(&s->lock);
 	if (s->listed)
-		dm_ring_post(&dm_control_events,
-			     DAXMIRROR_EVENT_SESSION_CLOSED, s->id, 0);
-	dm_session_put(s);
+		dxm_ring_post(&dxm_control_events,
+			      DAXMIRROR_EVENT_SESSION_CLOSED, s->id, 0);
+	dxm_session_put(s);
 	return 0;
 }
 
-const struct file_operations dm_session_fops = {
+const struct file_operations dxm_session_fops = {
 	.owner		= THIS_MODULE,
-	.release	= dm_session_release,
-	.unlocked_ioctl	= dm_session_ioctl,
+	.release	= dxm_session_release,
+	.unlocked_ioctl	= dxm_session_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.read		= dm_session_read,
-	.poll		= dm_session_poll,
+	.read		= dxm_session_read,
+	.poll		= dxm_session_poll,
 	.llseek		= noop_llseek,
 };
