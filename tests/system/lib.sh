@@ -2,7 +2,7 @@
 # shellcheck disable=SC2034 # variables for the scripts that source this
 # tests/system/lib.sh - shared by the tests of the systemd guest
 # (tests/system/test-*, run as root by tools/guest/tap-merge under systemd as
-# PID 1: `tools/vm system`). TAP helpers, running as nobody, the installed
+# PID 1: `tools/vm system`). TAP (tests/lib/tap.sh), running as nobody, the installed
 # programs, waiting on units. Only definitions: nothing runs at source time.
 #
 # These tests use what `meson install` put into the guest (/usr/bin,
@@ -11,11 +11,20 @@
 # 2 MiB-aligned DAX file, writes a pattern through the device, verifies it)
 # from DAXMIRROR_BUILD_DIR.
 
+# shellcheck source=tests/lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# The D-Bus names (DXM_BUS_NAME, DXM_ERROR_...), from shared/bus-contract.h
+# by meson into the build tree under test.
+if [[ -r ${DAXMIRROR_BUILD_DIR:-}/tests/guest/bus-contract.sh ]]; then
+	# shellcheck source=/dev/null
+	source "$DAXMIRROR_BUILD_DIR/tests/guest/bus-contract.sh"
+fi
+
 ST_UNIT=daxmirrord.service
-ST_DEST=org.daxmirror1
-ST_MANAGER=/org/daxmirror1
-ST_MIFACE=org.daxmirror1.Manager
-ST_SIFACE=org.daxmirror1.Session
+ST_DEST=${DXM_BUS_NAME:-}
+ST_MANAGER=${DXM_OBJECT_ROOT:-}
+ST_MIFACE=${DXM_MANAGER_IFACE:-}
+ST_SIFACE=${DXM_SESSION_IFACE:-}
 ST_USER=daxmirror
 ST_NOBODY=65534
 ST_CTL=/usr/bin/daxmirrorctl
@@ -23,60 +32,24 @@ ST_DAEMON=/usr/sbin/daxmirrord
 ST_CLIENT=${DAXMIRROR_BUILD_DIR:-}/tests/guest/broker-client
 ST_TMP=
 
-n=0
-failures=0
-finished=0
-plan=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failures=$((failures + 1))
-	echo "not ok $n - $*"
-}
-# check DESCRIPTION COMMAND...: one result, ok iff COMMAND succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-# diag: stdin as TAP comments.
-diag() {
-	local line
-	while IFS= read -r line; do
-		printf '# %s\n' "$line"
-	done
-}
-diag_file() {
-	[[ -f $1 ]] || return 0
-	echo "--- ${1##*/}:" | diag
-	tail -n "${2:-40}" "$1" | diag
-}
-
 # st_start PLAN: checks, the scratch directory, the plan, the EXIT trap.
 # Skips (1..0) outside the systemd guest.
 st_start() {
-	plan=$1
 	if [[ -z ${DAXMIRROR_SYSTEMD:-} || ! -d /run/systemd/system ]]; then
-		echo "1..0 # SKIP not in the systemd guest (tools/vm system)"
-		exit 0
+		tap_skip_all "not in the systemd guest (tools/vm system)"
 	fi
+	[[ -n $ST_DEST ]] ||
+		bail "no ${DAXMIRROR_BUILD_DIR:-BUILD}/tests/guest/bus-contract.sh (meson writes it)"
 	ST_TMP=$(mktemp -d /tmp/daxmirror-system.XXXXXX)
 	chmod 0755 "$ST_TMP"
-	echo "1..$plan"
+	tap_plan "$1"
 	trap st_on_exit EXIT
 }
 
 st_on_exit() {
 	local rc=$?
-	if ((!finished)); then
-		echo "# ${0##*/} stopped after $n of $plan results (status $rc)"
-		while ((n < plan)); do not_ok "not reached"; done
-	fi
-	if ((failures)); then
+	tap_unfinished "$rc" || true
+	if ((TAP_FAILED)); then
 		echo "--- journalctl -u $ST_UNIT (last 30 lines):" | diag
 		journalctl -b -u "$ST_UNIT" --no-pager -o short-monotonic 2>&1 | tail -n 30 | diag
 	fi
@@ -86,14 +59,7 @@ st_on_exit() {
 
 # st_done: every result printed; exit status says whether all passed.
 st_done() {
-	finished=1
-	((failures == 0))
-}
-
-bail() {
-	echo "Bail out! $*"
-	finished=1
-	exit 1
+	tap_done
 }
 
 # st_wait SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds.
