@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # variables for the scripts that source this
 # tests/system/lib.sh - shared by the tests of the systemd guest
-# (tests/system/test-*, run as root by tools/guest/tap-merge under systemd as
-# PID 1: `tools/vm system`). TAP (tests/lib/tap.sh), running as nobody, the installed
-# programs, waiting on units. Only definitions: nothing runs at source time.
+# (tests/system/test-*, run as root by `tools/dmvm.py run` under systemd as
+# PID 1: `tools/vm system`). TAP (tests/lib/tap.sh), running as nobody,
+# the installed programs, waiting on units. Only definitions: nothing runs
+# at source time.
 #
 # These tests use what `meson install` put into the guest (/usr/bin,
 # /usr/sbin, /lib/systemd/system, /usr/share/dbus-1, ...), never the build
