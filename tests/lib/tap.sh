@@ -73,6 +73,7 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
+# shellcheck disable=SC2120 # TEXT as arguments, or piped in
 diag() {
 	local line
 	if (($#)); then

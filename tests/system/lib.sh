@@ -14,11 +14,12 @@
 
 # shellcheck source=tests/lib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
-# The D-Bus names (DXM_BUS_NAME, DXM_ERROR_...), from shared/bus-contract.h
-# by meson into the build tree under test.
-if [[ -r ${DAXMIRROR_BUILD_DIR:-}/tests/guest/bus-contract.sh ]]; then
-	# shellcheck source=/dev/null
-	source "$DAXMIRROR_BUILD_DIR/tests/guest/bus-contract.sh"
+# be_wait, be_as, be_kv, be_prop, the D-Bus names (DXM_BUS_NAME,
+# DXM_ERROR_..., from shared/bus-contract.h): tests/guest/broker-env.sh as
+# meson copied it into the build tree under test (only definitions).
+if [[ -r ${DAXMIRROR_BUILD_DIR:-}/tests/guest/broker-env.sh ]]; then
+	# shellcheck source=tests/guest/broker-env.sh
+	source "$DAXMIRROR_BUILD_DIR/tests/guest/broker-env.sh"
 fi
 
 ST_UNIT=daxmirrord.service
@@ -63,29 +64,6 @@ st_done() {
 	tap_done
 }
 
-# st_wait SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds.
-st_wait() {
-	local tries=$(($1 * 5))
-	shift
-	until "$@"; do
-		((--tries > 0)) || return 1
-		sleep 0.2
-	done
-}
-
-# st_as USER COMMAND...: COMMAND as root or as USER (name or uid; its own
-# group, no supplementary groups, no capabilities).
-st_as() {
-	local who=$1
-	shift
-	if [[ $who == root || $who == 0 ]]; then
-		"$@"
-	else
-		setpriv --reuid="$who" --regid="$who" --clear-groups \
-			--inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
-	fi
-}
-
 # st_prop UNIT PROPERTY: the value of a unit property (systemctl show).
 st_prop() {
 	systemctl show -P "$2" "$1" 2>/dev/null
@@ -102,14 +80,6 @@ st_journal_has() {
 	journalctl -b -u "$1" --no-pager -o cat 2>/dev/null | grep -qF -- "$2"
 }
 
-# st_busprop PATH INTERFACE PROPERTY: busctl's value without its type.
-st_busprop() {
-	local out
-	out=$(busctl --system --timeout=10 get-property "$ST_DEST" "$1" "$2" "$3" 2>&1) ||
-		return 1
-	printf '%s\n' "${out#* }"
-}
-
 # st_mkfile NAME SIZE: a file with 2 MiB-aligned extents on ext4 -o dax,
 # owned by nobody; its path in ST_FILE. Returns 1 if it is not DAX.
 st_mkfile() {
@@ -121,17 +91,12 @@ st_mkfile() {
 	chown "$ST_NOBODY:$ST_NOBODY" "$ST_FILE"
 }
 
-# st_kv FILE KEY: the last value of KEY= in FILE (broker-client output).
-st_kv() {
-	sed -n "s/^$2=//p" "$1" 2>/dev/null | tail -n 1
-}
-
 # st_ctl USER ARGS...: the installed daxmirrorctl as USER, stdout in
 # ST_TMP/out, stderr in ST_TMP/err; returns its exit status.
 st_ctl() {
 	local who=$1
 	shift
-	st_as "$who" "$ST_CTL" "$@" >"$ST_TMP/out" 2>"$ST_TMP/err"
+	be_as "$who" "$ST_CTL" "$@" >"$ST_TMP/out" 2>"$ST_TMP/err"
 }
 st_show_out() {
 	cat "$ST_TMP/out" "$ST_TMP/err" 2>/dev/null | diag
@@ -165,7 +130,7 @@ st_hold() {
 	) &
 	pid=$!
 	ST_HOLD_PID[$name]=$pid
-	st_wait 120 eval "grep -q '^Bytes written:' '$ST_TMP/$name.out' || ! kill -0 $pid 2>/dev/null"
+	be_wait 120 eval "grep -q '^Bytes written:' '$ST_TMP/$name.out' || ! kill -0 $pid 2>/dev/null"
 	kill -0 "$pid" 2>/dev/null && grep -q '^Bytes written:' "$ST_TMP/$name.out"
 }
 
@@ -178,7 +143,7 @@ st_hold_end() {
 	unset "ST_HOLD_PID[$1]"
 	{
 		kill -TERM "$pid"
-		st_wait 20 eval "! kill -0 $pid" || kill -KILL "$pid"
+		be_wait 20 eval "! kill -0 $pid" || kill -KILL "$pid"
 		ST_HOLD_STATUS=0
 		wait "$pid" || ST_HOLD_STATUS=$?
 	} 2>/dev/null
@@ -190,7 +155,7 @@ st_hold_wait() {
 	local pid=${ST_HOLD_PID[$1]:-}
 	ST_HOLD_STATUS=
 	[[ -n $pid ]] || return 1
-	if st_wait "$2" eval "! kill -0 $pid 2>/dev/null"; then
+	if be_wait "$2" eval "! kill -0 $pid 2>/dev/null"; then
 		unset "ST_HOLD_PID[$1]"
 		ST_HOLD_STATUS=0
 		wait "$pid" 2>/dev/null || ST_HOLD_STATUS=$?
