@@ -9,17 +9,7 @@
 
 #include "bus-contract.h"
 #include "macro.h"
-
-static unsigned int n_test;
-static unsigned int n_failed;
-
-static void ok(bool cond, const char *what, const char *name)
-{
-	n_test++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %u - %s %s\n", cond ? "" : "not ", n_test, what, name);
-}
+#include "tap.h"
 
 static bool in_map(const char *name)
 {
@@ -41,10 +31,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xml = fopen(argv[1], "re");
-	if (!xml) {
-		printf("Bail out! %s: %s\n", argv[1], strerror(errno));
-		return 1;
-	}
+	if (!xml)
+		tap_bail("%s: %s", argv[1], strerror(errno));
 	/* The error list: "Errors are ..." up to the end of that comment. */
 	while (fgets(line, sizeof(line), xml)) {
 		if (strstr(line, "Errors are " DXM_ERROR_PREFIX)) {
@@ -60,31 +48,25 @@ int main(int argc, char **argv)
 			char full[192];
 
 			snprintf(full, sizeof(full), "%s%s", DXM_ERROR_PREFIX, name);
-			ok(in_map(full), "listed in the XML and in the map:", full);
+			tap_ok(in_map(full), "listed in the XML and in the map: %s", full);
 			listed++;
 		}
 	}
 	for (const sd_bus_error_map *m = dxm_bus_error_map; m->name; m++)
 		mapped++;
-	n_test++;
-	if (listed != mapped || listed == 0)
-		n_failed++;
-	printf("%sok %u - the XML lists %u errors, the map has %u\n",
-	       listed == mapped && listed ? "" : "not ", n_test, listed, mapped);
+	tap_ok(listed == mapped && listed, "the XML lists %u errors, the map has %u",
+	       listed, mapped);
 
-	if (dxm_bus_errors_register() < 0) {
-		printf("Bail out! dxm_bus_errors_register failed\n");
-		return 1;
-	}
+	if (dxm_bus_errors_register() < 0)
+		tap_bail("dxm_bus_errors_register failed");
 	for (const sd_bus_error_map *m = dxm_bus_error_map; m->name; m++) {
 		sd_bus_error e = SD_BUS_ERROR_NULL;
 
 		sd_bus_error_set(&e, m->name, "test");
-		ok(sd_bus_error_get_errno(&e) == m->code &&
-		   sd_bus_error_has_name(&e, m->name),
-		   "sd_bus_error_get_errno gives the mapped errno for", m->name);
+		tap_ok(sd_bus_error_get_errno(&e) == m->code &&
+		       sd_bus_error_has_name(&e, m->name),
+		       "sd_bus_error_get_errno gives the mapped errno for %s", m->name);
 		sd_bus_error_free(&e);
 	}
-	printf("1..%u\n", n_test);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

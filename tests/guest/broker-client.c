@@ -296,7 +296,7 @@ static int cmd_mirror(int argc, char **argv)
 	struct daxmirror_client *c = NULL;
 	struct daxmirror_mirror *m = NULL;
 	struct daxmirror_counters k;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	unsigned int flags = 0;
 	int r, o, status = 0;
 
@@ -415,7 +415,7 @@ static int cmd_verify(int argc, char **argv)
 		{}
 	};
 	uint64_t seed = 0, offset = 0, length = 0;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	bool have_seed = false;
 	struct stat st;
 	ssize_t d;
@@ -504,7 +504,7 @@ static int cmd_raw(int argc, char **argv)
 	const char *what = argc > 1 ? argv[1] : "";
 	const char *dest = "org.daxmirror1", *mgr = "/org/daxmirror1";
 	const char *miface = "org.daxmirror1.Manager";
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	int r;
 
 	r = open_bus(&bus);
@@ -571,7 +571,7 @@ static int cmd_bus_hold(int argc, char **argv)
 	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	struct daxmirror_session_info info;
-	_cleanup_fd_ int sfd = -1;
+	_cleanup_close_ int sfd = -1;
 	const char *path;
 	char line[64];
 	int r, fd;
@@ -619,7 +619,7 @@ static int cmd_fdstore_inject(int argc, char **argv)
 		"attached 0\nend\n";
 	const char *text = NULL;
 	char msg[256];
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	uint64_t pid;
 	int r;
 
@@ -666,7 +666,7 @@ static void on_term(int sig)
 static int cmd_notify_listen(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_fd_ int s = -1;
+	_cleanup_close_ int s = -1;
 	struct sigaction act = { .sa_handler = on_term };
 	struct timespec start, now;
 	uint64_t seconds;

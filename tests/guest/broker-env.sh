@@ -13,9 +13,12 @@
 # an EXIT trap.
 
 BE_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
-# DAXMIRROR_SOURCE_ROOT, DAXMIRROR_BUILD_ROOT (written by meson).
+# DAXMIRROR_SOURCE_ROOT, DAXMIRROR_BUILD_ROOT; DXM_BUS_NAME, DXM_ERROR_...
+# (both written by meson; the names from shared/bus-contract.h).
 # shellcheck source=/dev/null
 source "$BE_DIR/broker-paths.sh"
+# shellcheck source=/dev/null
+source "$BE_DIR/bus-contract.sh"
 
 BE_DAEMON=$DAXMIRROR_BUILD_ROOT/daemon/daxmirrord
 BE_CLIENT=$BE_DIR/broker-client
@@ -25,10 +28,10 @@ BE_BUS_SOCKET=/run/dbus/system_bus_socket
 # The daemon's user and group (units/sysusers.conf, units/daxmirrord.service).
 BE_USER=daxmirror
 BE_NOBODY=65534
-BE_DEST=org.daxmirror1
-BE_MANAGER=/org/daxmirror1
-BE_MIFACE=org.daxmirror1.Manager
-BE_SIFACE=org.daxmirror1.Session
+BE_DEST=$DXM_BUS_NAME
+BE_MANAGER=$DXM_OBJECT_ROOT
+BE_MIFACE=$DXM_MANAGER_IFACE
+BE_SIFACE=$DXM_SESSION_IFACE
 
 BE_TMP=
 BE_REASON=
@@ -320,7 +323,7 @@ be_prop() {
 	printf '%s\n' "${out#* }"
 }
 
-# be_tree: the object paths of org.daxmirror1, one a line.
+# be_tree: the object paths of the bus name, one a line.
 be_tree() {
 	busctl --system --timeout=10 tree --list "$BE_DEST" 2>&1
 }

@@ -174,8 +174,8 @@ static int report(int ctl, uint64_t sid, uint64_t mid, const struct stat *st)
 
 int main(int argc, char **argv)
 {
-	_cleanup_fd_ int ctl = -1;
-	_cleanup_fd_ int sfd = -1;
+	_cleanup_close_ int ctl = -1;
+	_cleanup_close_ int sfd = -1;
 	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
 	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
 	const char *dir = argc > 1 ? argv[1] : getenv(DMT_ENV_EXT4_DAX);

@@ -39,28 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libdaxmirror.h>
+#include "client.h"
 
 #define BLOCK		4096u
 #define AFTER_WRITES	8
 #define MARK_BEFORE	"graceful-before"
 #define MARK_AFTER	"graceful-after!"
-
-static void client_freep(struct daxmirror_client **c)
-{
-	*c = daxmirror_client_free(*c);
-}
-
-static void mirror_freep(struct daxmirror_mirror **m)
-{
-	*m = daxmirror_mirror_free(*m);
-}
-
-static void closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
 
 static uint64_t now_ms(void)
 {
@@ -85,9 +69,9 @@ static void fill(uint8_t *b, uint64_t seq, const char *mark)
 
 static int run(const char *path, bool ack)
 {
-	struct daxmirror_client *c __attribute__((cleanup(client_freep))) = NULL;
-	struct daxmirror_mirror *m __attribute__((cleanup(mirror_freep))) = NULL;
-	int fd __attribute__((cleanup(closep))) = -1;
+	_cleanup_client_ struct daxmirror_client *c = NULL;
+	_cleanup_mirror_ struct daxmirror_mirror *m = NULL;
+	_cleanup_close_ int fd = -1;
 	uint8_t buf[BLOCK];
 	uint64_t seq, blocks, last = UINT64_MAX, seen_ms = 0;
 	bool stopped = false;
@@ -188,7 +172,7 @@ static int run(const char *path, bool ack)
 
 static int verify(const char *path, uint64_t last)
 {
-	int fd __attribute__((cleanup(closep))) = -1;
+	_cleanup_close_ int fd = -1;
 	uint8_t got[BLOCK], want[BLOCK];
 	uint64_t blocks, bad = 0;
 	struct stat st;

@@ -41,8 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libdaxmirror.h>
-
+#include "client.h"
 #include "dmt.h"
 #include "module-state.h"
 
@@ -54,15 +53,6 @@ struct load {
 	char first_error[512];
 };
 
-static void client_freep(struct daxmirror_client **c)
-{
-	*c = daxmirror_client_free(*c);
-}
-
-static void mirror_freep(struct daxmirror_mirror **m)
-{
-	*m = daxmirror_mirror_free(*m);
-}
 
 static void note_error(struct load *l, struct daxmirror_client *c,
 		       const char *step, int r)
@@ -80,8 +70,8 @@ static void note_error(struct load *l, struct daxmirror_client *c,
 static int one_iteration(struct load *l, int fd, uint64_t size, size_t chunk,
 			 uint8_t *buf, uint8_t *back)
 {
-	__attribute__((cleanup(client_freep))) struct daxmirror_client *c = NULL;
-	__attribute__((cleanup(mirror_freep))) struct daxmirror_mirror *m = NULL;
+	_cleanup_client_ struct daxmirror_client *c = NULL;
+	_cleanup_mirror_ struct daxmirror_mirror *m = NULL;
 	/* a different place and pattern every time: stale data cannot pass */
 	uint64_t seed = l->iterations * 7919 + (uint64_t)getpid();
 	uint64_t off = ((l->iterations * chunk) % (size - chunk + 1)) & ~(uint64_t)4095;
@@ -122,7 +112,7 @@ static int one_iteration(struct load *l, int fd, uint64_t size, size_t chunk,
 static int client_main(const char *path, int go, const time_t *until,
 		       size_t chunk, unsigned int idx)
 {
-	_cleanup_fd_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
 	_cleanup_free_ uint8_t *buf = malloc(chunk);
 	_cleanup_free_ uint8_t *back = malloc(chunk);
 	struct load l = { 0 };
@@ -170,7 +160,7 @@ static int client_main(const char *path, int go, const time_t *until,
 /* A new file of @size bytes (fallocated) owned by @uid, mode 0600. */
 static int create_file(const char *path, uint64_t size, uid_t uid)
 {
-	_cleanup_fd_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	if (fd < 0 || fallocate(fd, 0, 0, (off_t)size) < 0 ||
 	    fchown(fd, uid, (gid_t)uid) < 0) {

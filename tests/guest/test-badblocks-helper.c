@@ -54,7 +54,7 @@ static int parse_u64(const char *s, uint64_t *v)
 
 static int cmd_locate(const char *path, uint64_t off)
 {
-	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct {
 		struct fiemap fm;
 		struct fiemap_extent ext[1];
@@ -161,7 +161,7 @@ static int cmd_module(const char *path, uint64_t bad)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
-	_cleanup_fd_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
 	static uint8_t before[DMT_PAGE], after[DMT_PAGE], buf[3 * DMT_PAGE];
 	char marker[64];
 	struct dmt_snap sn;

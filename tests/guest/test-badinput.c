@@ -84,7 +84,7 @@ static const struct kind kinds[] = {
 
 static const struct kind *kind_of(unsigned long req)
 {
-	for (size_t i = 0; i < DMT_ARRAY_SIZE(kinds); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if (kinds[i].req == req)
 			return &kinds[i];
 	tap_bail("unknown request 0x%lx", req);
@@ -101,7 +101,7 @@ struct spoil {
  * it, undo whatever a wrongly accepted call created. */
 static long run(struct ctx *c, const struct kind *k, const struct spoil *sp)
 {
-	_cleanup_fd_ int spare = -1;
+	_cleanup_close_ int spare = -1;
 	uint64_t spare_id = 0, victim = 0;
 	bool have_victim = false;
 	union arg a;
@@ -180,7 +180,7 @@ static void g_baselines(const void *arg)
 {
 	struct ctx *c = (struct ctx *)arg;
 
-	for (size_t i = 0; i < DMT_ARRAY_SIZE(kinds); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		tap_success(run(c, &kinds[i], NULL),
 			    "baseline %s arguments are accepted", kinds[i].name);
 }
@@ -242,7 +242,7 @@ static void g_fields(const void *arg)
 {
 	struct ctx *c = (struct ctx *)arg;
 
-	for (size_t i = 0; i < DMT_ARRAY_SIZE(field_cases); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(field_cases); i++) {
 		const struct field_case *fc = &field_cases[i];
 		const struct kind *k = kind_of(fc->req);
 		bool ok = true;
@@ -451,9 +451,9 @@ static void g_grant(const void *arg)
 	struct ctx *c = (struct ctx *)arg;
 	_cleanup_session_ struct dmt_session ro = DMT_SESSION_INIT;
 	_cleanup_session_ struct dmt_session many = DMT_SESSION_INIT;
-	_cleanup_fd_ int opath = open(c->f.path, O_PATH | O_CLOEXEC);
-	_cleanup_fd_ int rdonly = open(c->f.path, O_RDONLY | O_CLOEXEC);
-	_cleanup_fd_ int dir = -1;
+	_cleanup_close_ int opath = open(c->f.path, O_PATH | O_CLOEXEC);
+	_cleanup_close_ int rdonly = open(c->f.path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int dir = -1;
 	_cleanup_file_ struct dmt_file big = DMT_FILE_INIT;
 	int pipefd[2] = { -1, -1 };
 	char dirpath[PATH_MAX];
@@ -542,8 +542,8 @@ int main(void)
 {
 	struct ctx c;
 	const struct tap_group groups[] = {
-		{ "baselines", DMT_ARRAY_SIZE(kinds), g_baselines, &c },
-		{ "flags, pad and reserved fields", DMT_ARRAY_SIZE(field_cases), g_fields, &c },
+		{ "baselines", ARRAY_SIZE(kinds), g_baselines, &c },
+		{ "flags, pad and reserved fields", ARRAY_SIZE(field_cases), g_fields, &c },
 		{ "ranges", 29, g_ranges, &c },
 		{ "user pointers", 4, g_pointers, &c },
 		{ "BIND argument and short reads", 3, g_bind_read, &c },
@@ -556,7 +556,7 @@ int main(void)
 	r = ctx_open(&c);
 	if (r < 0)
 		tap_bail("setup: %s", tap_errname(-r));
-	status = tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	status = tap_main(groups, ARRAY_SIZE(groups), 300);
 	ctx_close(&c);
 	return status;
 }

@@ -19,8 +19,8 @@
 
 static void g_control(const void *arg)
 {
-	_cleanup_fd_ int ctl = dmt_open_control();
-	_cleanup_fd_ int sfd = -1;
+	_cleanup_close_ int ctl = dmt_open_control();
+	_cleanup_close_ int sfd = -1;
 	char link[64], target[256];
 	uint32_t abi = 0;
 	ssize_t n;
@@ -70,9 +70,9 @@ static long create_raw(int ctl, struct daxmirror_session_create *c)
 
 static void g_create(const void *arg)
 {
-	_cleanup_fd_ int ctl = dmt_open_control();
-	_cleanup_fd_ int s1 = -1;
-	_cleanup_fd_ int s2 = -1;
+	_cleanup_close_ int ctl = dmt_open_control();
+	_cleanup_close_ int s1 = -1;
+	_cleanup_close_ int s2 = -1;
 	struct daxmirror_session_create c;
 	struct daxmirror_session_info info;
 	uint64_t id1 = 0, id2 = 0;
@@ -90,7 +90,7 @@ static void g_create(const void *arg)
 		  "CREATE_SESSION with an unknown flag bit (0x%x) -> EINVAL",
 		  DAXMIRROR_SESSION_FLAGS + 1);
 
-	for (size_t i = 0; i < DMT_ARRAY_SIZE(c.reserved); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(c.reserved); i++) {
 		memset(&c, 0, sizeof(c));
 		c.reserved[i] = 1;
 		r = (int)create_raw(ctl, &c);
@@ -320,9 +320,9 @@ static void g_wrong_fd(const void *arg)
 
 static void g_listing(const void *arg)
 {
-	_cleanup_fd_ int ctl = dmt_open_control();
-	_cleanup_fd_ int s1 = -1;
-	_cleanup_fd_ int s2 = -1;
+	_cleanup_close_ int ctl = dmt_open_control();
+	_cleanup_close_ int s1 = -1;
+	_cleanup_close_ int s2 = -1;
 	_cleanup_free_ uint64_t *ids = NULL;
 	struct daxmirror_session_list l;
 	struct daxmirror_session_info info;
@@ -501,8 +501,8 @@ static void g_client(const void *arg)
 
 static void g_close(const void *arg)
 {
-	_cleanup_fd_ int ctl = dmt_open_control();
-	_cleanup_fd_ int sfd = -1;
+	_cleanup_close_ int ctl = dmt_open_control();
+	_cleanup_close_ int sfd = -1;
 	_cleanup_free_ uint64_t *ids = NULL;
 	struct daxmirror_session_info info;
 	struct daxmirror_event ev;
@@ -515,7 +515,7 @@ static void g_close(const void *arg)
 		tap_fail_rest("setup failed");
 		return;
 	}
-	close(dmt_steal_fd(&sfd));
+	close(take_fd(&sfd));
 	r = dmt_list_sessions(ctl, &ids, &n);
 	tap_ok(r == 0 && !dmt_ids_contain(ids, n, id),
 	       "closing the last session fd removes it from LIST_SESSIONS");
@@ -595,5 +595,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root (the broker opens %s)", DMT_CONTROL_PATH);
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
 }

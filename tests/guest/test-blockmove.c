@@ -57,7 +57,7 @@ static const char *fs_dir(const struct fs *fs)
  * (root sees PFNs), 0 where the CPU maps nothing. 0 or -errno. */
 static int cpu_pfns(const void *addr, size_t pages, uint64_t *pfn)
 {
-	_cleanup_fd_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	off_t off = (off_t)((uintptr_t)addr / DMT_PAGE * 8);
 
 	if (fd < 0)
@@ -534,7 +534,7 @@ static const struct range punches[] = {
 	{ 0, 2 * MIB },
 	{ 10 * MIB + 17, 200 * 1024 },
 };
-#define NPUNCH DMT_ARRAY_SIZE(punches)
+#define NPUNCH ARRAY_SIZE(punches)
 
 struct reader {
 	int sfd;
@@ -865,5 +865,5 @@ int main(void)
 		tap_bail("must run as root");
 	snprintf(marker, sizeof(marker), "daxmirror test-blockmove %d start", (int)getpid());
 	dmt_kmsg_mark(marker);
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 540);
+	return tap_main(groups, ARRAY_SIZE(groups), 540);
 }

@@ -222,7 +222,7 @@ static void big_entries_and_data(const struct fs *fs, struct dmt_session *s,
 		tap_diag("MIRROR_REMOVE of the released mirror: %s", tap_errname(-r));
 
 	/* close and re-open: what the device wrote is in the file */
-	close(dmt_steal_fd(&f->fd));
+	close(take_fd(&f->fd));
 	f->fd = open(f->path, O_RDWR | O_CLOEXEC);
 	r = f->fd < 0 ? -errno : 0;
 	if (r == 0)
@@ -497,5 +497,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 540);
+	return tap_main(groups, ARRAY_SIZE(groups), 540);
 }

@@ -114,7 +114,7 @@ static void g_shared(const void *arg)
 	const bool memfd = strcmp(what + device, "memfd") == 0;
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	unsigned int lost;
 	int r;
 
@@ -149,7 +149,7 @@ static void g_shared(const void *arg)
 /* The file's pages leave the page cache (written back if dirty). */
 static int drop_caches(int fd)
 {
-	_cleanup_fd_ int dc = -1;
+	_cleanup_close_ int dc = -1;
 
 	if (fsync(fd))
 		return -errno;
@@ -199,7 +199,7 @@ static void g_pagecache(const void *arg)
 /* Soft-dirty bit (bit 55) of each page of [p, p + len) in pagemap. */
 static int soft_dirty(const void *p, size_t pages, uint8_t *out)
 {
-	_cleanup_fd_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t e;
 	size_t i;
 
@@ -217,7 +217,7 @@ static int soft_dirty(const void *p, size_t pages, uint8_t *out)
 
 static int clear_refs(void)
 {
-	_cleanup_fd_ int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -276,5 +276,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
 }

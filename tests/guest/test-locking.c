@@ -585,7 +585,7 @@ static void g_event_efault(const void *arg)
 static void g_event_flood(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
-	_cleanup_fd_ int ctl2 = -1;
+	_cleanup_close_ int ctl2 = -1;
 	struct daxmirror_event ev;
 	unsigned int released = 0, others = 0;
 	uint64_t mid;
@@ -634,5 +634,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 500);
+	return tap_main(groups, ARRAY_SIZE(groups), 500);
 }

@@ -56,7 +56,7 @@ static void g_exit(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
-	_cleanup_fd_ int ctl2 = -1;
+	_cleanup_close_ int ctl2 = -1;
 	struct daxmirror_session_info info;
 	struct daxmirror_event ev;
 	int64_t pid = 0;
@@ -232,7 +232,7 @@ static void g_secretmem(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	uint8_t buf[64], *p;
 	uint64_t mid;
 	int r;
@@ -542,5 +542,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 500);
+	return tap_main(groups, ARRAY_SIZE(groups), 500);
 }

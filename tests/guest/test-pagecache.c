@@ -42,7 +42,7 @@ static void g_pagecache(const void *arg)
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
-	_cleanup_fd_ int rfd = -1;
+	_cleanup_close_ int rfd = -1;
 	const size_t flen = FILE_PAGES * DMT_PAGE, mlen = MAP_PAGES * DMT_PAGE;
 	const off_t moff = MAP_OFF_PAGES * DMT_PAGE;
 	uint8_t buf[FILE_PAGES * DMT_PAGE], want[FILE_PAGES * DMT_PAGE];
@@ -141,7 +141,7 @@ static void g_pagecache(const void *arg)
 	}
 
 	dmt_unmap(&m);
-	close(dmt_steal_fd(&f.fd));
+	close(take_fd(&f.fd));
 	rfd = open(f.path, O_RDONLY | O_CLOEXEC);
 	dmt_pattern_fill(want, flen, 101, 0);
 	memcpy(want + (MAP_OFF_PAGES + 2) * DMT_PAGE, buf, 4 * DMT_PAGE);
@@ -164,5 +164,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
 }

@@ -417,5 +417,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
 }

@@ -249,7 +249,7 @@ static void rv_round(int ctl, struct dmt_file *f, unsigned int round,
 	_cleanup_free_ int64_t *slot_last = NULL;
 	_cleanup_free_ uint8_t *file = NULL;
 	_cleanup_free_ struct rec *want = NULL;
-	_cleanup_fd_ int sfd = -1, pr = -1, pw = -1;
+	_cleanup_close_ int sfd = -1, pr = -1, pw = -1;
 	struct rv_arg a;
 	int64_t sum[SUM_N] = { 0 }, last = -1, seq;
 	uint64_t id = 0, delay_us, t_rev = 0, deadline, n_at_revoke = 0;
@@ -290,8 +290,8 @@ static void rv_round(int ctl, struct dmt_file *f, unsigned int round,
 		r = dmt_grant(ctl, id, f->fd, DAXMIRROR_GRANT_WRITE, 0, RV_FLEN);
 	if (r == 0)
 		r = dmt_send_fd(c.sock, sfd, (int64_t)id);
-	dmt_close_fdp(&sfd);	/* the client holds the only session fd now */
-	dmt_close_fdp(&pw);
+	closep(&sfd);	/* the client holds the only session fd now */
+	closep(&pw);
 	if (r < 0) {
 		for (int i = 0; i < RV_RESULTS; i++)
 			tap_ok(false, "round %u: setup: %s", round, tap_errname(-r));
@@ -429,7 +429,7 @@ static void rv_round(int ctl, struct dmt_file *f, unsigned int round,
 static void g_revoke_no_loss(const void *arg)
 {
 	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
-	_cleanup_fd_ int ctl = -1;
+	_cleanup_close_ int ctl = -1;
 	struct rv_totals tot = { 0 };
 	const char *dir = dmt_env_dir(DMT_ENV_EXT4_DAX);
 	uint64_t rs = g_seed ^ 0x9e3779b97f4a7c15ULL, t0 = now_ns();
@@ -882,5 +882,5 @@ int main(int argc, char **argv)
 	snprintf(kmsg_marker, sizeof(kmsg_marker), "daxmirror-teardown: start seed=%" PRIu64
 		 " pid=%d", g_seed, (int)getpid());
 	dmt_kmsg_mark(kmsg_marker);
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 400);
+	return tap_main(groups, ARRAY_SIZE(groups), 400);
 }

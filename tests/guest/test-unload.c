@@ -24,7 +24,7 @@ static void g_unload(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
-	_cleanup_fd_ int ctl = -1;
+	_cleanup_close_ int ctl = -1;
 	uint8_t buf[DMT_PAGE];
 	uint32_t abi = 0;
 	int r;
@@ -63,5 +63,5 @@ int main(void)
 
 	if (geteuid() != 0)
 		tap_bail("must run as root");
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 120);
+	return tap_main(groups, ARRAY_SIZE(groups), 120);
 }

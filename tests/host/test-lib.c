@@ -210,5 +210,5 @@ int main(void)
 		{ "children", 4, g_child, NULL },
 	};
 
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 60);
+	return tap_main(groups, ARRAY_SIZE(groups), 60);
 }

@@ -1,10 +1,11 @@
-/* dmt.h - everything a daxmirror test program includes: TAP, cleanup
- * helpers, ioctl wrappers, events, snapshots, mappings, files, child
- * processes, /proc readers and data patterns. */
+/* dmt.h - everything a daxmirror test program includes: TAP and cleanup
+ * helpers (shared/tap.h, shared/macro.h), ioctl wrappers, events,
+ * snapshots, mappings, files, child processes, /proc readers and data
+ * patterns. */
 #ifndef DMT_H
 #define DMT_H
 
-#include "cleanup.h"
+#include "macro.h"
 #include "child.h"
 #include "dev.h"
 #include "events.h"
@@ -14,8 +15,6 @@
 #include "procfs.h"
 #include "snap.h"
 #include "tap.h"
-
-#define DMT_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Event waits: the guest is emulated (TCG), be generous. */
 #define DMT_EVENT_TIMEOUT_MS	10000

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "macro.h"
 #include "files.h"
 #include "pattern.h"
 #include "tap.h"

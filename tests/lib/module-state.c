@@ -30,7 +30,7 @@ long dmt_module_refcnt(void)
 
 void dmt_kmsg_mark(const char *marker)
 {
-	_cleanup_fd_ int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	char line[512];
 	int n = snprintf(line, sizeof(line), "%s\n", marker);
 
@@ -44,7 +44,7 @@ int dmt_kmsg_splats(const char *marker)
 		"general protection", "KASAN", "UBSAN", "refcount_t",
 		"list_add corruption", "list_del corruption", "blocked for more than",
 		"Call Trace", "RIP:" };
-	_cleanup_fd_ int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int found = 0, records = 0;
 	bool after = false;
 	char rec[8192];
@@ -69,7 +69,7 @@ int dmt_kmsg_splats(const char *marker)
 			continue;
 		}
 		records++;
-		for (size_t i = 0; i < DMT_ARRAY_SIZE(bad); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 			if (strstr(msg, bad[i])) {
 				if (found++ < 40)
 					tap_diag("kernel: %s", strtok(rec, "\n"));

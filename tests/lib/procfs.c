@@ -9,16 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "macro.h"
 
 #include "procfs.h"
-
-static void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 
 /* Parse "start-end perms offset dev inode   name"; name may be empty. */
 static int parse_range(const char *line, uintptr_t *start, uintptr_t *end,
@@ -78,7 +71,7 @@ long dmt_smaps_kb(const void *addr, const char *field)
 
 int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present)
 {
-	_cleanup_fd_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	size_t pages = len / 4096, chunk = 512;
 	uint64_t ent[512];
 	off_t off = (off_t)((uintptr_t)addr / 4096 * 8);

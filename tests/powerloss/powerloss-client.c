@@ -49,34 +49,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libdaxmirror.h"
-
+#include "client.h"
 #include "dmt.h"
 
 #define MIB		((uint64_t)1 << 20)
 #define KIB		((uint64_t)1 << 10)
 #define FILE_ALIGN	(2 * MIB)
-
-static void client_freep(struct daxmirror_client **c)
-{
-	*c = daxmirror_client_free(*c);
-}
-
-static void mirror_freep(struct daxmirror_mirror **m)
-{
-	*m = daxmirror_mirror_free(*m);
-}
-
-static void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-	*f = NULL;
-}
-
-#define _cleanup_client_	__attribute__((cleanup(client_freep)))
-#define _cleanup_mirror_	__attribute__((cleanup(mirror_freep)))
-#define _cleanup_fclose_	__attribute__((cleanup(fclosep)))
 
 /* out: one key=value line on stdout, on the host before anything else. */
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -116,7 +94,7 @@ static uint64_t fnv1a(const uint8_t *p, size_t len)
 static int fsync_parent(const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);
-	_cleanup_fd_ int dfd = -1;
+	_cleanup_close_ int dfd = -1;
 
 	if (!copy)
 		return -ENOMEM;
@@ -148,7 +126,7 @@ static int cmd_write(int argc, char **argv)
 	_cleanup_client_ struct daxmirror_client *c = NULL;
 	_cleanup_mirror_ struct daxmirror_mirror *m = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	uint64_t size, loose_off, off;
 	const char *path;
 	uint8_t *map;
@@ -290,7 +268,7 @@ static int cmd_verify(int argc, char **argv)
 	_cleanup_mirror_ struct daxmirror_mirror *m = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
 	_cleanup_fclose_ FILE *mf = NULL;
-	_cleanup_fd_ int fd = -1;
+	_cleanup_close_ int fd = -1;
 	uint64_t seed = 0, size = 0, off, len, sum, nsums = 0;
 	uint64_t written = 0, zero = 0, other = 0;
 	struct region loose = { 0, 0 };

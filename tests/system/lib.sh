@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # variables for the scripts that source this
 # tests/system/lib.sh - shared by the tests of the systemd guest
-# (tests/system/test-*, run as root by tools/guest/tap-merge under systemd as
-# PID 1: `tools/vm system`). TAP helpers, running as nobody, the installed
-# programs, waiting on units. Only definitions: nothing runs at source time.
+# (tests/system/test-*, run as root by `tools/dmvm.py run` under systemd as
+# PID 1: `tools/vm system`). TAP (tests/lib/tap.sh), running as nobody,
+# the installed programs, waiting on units. Only definitions: nothing runs
+# at source time.
 #
 # These tests use what `meson install` put into the guest (/usr/bin,
 # /usr/sbin, /lib/systemd/system, /usr/share/dbus-1, ...), never the build
@@ -11,11 +12,21 @@
 # 2 MiB-aligned DAX file, writes a pattern through the device, verifies it)
 # from DAXMIRROR_BUILD_DIR.
 
+# shellcheck source=tests/lib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+# be_wait, be_as, be_kv, be_prop, the D-Bus names (DXM_BUS_NAME,
+# DXM_ERROR_..., from shared/bus-contract.h): tests/guest/broker-env.sh as
+# meson copied it into the build tree under test (only definitions).
+if [[ -r ${DAXMIRROR_BUILD_DIR:-}/tests/guest/broker-env.sh ]]; then
+	# shellcheck source=tests/guest/broker-env.sh
+	source "$DAXMIRROR_BUILD_DIR/tests/guest/broker-env.sh"
+fi
+
 ST_UNIT=daxmirrord.service
-ST_DEST=org.daxmirror1
-ST_MANAGER=/org/daxmirror1
-ST_MIFACE=org.daxmirror1.Manager
-ST_SIFACE=org.daxmirror1.Session
+ST_DEST=${DXM_BUS_NAME:-}
+ST_MANAGER=${DXM_OBJECT_ROOT:-}
+ST_MIFACE=${DXM_MANAGER_IFACE:-}
+ST_SIFACE=${DXM_SESSION_IFACE:-}
 ST_USER=daxmirror
 ST_NOBODY=65534
 ST_CTL=/usr/bin/daxmirrorctl
@@ -23,60 +34,24 @@ ST_DAEMON=/usr/sbin/daxmirrord
 ST_CLIENT=${DAXMIRROR_BUILD_DIR:-}/tests/guest/broker-client
 ST_TMP=
 
-n=0
-failures=0
-finished=0
-plan=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failures=$((failures + 1))
-	echo "not ok $n - $*"
-}
-# check DESCRIPTION COMMAND...: one result, ok iff COMMAND succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-# diag: stdin as TAP comments.
-diag() {
-	local line
-	while IFS= read -r line; do
-		printf '# %s\n' "$line"
-	done
-}
-diag_file() {
-	[[ -f $1 ]] || return 0
-	echo "--- ${1##*/}:" | diag
-	tail -n "${2:-40}" "$1" | diag
-}
-
 # st_start PLAN: checks, the scratch directory, the plan, the EXIT trap.
 # Skips (1..0) outside the systemd guest.
 st_start() {
-	plan=$1
 	if [[ -z ${DAXMIRROR_SYSTEMD:-} || ! -d /run/systemd/system ]]; then
-		echo "1..0 # SKIP not in the systemd guest (tools/vm system)"
-		exit 0
+		tap_skip_all "not in the systemd guest (tools/vm system)"
 	fi
+	[[ -n $ST_DEST ]] ||
+		bail "no ${DAXMIRROR_BUILD_DIR:-BUILD}/tests/guest/bus-contract.sh (meson writes it)"
 	ST_TMP=$(mktemp -d /tmp/daxmirror-system.XXXXXX)
 	chmod 0755 "$ST_TMP"
-	echo "1..$plan"
+	tap_plan "$1"
 	trap st_on_exit EXIT
 }
 
 st_on_exit() {
 	local rc=$?
-	if ((!finished)); then
-		echo "# ${0##*/} stopped after $n of $plan results (status $rc)"
-		while ((n < plan)); do not_ok "not reached"; done
-	fi
-	if ((failures)); then
+	tap_unfinished "$rc" || true
+	if ((TAP_FAILED)); then
 		echo "--- journalctl -u $ST_UNIT (last 30 lines):" | diag
 		journalctl -b -u "$ST_UNIT" --no-pager -o short-monotonic 2>&1 | tail -n 30 | diag
 	fi
@@ -86,37 +61,7 @@ st_on_exit() {
 
 # st_done: every result printed; exit status says whether all passed.
 st_done() {
-	finished=1
-	((failures == 0))
-}
-
-bail() {
-	echo "Bail out! $*"
-	finished=1
-	exit 1
-}
-
-# st_wait SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds.
-st_wait() {
-	local tries=$(($1 * 5))
-	shift
-	until "$@"; do
-		((--tries > 0)) || return 1
-		sleep 0.2
-	done
-}
-
-# st_as USER COMMAND...: COMMAND as root or as USER (name or uid; its own
-# group, no supplementary groups, no capabilities).
-st_as() {
-	local who=$1
-	shift
-	if [[ $who == root || $who == 0 ]]; then
-		"$@"
-	else
-		setpriv --reuid="$who" --regid="$who" --clear-groups \
-			--inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
-	fi
+	tap_done
 }
 
 # st_prop UNIT PROPERTY: the value of a unit property (systemctl show).
@@ -135,14 +80,6 @@ st_journal_has() {
 	journalctl -b -u "$1" --no-pager -o cat 2>/dev/null | grep -qF -- "$2"
 }
 
-# st_busprop PATH INTERFACE PROPERTY: busctl's value without its type.
-st_busprop() {
-	local out
-	out=$(busctl --system --timeout=10 get-property "$ST_DEST" "$1" "$2" "$3" 2>&1) ||
-		return 1
-	printf '%s\n' "${out#* }"
-}
-
 # st_mkfile NAME SIZE: a file with 2 MiB-aligned extents on ext4 -o dax,
 # owned by nobody; its path in ST_FILE. Returns 1 if it is not DAX.
 st_mkfile() {
@@ -154,17 +91,12 @@ st_mkfile() {
 	chown "$ST_NOBODY:$ST_NOBODY" "$ST_FILE"
 }
 
-# st_kv FILE KEY: the last value of KEY= in FILE (broker-client output).
-st_kv() {
-	sed -n "s/^$2=//p" "$1" 2>/dev/null | tail -n 1
-}
-
 # st_ctl USER ARGS...: the installed daxmirrorctl as USER, stdout in
 # ST_TMP/out, stderr in ST_TMP/err; returns its exit status.
 st_ctl() {
 	local who=$1
 	shift
-	st_as "$who" "$ST_CTL" "$@" >"$ST_TMP/out" 2>"$ST_TMP/err"
+	be_as "$who" "$ST_CTL" "$@" >"$ST_TMP/out" 2>"$ST_TMP/err"
 }
 st_show_out() {
 	cat "$ST_TMP/out" "$ST_TMP/err" 2>/dev/null | diag
@@ -198,7 +130,7 @@ st_hold() {
 	) &
 	pid=$!
 	ST_HOLD_PID[$name]=$pid
-	st_wait 120 eval "grep -q '^Bytes written:' '$ST_TMP/$name.out' || ! kill -0 $pid 2>/dev/null"
+	be_wait 120 eval "grep -q '^Bytes written:' '$ST_TMP/$name.out' || ! kill -0 $pid 2>/dev/null"
 	kill -0 "$pid" 2>/dev/null && grep -q '^Bytes written:' "$ST_TMP/$name.out"
 }
 
@@ -211,7 +143,7 @@ st_hold_end() {
 	unset "ST_HOLD_PID[$1]"
 	{
 		kill -TERM "$pid"
-		st_wait 20 eval "! kill -0 $pid" || kill -KILL "$pid"
+		be_wait 20 eval "! kill -0 $pid" || kill -KILL "$pid"
 		ST_HOLD_STATUS=0
 		wait "$pid" || ST_HOLD_STATUS=$?
 	} 2>/dev/null
@@ -223,7 +155,7 @@ st_hold_wait() {
 	local pid=${ST_HOLD_PID[$1]:-}
 	ST_HOLD_STATUS=
 	[[ -n $pid ]] || return 1
-	if st_wait "$2" eval "! kill -0 $pid 2>/dev/null"; then
+	if be_wait "$2" eval "! kill -0 $pid 2>/dev/null"; then
 		unset "ST_HOLD_PID[$1]"
 		ST_HOLD_STATUS=0
 		wait "$pid" 2>/dev/null || ST_HOLD_STATUS=$?

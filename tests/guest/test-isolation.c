@@ -1,4 +1,4 @@
-/* isolation.c - test-isolation: what one party cannot reach through the
+/* test-isolation.c - what one party cannot reach through the
  * module, each attempt a TAP result with the errno the ABI promises.
  *
  *  - an unprivileged process (uid 65534) cannot open /dev/daxmirror;
@@ -176,8 +176,8 @@ static void g_grants(const void *arg)
 	_cleanup_file_ struct dmt_file b = DMT_FILE_INIT;
 	_cleanup_map_ struct dmt_map ma = DMT_MAP_INIT;
 	_cleanup_map_ struct dmt_map mb = DMT_MAP_INIT;
-	_cleanup_fd_ int opath = -1;
-	_cleanup_fd_ int ro = -1;
+	_cleanup_close_ int opath = -1;
+	_cleanup_close_ int ro = -1;
 	const size_t len = NPG * DMT_PAGE;
 
 	if (!fl->dir) {
@@ -379,5 +379,5 @@ int main(void)
 		return 77;
 	}
 	fl.dir = getenv(DMT_ENV_EXT4_DAX) ? dmt_env_dir(DMT_ENV_EXT4_DAX) : NULL;
-	return tap_main(groups, DMT_ARRAY_SIZE(groups), 300);
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
 }

@@ -1,4 +1,4 @@
-/* ioctl-fuzz.c - test-fuzz-ioctl: a seeded fuzzer of the daxmirror ABI, run
+/* test-fuzz-ioctl.c - a seeded fuzzer of the daxmirror ABI, run
  * in the guest as root.
  *
  * Several worker processes (default 4) each run a random sequence of calls:
@@ -325,7 +325,7 @@ static const uint64_t edge_u64[] = {
 
 static uint64_t edge(void)
 {
-	return chance(4) ? rnd() : edge_u64[below(DMT_ARRAY_SIZE(edge_u64))];
+	return chance(4) ? rnd() : edge_u64[below(ARRAY_SIZE(edge_u64))];
 }
 
 /* An address: mostly inside a region, page aligned or not. */
@@ -411,7 +411,7 @@ static void spoil_reserved(__u64 *res, size_t n)
 		res[below(n)] = rnd() | 1;
 }
 
-#define RESERVED(x) spoil_reserved((x).reserved, DMT_ARRAY_SIZE((x).reserved))
+#define RESERVED(x) spoil_reserved((x).reserved, ARRAY_SIZE((x).reserved))
 
 static long ioc(int op, int fd, unsigned long req, void *arg, uint64_t a1,
 		uint64_t a2)
@@ -738,7 +738,7 @@ static void do_readfd(void)
 	static const size_t sizes[] = { 0, 1, sizeof(struct daxmirror_event) - 1,
 		sizeof(struct daxmirror_event), 3 * sizeof(struct daxmirror_event),
 		4096 };
-	size_t n = sizes[below(DMT_ARRAY_SIZE(sizes))];
+	size_t n = sizes[below(ARRAY_SIZE(sizes))];
 	int fd = pick_fd(chance(2));
 	uint64_t p = pick_ptr(n);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -935,7 +935,7 @@ static void do_madvise(void)
 	struct region *r = pick_region();
 	static const int advs[] = { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 				    MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT };
-	int adv = advs[below(DMT_ARRAY_SIZE(advs))];
+	int adv = advs[below(ARRAY_SIZE(advs))];
 
 	if (!r)
 		return;
