@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,7 @@
 #include <libpmem2.h>
 
 #include "pmem.h"
-
-static int n_test, n_fail;
-
-static void ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", cond ? "ok" : "not ok", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	n_fail += !cond;
-}
+#include "tap.h"
 
 static int make_file(uint64_t size)
 {
@@ -55,36 +41,36 @@ static int make_file(uint64_t size)
 
 static void test_errno(void)
 {
-	ok(dmp_errno(0) == 0 && dmp_errno(5) == 0, "errno: success is 0");
-	ok(dmp_errno(-ENOMEM) == -ENOMEM && dmp_errno(-EACCES) == -EACCES,
+	tap_ok(dmp_errno(0) == 0 && dmp_errno(5) == 0, "errno: success is 0");
+	tap_ok(dmp_errno(-ENOMEM) == -ENOMEM && dmp_errno(-EACCES) == -EACCES,
 	   "errno: negative errnos pass through");
-	ok(dmp_errno(PMEM2_E_NOSUPP) == -EOPNOTSUPP, "errno: NOSUPP -> EOPNOTSUPP");
-	ok(dmp_errno(PMEM2_E_GRANULARITY_NOT_SUPPORTED) == -EOPNOTSUPP,
+	tap_ok(dmp_errno(PMEM2_E_NOSUPP) == -EOPNOTSUPP, "errno: NOSUPP -> EOPNOTSUPP");
+	tap_ok(dmp_errno(PMEM2_E_GRANULARITY_NOT_SUPPORTED) == -EOPNOTSUPP,
 	   "errno: GRANULARITY_NOT_SUPPORTED -> EOPNOTSUPP");
-	ok(dmp_errno(PMEM2_E_INVALID_FILE_HANDLE) == -EBADF, "errno: INVALID_FILE_HANDLE -> EBADF");
-	ok(dmp_errno(PMEM2_E_MAP_RANGE) == -ERANGE, "errno: MAP_RANGE -> ERANGE");
-	ok(dmp_errno(PMEM2_E_OFFSET_UNALIGNED) == -EINVAL, "errno: OFFSET_UNALIGNED -> EINVAL");
-	ok(dmp_errno(PMEM2_E_LENGTH_UNALIGNED) == -EINVAL, "errno: LENGTH_UNALIGNED -> EINVAL");
-	ok(dmp_errno(PMEM2_E_NO_ACCESS) == -EACCES, "errno: NO_ACCESS -> EACCES");
-	ok(dmp_errno(PMEM2_E_MAPPING_EXISTS) == -EEXIST, "errno: MAPPING_EXISTS -> EEXIST");
-	ok(dmp_errno(PMEM2_E_SOURCE_EMPTY) == -ENODATA, "errno: SOURCE_EMPTY -> ENODATA");
-	ok(dmp_errno(PMEM2_E_IO_FAIL) == -EIO, "errno: IO_FAIL -> EIO");
-	ok(dmp_errno(PMEM2_E_UNKNOWN) == -EIO && dmp_errno(-100999) == -EIO,
+	tap_ok(dmp_errno(PMEM2_E_INVALID_FILE_HANDLE) == -EBADF, "errno: INVALID_FILE_HANDLE -> EBADF");
+	tap_ok(dmp_errno(PMEM2_E_MAP_RANGE) == -ERANGE, "errno: MAP_RANGE -> ERANGE");
+	tap_ok(dmp_errno(PMEM2_E_OFFSET_UNALIGNED) == -EINVAL, "errno: OFFSET_UNALIGNED -> EINVAL");
+	tap_ok(dmp_errno(PMEM2_E_LENGTH_UNALIGNED) == -EINVAL, "errno: LENGTH_UNALIGNED -> EINVAL");
+	tap_ok(dmp_errno(PMEM2_E_NO_ACCESS) == -EACCES, "errno: NO_ACCESS -> EACCES");
+	tap_ok(dmp_errno(PMEM2_E_MAPPING_EXISTS) == -EEXIST, "errno: MAPPING_EXISTS -> EEXIST");
+	tap_ok(dmp_errno(PMEM2_E_SOURCE_EMPTY) == -ENODATA, "errno: SOURCE_EMPTY -> ENODATA");
+	tap_ok(dmp_errno(PMEM2_E_IO_FAIL) == -EIO, "errno: IO_FAIL -> EIO");
+	tap_ok(dmp_errno(PMEM2_E_UNKNOWN) == -EIO && dmp_errno(-100999) == -EIO,
 	   "errno: unknown codes -> EIO");
 	for (int e = PMEM2_E_IO_FAIL; e <= PMEM2_E_UNKNOWN; e++) {
 		int r = dmp_errno(e);
 
 		if (r >= 0 || r <= -4096) {
-			ok(false, "errno: %d maps to %d", e, r);
+			tap_ok(false, "errno: %d maps to %d", e, r);
 			return;
 		}
 	}
-	ok(true, "errno: every PMEM2_E_* code is a negative errno");
+	tap_ok(true, "errno: every PMEM2_E_* code is a negative errno");
 }
 
 static void test_names(void)
 {
-	ok(!strcmp(dmp_granularity_name(DMP_GRANULARITY_BYTE), "byte") &&
+	tap_ok(!strcmp(dmp_granularity_name(DMP_GRANULARITY_BYTE), "byte") &&
 	   !strcmp(dmp_granularity_name(DMP_GRANULARITY_CACHE_LINE), "cache-line") &&
 	   !strcmp(dmp_granularity_name(DMP_GRANULARITY_PAGE), "page"),
 	   "granularity names");
@@ -96,19 +82,19 @@ static void test_info(void)
 	int fd = make_file(3 << 20), r;
 
 	r = dmp_file_info(fd, &info);
-	ok(r == 0, "info: returns 0 (%d)", r);
-	ok(!info.dax, "info: a tmp file is not DAX");
-	ok(info.size == 3 << 20, "info: size %llu", (unsigned long long)info.size);
-	ok(info.alignment == 4096, "info: alignment %llu", (unsigned long long)info.alignment);
-	ok(info.granularity == DMP_GRANULARITY_PAGE, "info: granularity page");
-	ok(info.numa_node >= -1, "info: numa node %d", info.numa_node);
-	ok(dmp_file_info(-1, &info) == -EINVAL, "info: fd -1 -> EINVAL");
-	ok(dmp_file_info(fd, NULL) == -EINVAL, "info: NULL -> EINVAL");
+	tap_ok(r == 0, "info: returns 0 (%d)", r);
+	tap_ok(!info.dax, "info: a tmp file is not DAX");
+	tap_ok(info.size == 3 << 20, "info: size %llu", (unsigned long long)info.size);
+	tap_ok(info.alignment == 4096, "info: alignment %llu", (unsigned long long)info.alignment);
+	tap_ok(info.granularity == DMP_GRANULARITY_PAGE, "info: granularity page");
+	tap_ok(info.numa_node >= -1, "info: numa node %d", info.numa_node);
+	tap_ok(dmp_file_info(-1, &info) == -EINVAL, "info: fd -1 -> EINVAL");
+	tap_ok(dmp_file_info(fd, NULL) == -EINVAL, "info: NULL -> EINVAL");
 	close(fd);
 
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	r = dmp_file_info(fd, &info);
-	ok(r < 0, "info: /dev/null is refused (%d)", r);
+	tap_ok(r < 0, "info: /dev/null is refused (%d)", r);
 	close(fd);
 }
 
@@ -118,9 +104,9 @@ static void test_badblocks(void)
 	int fd = make_file(1 << 20), r;
 
 	r = dmp_badblocks_overlap(fd, 0, 1 << 20, &first);
-	ok(r == -EOPNOTSUPP || r == 0, "badblocks: a non-pmem file -> EOPNOTSUPP or 0 (%d)", r);
-	ok(first == 7, "badblocks: first_bad untouched");
-	ok(dmp_badblocks_overlap(fd, UINT64_MAX, 2, NULL) == -EINVAL,
+	tap_ok(r == -EOPNOTSUPP || r == 0, "badblocks: a non-pmem file -> EOPNOTSUPP or 0 (%d)", r);
+	tap_ok(first == 7, "badblocks: first_bad untouched");
+	tap_ok(dmp_badblocks_overlap(fd, UINT64_MAX, 2, NULL) == -EINVAL,
 	   "badblocks: overflowing range -> EINVAL");
 	close(fd);
 }
@@ -132,16 +118,16 @@ static void test_badblocks_parse(void)
 	int r;
 
 	r = dmp_badblocks_parse("", &b, &n);
-	ok(r == 0 && n == 0 && !b, "parse: empty list (%d, %zu)", r, n);
+	tap_ok(r == 0 && n == 0 && !b, "parse: empty list (%d, %zu)", r, n);
 	r = dmp_badblocks_parse("\n", &b, &n);
-	ok(r == 0 && n == 0 && !b, "parse: a disk without a list shows \"\\n\" (%d, %zu)", r, n);
+	tap_ok(r == 0 && n == 0 && !b, "parse: a disk without a list shows \"\\n\" (%d, %zu)", r, n);
 	r = dmp_badblocks_parse("274436 1\n", &b, &n);
-	ok(r == 0 && n == 1 && b && b[0].sector == 274436 && b[0].count == 1,
+	tap_ok(r == 0 && n == 1 && b && b[0].sector == 274436 && b[0].count == 1,
 	   "parse: one entry (%d, %zu)", r, n);
 	free(b);
 	b = NULL;
 	r = dmp_badblocks_parse("8 8\n1024 512\n36028797018963966 1\n", &b, &n);
-	ok(r == 0 && n == 3 && b[1].sector == 1024 && b[1].count == 512 &&
+	tap_ok(r == 0 && n == 3 && b[1].sector == 1024 && b[1].count == 512 &&
 	   b[2].sector == (UINT64_MAX >> 9) - 1, "parse: three entries, the last at the top (%d)", r);
 	free(b);
 	/* Forty entries: the array grows. */
@@ -152,7 +138,7 @@ static void test_badblocks_parse(void)
 		for (int i = 0; i < 40; i++)
 			len += (size_t)snprintf(text + len, sizeof(text) - len, "%d 8\n", i * 16);
 		r = dmp_badblocks_parse(text, &b, &n);
-		ok(r == 0 && n == 40 && b[39].sector == 39 * 16 && b[39].count == 8,
+		tap_ok(r == 0 && n == 40 && b[39].sector == 39 * 16 && b[39].count == 8,
 		   "parse: forty entries (%d, %zu)", r, n);
 		free(b);
 	}
@@ -175,9 +161,9 @@ static void test_badblocks_parse(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		b = (void *)1;
 		r = dmp_badblocks_parse(bad[i], &b, &n);
-		ok(r == -EINVAL && b == (void *)1, "parse: malformed %zu -> EINVAL (%d)", i, r);
+		tap_ok(r == -EINVAL && b == (void *)1, "parse: malformed %zu -> EINVAL (%d)", i, r);
 	}
-	ok(dmp_badblocks_parse(NULL, &b, &n) == -EINVAL, "parse: NULL text -> EINVAL");
+	tap_ok(dmp_badblocks_parse(NULL, &b, &n) == -EINVAL, "parse: NULL text -> EINVAL");
 }
 
 static void test_badblocks_extents(void)
@@ -200,28 +186,28 @@ static void test_badblocks_extents(void)
 	int r;
 
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 0, 10 * M, &first);
-	ok(r == 1 && first == 4 * M, "extents: whole file -> bad page at 4M (%d, %llu)", r,
+	tap_ok(r == 1 && first == 4 * M, "extents: whole file -> bad page at 4M (%d, %llu)", r,
 	   (unsigned long long)first);
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 4 * M, 4096, &first);
-	ok(r == 1 && first == 4 * M, "extents: the bad page alone (%d)", r);
+	tap_ok(r == 1 && first == 4 * M, "extents: the bad page alone (%d)", r);
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 4 * M - 4096, 8192, &first);
-	ok(r == 1 && first == 4 * M, "extents: the page before and the bad page (%d, %llu)", r,
+	tap_ok(r == 1 && first == 4 * M, "extents: the page before and the bad page (%d, %llu)", r,
 	   (unsigned long long)first);
 	first = 7;
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 0, 4 * M, &first);
-	ok(r == 0 && first == 7, "extents: [0, 4M) is clean, first_bad untouched (%d)", r);
+	tap_ok(r == 0 && first == 7, "extents: [0, 4M) is clean, first_bad untouched (%d)", r);
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 4 * M + 4096, 4 * M - 4096, &first);
-	ok(r == 0, "extents: [4M + 4K, 8M) is clean (%d)", r);
+	tap_ok(r == 0, "extents: [4M + 4K, 8M) is clean (%d)", r);
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 0, 0, 4 * M, NULL);
-	ok(r == 0, "extents: NULL first_bad (%d)", r);
+	tap_ok(r == 0, "extents: NULL first_bad (%d)", r);
 
 	/* The same disk sector seen through a partition starting at
 	 * sector 2048 (1 MiB): the file's data there moved 1 MiB down. */
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 2048, 0, 10 * M, &first);
-	ok(r == 1 && first == 3 * M, "extents: partition start 1M -> bad page at 3M (%d, %llu)", r,
+	tap_ok(r == 1 && first == 3 * M, "extents: partition start 1M -> bad page at 3M (%d, %llu)", r,
 	   (unsigned long long)first);
 	r = dmp_badblocks_in_extents(&one, 1, ext, next, 2048, 4 * M, 4096, &first);
-	ok(r == 0, "extents: partition start 1M -> the page at 4M is clean (%d)", r);
+	tap_ok(r == 0, "extents: partition start 1M -> the page at 4M is clean (%d)", r);
 
 	/* Delayed allocation: no location, skipped even if "physical 0" is
 	 * bad; an unwritten extent counts. */
@@ -230,13 +216,13 @@ static void test_badblocks_extents(void)
 		struct dmp_bad_sectors unw = { (300 * M + 8192) >> 9, 16 };
 
 		r = dmp_badblocks_in_extents(&zero, 1, ext, next, 0, 8 * M, M, &first);
-		ok(r == 0, "extents: a delayed allocation has no sectors (%d)", r);
+		tap_ok(r == 0, "extents: a delayed allocation has no sectors (%d)", r);
 		r = dmp_badblocks_in_extents(&unw, 1, ext, next, 0, 8 * M, 2 * M, &first);
-		ok(r == 1 && first == 9 * M + 8192, "extents: an unwritten extent counts (%d, %llu)",
+		tap_ok(r == 1 && first == 9 * M + 8192, "extents: an unwritten extent counts (%d, %llu)",
 		   r, (unsigned long long)first);
 		/* A hole: [10M, 11M) has no extent at all. */
 		r = dmp_badblocks_in_extents(&unw, 1, ext, next, 0, 10 * M, M, &first);
-		ok(r == 0, "extents: a hole has no sectors (%d)", r);
+		tap_ok(r == 0, "extents: a hole has no sectors (%d)", r);
 	}
 
 	/* A run of bad sectors that starts before the range: clamped. */
@@ -244,10 +230,10 @@ static void test_badblocks_extents(void)
 		struct dmp_bad_sectors run = { (256 * M) >> 9, 8192 };	/* 4 MiB */
 
 		r = dmp_badblocks_in_extents(&run, 1, ext, next, 0, 3 * M, 4096, &first);
-		ok(r == 1 && first == 3 * M, "extents: a run starting before the range (%llu)",
+		tap_ok(r == 1 && first == 3 * M, "extents: a run starting before the range (%llu)",
 		   (unsigned long long)first);
 		r = dmp_badblocks_in_extents(&run, 1, ext, next, 0, 6 * M, 2 * M, &first);
-		ok(r == 0, "extents: the run ends at 6M exactly (%d)", r);
+		tap_ok(r == 0, "extents: the run ends at 6M exactly (%d)", r);
 	}
 
 	/* The smallest of several, extents out of order. */
@@ -259,9 +245,9 @@ static void test_badblocks_extents(void)
 		};
 
 		r = dmp_badblocks_in_extents(two, 2, rev, 2, 0, 0, 8 * M, &first);
-		ok(r == 1 && first == M, "extents: the first of two (%llu)", (unsigned long long)first);
+		tap_ok(r == 1 && first == M, "extents: the first of two (%llu)", (unsigned long long)first);
 		r = dmp_badblocks_in_extents(two, 2, rev, 2, 0, 2 * M, 6 * M, &first);
-		ok(r == 1 && first == 7 * M, "extents: the one in the range (%llu)",
+		tap_ok(r == 1 && first == 7 * M, "extents: the one in the range (%llu)",
 		   (unsigned long long)first);
 	}
 
@@ -271,20 +257,20 @@ static void test_badblocks_extents(void)
 		struct dmp_bad_sectors b = { (64 * M + 7 * M) >> 9, 1 };
 
 		r = dmp_badblocks_in_extents(&b, 1, &enc, 1, 0, M, 4096, &first);
-		ok(r == 1 && first == M, "extents: encoded data -> the range's start (%d)", r);
+		tap_ok(r == 1 && first == M, "extents: encoded data -> the range's start (%d)", r);
 	}
 
-	ok(dmp_badblocks_in_extents(&one, 1, ext, next, 0, UINT64_MAX, 2, &first) == -EINVAL,
+	tap_ok(dmp_badblocks_in_extents(&one, 1, ext, next, 0, UINT64_MAX, 2, &first) == -EINVAL,
 	   "extents: overflowing range -> EINVAL");
-	ok(dmp_badblocks_in_extents(&one, 1, ext, next, UINT64_MAX, 0, M, &first) == -EINVAL,
+	tap_ok(dmp_badblocks_in_extents(&one, 1, ext, next, UINT64_MAX, 0, M, &first) == -EINVAL,
 	   "extents: overflowing partition start -> EINVAL");
-	ok(dmp_badblocks_in_extents(NULL, 0, ext, next, 0, 0, 10 * M, &first) == 0,
+	tap_ok(dmp_badblocks_in_extents(NULL, 0, ext, next, 0, 0, 10 * M, &first) == 0,
 	   "extents: no bad sectors -> 0");
 	{
 		/* Not from the parser: a count that would wrap is ignored. */
 		struct dmp_bad_sectors wrap = { 0, (UINT64_MAX >> 9) + 1 };
 
-		ok(dmp_badblocks_in_extents(&wrap, 1, ext, next, 0, 0, 10 * M, &first) == 0,
+		tap_ok(dmp_badblocks_in_extents(&wrap, 1, ext, next, 0, 0, 10 * M, &first) == 0,
 		   "extents: a wrapping run is ignored");
 	}
 }
@@ -365,29 +351,29 @@ static void test_badblocks_sysfs(void)
 	}
 
 	r = dmp_bdev_badblocks(root, 259, 0, &b, &n, &start);
-	ok(r == 0 && n == 2 && b[0].sector == 274436 && b[1].count == 8 && start == 0,
+	tap_ok(r == 0 && n == 2 && b[0].sector == 274436 && b[1].count == 8 && start == 0,
 	   "sysfs: a whole disk's list, start 0 (%d, %zu, %llu)", r, n, (unsigned long long)start);
 	free(b);
 	b = NULL;
 	r = dmp_bdev_badblocks(root, 259, 1, &b, &n, &start);
-	ok(r == 0 && n == 2 && b[0].sector == 274436 && start == 2048,
+	tap_ok(r == 0 && n == 2 && b[0].sector == 274436 && start == 2048,
 	   "sysfs: a partition -> its disk's list and its start sector (%d, %zu, %llu)", r, n,
 	   (unsigned long long)start);
 	free(b);
 	b = NULL;
 	r = dmp_bdev_badblocks(root, 254, 0, &b, &n, &start);
-	ok(r == 0 && n == 0, "sysfs: a disk without a list -> 0 entries (%d, %zu)", r, n);
+	tap_ok(r == 0 && n == 0, "sysfs: a disk without a list -> 0 entries (%d, %zu)", r, n);
 	r = dmp_bdev_badblocks(root, 0, 42, &b, &n, &start);
-	ok(r == -EOPNOTSUPP, "sysfs: an anonymous device (0:42) -> EOPNOTSUPP (%d)", r);
+	tap_ok(r == -EOPNOTSUPP, "sysfs: an anonymous device (0:42) -> EOPNOTSUPP (%d)", r);
 	r = dmp_bdev_badblocks(root, 7, 0, &b, &n, &start);
-	ok(r == -EOVERFLOW, "sysfs: a list that fills the page -> EOVERFLOW (%d)", r);
+	tap_ok(r == -EOVERFLOW, "sysfs: a list that fills the page -> EOVERFLOW (%d)", r);
 	r = dmp_bdev_badblocks(root, 7, 1, &b, &n, &start);
-	ok(r == -EOPNOTSUPP, "sysfs: no badblocks file -> EOPNOTSUPP (%d)", r);
-	ok(dmp_bdev_badblocks(NULL, 259, 0, &b, &n, &start) == -EINVAL, "sysfs: NULL root -> EINVAL");
+	tap_ok(r == -EOPNOTSUPP, "sysfs: no badblocks file -> EOPNOTSUPP (%d)", r);
+	tap_ok(dmp_bdev_badblocks(NULL, 259, 0, &b, &n, &start) == -EINVAL, "sysfs: NULL root -> EINVAL");
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	if (system(p) != 0)
-		ok(false, "sysfs: remove %s", root);
+		tap_ok(false, "sysfs: remove %s", root);
 }
 
 static void test_map(void)
@@ -399,46 +385,46 @@ static void test_map(void)
 	uint8_t *p;
 
 	r = dmp_map_new(&m, fd, 4096, 1 << 20, true, align);
-	ok(r == 0 && m, "map: rw map of [4K, 4K + 1M) (%d)", r);
+	tap_ok(r == 0 && m, "map: rw map of [4K, 4K + 1M) (%d)", r);
 	if (!m)
 		return;
 	p = dmp_map_addr(m);
-	ok(((uintptr_t)p & (align - 1)) == 0, "map: address %p is 2 MiB aligned", (void *)p);
-	ok(dmp_map_length(m) == 1 << 20, "map: length %zu", dmp_map_length(m));
-	ok(dmp_map_granularity(m) == DMP_GRANULARITY_PAGE, "map: page granularity (fallback)");
+	tap_ok(((uintptr_t)p & (align - 1)) == 0, "map: address %p is 2 MiB aligned", (void *)p);
+	tap_ok(dmp_map_length(m) == 1 << 20, "map: length %zu", dmp_map_length(m));
+	tap_ok(dmp_map_granularity(m) == DMP_GRANULARITY_PAGE, "map: page granularity (fallback)");
 	memcpy(p + 100, "daxmirror", 10);
-	ok(dmp_map_persist(m, p + 100, 10) == 0, "map: persist inside");
-	ok(dmp_map_persist(m, p, 1 << 20) == 0, "map: persist all");
-	ok(dmp_map_persist(m, p + (1 << 20) - 1, 2) == -EINVAL, "map: persist past the end -> EINVAL");
-	ok(dmp_map_persist(m, p - 1, 1) == -EINVAL, "map: persist before the start -> EINVAL");
-	ok(pread(fd, buf, 10, 4096 + 100) == 10 && !memcmp(buf, "daxmirror", 10),
+	tap_ok(dmp_map_persist(m, p + 100, 10) == 0, "map: persist inside");
+	tap_ok(dmp_map_persist(m, p, 1 << 20) == 0, "map: persist all");
+	tap_ok(dmp_map_persist(m, p + (1 << 20) - 1, 2) == -EINVAL, "map: persist past the end -> EINVAL");
+	tap_ok(dmp_map_persist(m, p - 1, 1) == -EINVAL, "map: persist before the start -> EINVAL");
+	tap_ok(pread(fd, buf, 10, 4096 + 100) == 10 && !memcmp(buf, "daxmirror", 10),
 	   "map: the file sees the bytes");
-	ok(dmp_map_free(m) == NULL, "map: free returns NULL");
-	ok(dmp_map_free(NULL) == NULL, "map: free(NULL)");
+	tap_ok(dmp_map_free(m) == NULL, "map: free returns NULL");
+	tap_ok(dmp_map_free(NULL) == NULL, "map: free(NULL)");
 
 	/* Whole file, read-only, unaligned tail. */
-	ok(ftruncate(fd, (6 << 20) + 100) == 0, "map: grow the file to an unaligned size");
+	tap_ok(ftruncate(fd, (6 << 20) + 100) == 0, "map: grow the file to an unaligned size");
 	r = dmp_map_new(&m, fd, 0, 0, false, align);
-	ok(r == 0, "map: length 0 maps to the end (%d)", r);
+	tap_ok(r == 0, "map: length 0 maps to the end (%d)", r);
 	if (r == 0) {
-		ok(dmp_map_length(m) == (6 << 20) + 4096, "map: length rounded to pages (%zu)",
+		tap_ok(dmp_map_length(m) == (6 << 20) + 4096, "map: length rounded to pages (%zu)",
 		   dmp_map_length(m));
-		ok(!memcmp((char *)dmp_map_addr(m) + 4096 + 100, "daxmirror", 10),
+		tap_ok(!memcmp((char *)dmp_map_addr(m) + 4096 + 100, "daxmirror", 10),
 		   "map: reads the file");
 		r = dmp_map_new(&m2, fd, 2 << 20, 0, false, 0);
-		ok(r == 0 && dmp_map_addr(m2) != dmp_map_addr(m), "map: a second mapping, align 0");
+		tap_ok(r == 0 && dmp_map_addr(m2) != dmp_map_addr(m), "map: a second mapping, align 0");
 		m2 = dmp_map_free(m2);
 		m = dmp_map_free(m);
 	}
 
-	ok(dmp_map_new(&m, fd, 100, 4096, false, align) == -EINVAL, "map: unaligned offset -> EINVAL");
-	ok(dmp_map_new(&m, fd, 0, 4096, false, 3) == -EINVAL, "map: align not a power of 2 -> EINVAL");
+	tap_ok(dmp_map_new(&m, fd, 100, 4096, false, align) == -EINVAL, "map: unaligned offset -> EINVAL");
+	tap_ok(dmp_map_new(&m, fd, 0, 4096, false, 3) == -EINVAL, "map: align not a power of 2 -> EINVAL");
 	r = dmp_map_new(&m, fd, 8 << 20, 4096, false, align);
-	ok(r == -ERANGE, "map: offset past the end -> ERANGE (%d)", r);
+	tap_ok(r == -ERANGE, "map: offset past the end -> ERANGE (%d)", r);
 	r = dmp_map_new(&m, fd, 0, 8 << 20, false, align);
-	ok(r == -ERANGE, "map: length past the end -> ERANGE (%d)", r);
+	tap_ok(r == -ERANGE, "map: length past the end -> ERANGE (%d)", r);
 	r = dmp_map_new(&m, -1, 0, 4096, false, align);
-	ok(r == -EINVAL, "map: fd -1 -> EINVAL (%d)", r);
+	tap_ok(r == -EINVAL, "map: fd -1 -> EINVAL (%d)", r);
 	close(fd);
 
 	/* A read-only fd cannot give a writable mapping. */
@@ -450,9 +436,9 @@ static void test_map(void)
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		ro = open(path, O_RDONLY | O_CLOEXEC);
 		r = dmp_map_new(&m, ro, 0, 0, true, align);
-		ok(r < 0 && r > -4096, "map: writable map of a read-only fd fails (%d)", r);
+		tap_ok(r < 0 && r > -4096, "map: writable map of a read-only fd fails (%d)", r);
 		r = dmp_map_new(&m, ro, 0, 0, false, align);
-		ok(r == 0, "map: read-only map of a read-only fd (%d)", r);
+		tap_ok(r == 0, "map: read-only map of a read-only fd (%d)", r);
 		m = dmp_map_free(m);
 		close(ro);
 	}
@@ -469,6 +455,5 @@ int main(void)
 	test_badblocks_extents();
 	test_badblocks_sysfs();
 	test_map();
-	printf("1..%d\n", n_test);
-	return n_fail ? 1 : 0;
+	return tap_done();
 }
