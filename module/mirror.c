@@ -121,7 +121,11 @@ static int dxm_policy_check(struct dxm_session *s, unsigned long start,
 	unsigned long addr = start;
 
 	lockdep_assert_held(&s->lock);
-	mmap_assert_locked(s->mm);
+	/*
+	 * Not mmap_assert_locked(): under CONFIG_DEBUG_VM it calls dump_mm(),
+	 * which 6.1 does not export to modules.
+	 */
+	lockdep_assert_held(&s->mm->mmap_lock);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(s->mm, addr);
 		int ret;
