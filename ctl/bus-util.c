@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "parse.h"
 #include "util.h"
 
 #define SESSION_PREFIX DXM_SESSION_PREFIX "/"
@@ -352,18 +353,15 @@ int sessions_get_all(sd_bus *bus, SessionInfo **ret, size_t *n_ret, sd_bus_error
 int session_path_from_arg(const char *arg, char **ret)
 {
 	const char *id = arg;
-	char *end = NULL;
-	unsigned long long v;
+	uint64_t v;
 
 	if (strncmp(arg, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
 		id = arg + strlen(SESSION_PREFIX);
 	if (*id < '1' || *id > '9')
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(id, &end, 10);
-	if (errno || *end)
+	if (dxm_parse_u64(id, &v) < 0)
 		return -EINVAL;
-	if (asprintf(ret, SESSION_PREFIX "%llu", v) < 0) {
+	if (asprintf(ret, SESSION_PREFIX "%" PRIu64, v) < 0) {
 		*ret = NULL;
 		return -ENOMEM;
 	}

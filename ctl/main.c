@@ -8,6 +8,7 @@
 
 #include "bus-util.h"
 #include "ctl.h"
+#include "parse.h"
 #include "util.h"
 
 #ifndef DAXMIRRORCTL_VERSION
@@ -120,10 +121,10 @@ int ctl_connect(const Ctl *ctl, sd_bus **ret)
 
 static int parse_size_arg(const char *opt, const char *arg, uint64_t *ret)
 {
-	int r = parse_size(arg, ret);
+	int r = dxm_parse_size(arg, ret);
 
 	if (r < 0)
-		return usage_error("%s: '%s' is not a size (bytes, or with K, M, G, T)", opt, arg);
+		return usage_error("%s: '%s' is not a size (bytes, or with K, M, G, T, KiB..TiB)", opt, arg);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* test-format.c - unit tests of daxmirrorctl's output: JSON escaping and
- * nesting, size formatting and parsing, the table printer, and the
+ * nesting, size formatting (parsing: shared/test-parse.c), the table printer, and the
  * session/mirror/status printers over a hand-made model. No bus. */
 #include <stdint.h>
 #include <string.h>
@@ -83,18 +83,6 @@ static void test_sizes(void)
 		{ (2ULL << 20) - 1, "1.9M" }, { 1048575, "1023K" }, { 64ULL << 30, "64G" },
 		{ 3ULL << 40, "3T" }, { UINT64_MAX, "15.9E" },
 	};
-	static const struct {
-		const char *s;
-		int r;
-		uint64_t v;
-	} parse[] = {
-		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "4K", 0, 4096 }, { "2M", 0, 2 << 20 },
-		{ "16MiB", 0, 16ULL << 20 }, { "1G", 0, 1ULL << 30 }, { "1T", 0, 1ULL << 40 },
-		{ "18446744073709551615", 0, UINT64_MAX },
-		{ "", -EINVAL, 0 }, { "K", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "4Q", -EINVAL, 0 },
-		{ "4 K", -EINVAL, 0 }, { "4k", -EINVAL, 0 },
-		{ "18446744073709551616", -ERANGE, 0 }, { "17179869184G", -ERANGE, 0 },
-	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fmt); i++) {
 		char buf[FORMAT_BYTES_MAX];
@@ -102,13 +90,6 @@ static void test_sizes(void)
 		format_bytes(buf, sizeof(buf), fmt[i].v);
 		tap_ok(strcmp(buf, fmt[i].want) == 0, "format_bytes(%llu) = %s (want %s)",
 		       (unsigned long long)fmt[i].v, buf, fmt[i].want);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(parse); i++) {
-		uint64_t v = 12345;
-		int r = parse_size(parse[i].s, &v);
-
-		tap_ok(r == parse[i].r && (r < 0 ? v == 12345 : v == parse[i].v),
-		       "parse_size(\"%s\") = %d, %llu", parse[i].s, r, (unsigned long long)v);
 	}
 }
 

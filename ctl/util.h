@@ -31,8 +31,4 @@ static inline int streq(const char *a, const char *b)
 #define FORMAT_BYTES_MAX 16
 char *format_bytes(char *buf, size_t size, uint64_t bytes);
 
-/* Parses decimal bytes with an optional suffix K, M, G, T (powers of
- * 1024, also KiB..TiB). 0 or -EINVAL (syntax), -ERANGE (overflow). */
-int parse_size(const char *s, uint64_t *ret);
-
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "parse.h"
 #include "util.h"
 
 void config_init_defaults(Config *c)
@@ -45,63 +46,14 @@ int config_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-/* Decimal digits only: no sign, no spaces, no base prefix. */
-static int parse_digits(const char **p, uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*p = s;
-	*out = v;
-	return 0;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v;
-	unsigned shift = 0;
-	int r;
-
-	r = parse_digits(&s, &v);
-	if (r < 0)
-		return r;
-	switch (*s) {
-	case '\0':
-		break;
-	case 'K': case 'k': shift = 10; s++; break;
-	case 'M': case 'm': shift = 20; s++; break;
-	case 'G': case 'g': shift = 30; s++; break;
-	case 'T': case 't': shift = 40; s++; break;
-	default:
-		return -EINVAL;
-	}
-	if (*s != '\0')
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
-}
-
 int config_parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
 	int r;
 
-	r = parse_digits(&s, &v);
+	r = dxm_parse_u64(s, &v);
 	if (r < 0)
 		return r;
-	if (*s != '\0')
-		return -EINVAL;
 	if (v > UINT32_MAX)
 		return -ERANGE;
 	*out = (uint32_t)v;
@@ -177,7 +129,7 @@ static int assign(Parser *p, Config *c, enum section sec, const char *key,
 			return 0;
 		}
 		if (streq(key, "MaxBytesPerUser")) {
-			r = config_parse_size(value, &c->max_bytes_per_user);
+			r = dxm_parse_size(value, &c->max_bytes_per_user);
 			if (r < 0)
 				return parser_error(p, "MaxBytesPerUser: '%s' is not a size (bytes, or a number with K, M, G or T; %s)",
 						    value, r == -ERANGE ? "too large" : "invalid");

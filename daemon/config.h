@@ -50,9 +50,9 @@ int config_parse(Config *out, const char *name, const char *text, size_t size,
 int config_load(Config *out, const char *path, config_warn_fn warn,
 		void *userdata, ConfigError *err);
 
-/* Value parsers, exposed for the tests. 0 or -EINVAL (-ERANGE when too big). */
+/* Value parsers, exposed for the tests. 0 or -EINVAL (-ERANGE when too big).
+ * Sizes are shared/parse.h's dxm_parse_size(). */
 int config_parse_bool(const char *s, bool *out);
-int config_parse_size(const char *s, uint64_t *out);
 int config_parse_u32(const char *s, uint32_t *out);
 
 #endif
