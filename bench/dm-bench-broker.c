@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,13 +37,14 @@
 #include "bus-contract.h"
 #include "libdaxmirror.h"
 #include "macro.h"
+#include "options.h"
 #include "report.h"
 
 #define MIB		(1UL << 20)
 
 /* ---------------------------------------------------------------- utils */
 
-static int reps = 7;
+static int reps;
 static bool quick;
 
 /* -------------------------------------------------------------- helpers */
@@ -421,6 +421,18 @@ static void live_sessions(sd_bus *bus, pid_t dpid, const int *cps, int ncp, int 
 
 /* ---------------------------------------------------------------- main */
 
+/* --sessions N (0: the default), --fill-budget S: read by main(). */
+static int nsess;
+static double fill_budget = 60;
+
+static void broker_option(int letter, const char *arg)
+{
+	if (letter == 'n')
+		nsess = atoi(arg);
+	else if (letter == 'b')
+		fill_budget = atof(arg);
+}
+
 static void usage(void)
 {
 	printf("Usage: dm-bench-broker --out DIR [--reps N] [--quick] [--sessions N] [--fill-budget S]\n"
@@ -431,51 +443,31 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "quick", no_argument, NULL, 'q' },
+	static const struct option own[] = {
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "fill-budget", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *out = NULL, *dir;
-	char path[4096], fpath[4096];
-	int opt, fd, nsess = 0;
-	double fill_budget = 60, tp_secs;
-	bool reps_set = false;
+	struct bench_args args = { .reps = 7 };
+	const char *out, *dir;
+	char fpath[4096];
+	int fd;
+	double tp_secs;
 	sd_bus *bus;
 	pid_t dpid;
-	FILE *f;
 	struct row *w;
 
-	while ((opt = getopt_long(argc, argv, "o:r:qn:b:h", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': out = optarg; break;
-		case 'r': reps = atoi(optarg); reps_set = true; break;
-		case 'q': quick = true; break;
-		case 'n': nsess = atoi(optarg); break;
-		case 'b': fill_budget = atof(optarg); break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (!out)
-		die("--out DIR is required");
-	if (quick && !reps_set)
-		reps = 3;
+	bench_parse_args(argc, argv, usage, own, broker_option, &args);
+	out = args.out;
+	reps = args.reps;
+	quick = args.quick;
 	if (!nsess)
 		nsess = quick ? 1000 : 10000;
-	if (reps < 1 || reps > MAX_SAMPLES || nsess < 20)
-		die("bad --reps or --sessions");
+	if (nsess < 20)
+		die("--sessions must be at least 20");
 	tp_secs = quick ? 1.0 : 2.0;
 	signal(SIGPIPE, SIG_IGN);
-
-	snprintf(path, sizeof(path), "%s/results.csv", out);
-	raw_csv = fopen(path, "a");
-	if (!raw_csv)
-		die("%s: %s", path, strerror(errno));
+	bench_open_csv(out, false);
 
 	/* The small file: 2 MiB on ext4-dax (a 2 MiB extent: PMD-mapped). */
 	dir = getenv("DAXMIRROR_EXT4_DAX");
@@ -623,19 +615,6 @@ int main(int argc, char **argv)
 	close(fd);
 	unlink(fpath);
 
-	print_rows(stdout);
-	snprintf(path, sizeof(path), "%s/table.txt", out);
-	f = fopen(path, "a");
-	if (f) {
-		print_rows(f);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/summary.csv", out);
-	f = fopen(path, "a");
-	if (f) {
-		write_summary_rows(f);
-		fclose(f);
-	}
-	fclose(raw_csv);
+	finish_results(out, NULL);
 	return 0;
 }

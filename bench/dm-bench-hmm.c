@@ -20,7 +20,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +31,14 @@
 
 #include "dmt.h"
 #include "mem.h"
+#include "options.h"
 #include "report.h"
 
 #define MIB		(1UL << 20)
 #define READ_CHUNK	(64 * MIB)
 #define HMM_DEV		"/dev/hmm_dmirror0"
 
-static int reps = 5;
+static int reps;
 static size_t span = 1024 * MIB;
 
 struct hcase {
@@ -155,39 +155,19 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct bench_args args = { .reps = 5 };
 	struct hcase cases[2] = {
 		{ .name = "dax-pmd", .sflags = 0 },
 		{ .name = "thp", .grant_fd = -1, .sflags = DAXMIRROR_SESSION_ALLOW_ANON },
 	};
-	const char *out = NULL;
-	char path[4096], file[4096], what[96];
+	char file[4096], what[96];
 	uint8_t *buf;
-	bool alone;
-	FILE *f;
-	int o;
 
-	while ((o = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-		switch (o) {
-		case 'o': out = optarg; break;
-		case 'r': reps = atoi(optarg); break;
-		case 'q': span = 256 * MIB; reps = 3; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (!out || reps < 1 || reps > MAX_SAMPLES)
-		die("--out DIR is required, --reps 1..%d", MAX_SAMPLES);
-	snprintf(path, sizeof(path), "%s/results.csv", out);
-	raw_csv = fopen(path, "a");
-	if (!raw_csv)
-		die("%s: %s", path, strerror(errno));
+	bench_parse_args(argc, argv, usage, NULL, NULL, &args);
+	reps = args.reps;
+	if (args.quick)
+		span = 256 * MIB;
+	bench_open_csv(args.out, false);
 
 	cases[0].grant_fd = make_file(DMT_ENV_EXT4_DAX, "bench-hmm", span, file, sizeof(file));
 	cases[0].addr = map_at(span, 0, PROT_READ | PROT_WRITE, MAP_SHARED, cases[0].grant_fd);
@@ -229,26 +209,7 @@ int main(int argc, char **argv)
 		row_note(w, "radix_tree_node slab delta (daxmirror: 16 sessions populated at once, per session); ratio = test_hmm / daxmirror");
 	}
 	/* Appended to dm-bench's files; alone (--hmm-only), with headers. */
-	print_table(stdout);
-	snprintf(path, sizeof(path), "%s/summary.csv", out);
-	alone = access(path, F_OK) != 0;
-	f = fopen(path, "a");
-	if (f) {
-		if (alone)
-			write_summary_header(f);
-		write_summary_rows(f);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/table.txt", out);
-	f = fopen(path, "a");
-	if (f) {
-		if (alone)
-			print_table(f);
-		else
-			print_rows(f);
-		fclose(f);
-	}
-	fclose(raw_csv);
+	finish_results(args.out, NULL);
 	unlink(file);
 	return 0;
 }

@@ -12,7 +12,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,6 +26,7 @@
 
 #include "dmt.h"
 #include "mem.h"
+#include "options.h"
 #include "report.h"
 
 #define MIB		(1UL << 20)
@@ -39,7 +39,7 @@ static int mem_sessions(int c);
 
 /* ---------------------------------------------------------------- utils */
 
-static int reps = 7;
+static int reps;
 static bool quick;
 
 /* -------------------------------------------------------------- helpers */
@@ -244,37 +244,20 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *out = NULL;
-	char path[4096], daxpath[4096], tmppath[4096], thp[64] = "?";
-	int opt, daxfd, tmpfd, reps_given = 0;
+	struct bench_args args = { .reps = 7 };
+	const char *out;
+	char path[4096], daxpath[4096], tmppath[4096], thp[64] = "?", title[256];
+	int daxfd, tmpfd;
 	size_t max, bw_len, pmd_blocks = 0, pmd_total;
 	struct dmt_snap sn;
 	struct utsname un;
 	long slab_objsize = 0, dummy;
 	FILE *f;
 
-	while ((opt = getopt_long(argc, argv, "o:r:qh", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': out = optarg; break;
-		case 'r': reps = atoi(optarg); reps_given = 1; break;
-		case 'q': quick = true; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (!out)
-		die("--out DIR is required");
-	if (!reps_given)
-		reps = quick ? 3 : 7;
-	if (reps < 1 || reps > MAX_SAMPLES)
-		die("--reps must be 1..%d", MAX_SAMPLES);
+	bench_parse_args(argc, argv, usage, NULL, NULL, &args);
+	out = args.out;
+	reps = args.reps;
+	quick = args.quick;
 	if (geteuid() != 0)
 		die("must run as root (in the guest)");
 	if (quick) {
@@ -286,11 +269,7 @@ int main(int argc, char **argv)
 	bw_len = quick ? 32 * MIB : 256 * MIB;
 	pmd_total = max / DMT_2M;
 
-	snprintf(path, sizeof(path), "%s/results.csv", out);
-	raw_csv = fopen(path, "w");
-	if (!raw_csv)
-		die("%s: %s", path, strerror(errno));
-	fprintf(raw_csv, "section,case,size_mib,rep,metric,value\n");
+	bench_open_csv(out, true);
 	dmt_thp_mode(thp, sizeof(thp));
 	uname(&un);
 	slab_radix(&dummy, &slab_objsize);
@@ -689,22 +668,8 @@ int main(int argc, char **argv)
 	unlink(daxpath);
 	unlink(tmppath);
 
-	print_table(stdout);
-	snprintf(path, sizeof(path), "%s/table.txt", out);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "guest: kernel %s, THP %s, %d reps%s\n", un.release, thp, reps,
-			quick ? " (--quick)" : "");
-		print_table(f);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/summary.csv", out);
-	f = fopen(path, "w");
-	if (f) {
-		write_summary_header(f);
-		write_summary_rows(f);
-		fclose(f);
-	}
-	fclose(raw_csv);
+	snprintf(title, sizeof(title), "guest: kernel %s, THP %s, %d reps%s", un.release, thp,
+		 reps, quick ? " (--quick)" : "");
+	finish_results(out, title);
 	return 0;
 }

@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -206,4 +208,39 @@ void write_summary_rows(FILE *f)
 			w->spread, w->gk == GOAL_NONE ? "" : w->gk == GOAL_GE ? ">=" : "<=",
 			w->goal, w->verdict, w->note);
 	}
+}
+
+void finish_results(const char *out, const char *title)
+{
+	char table[4096], summary[4096];
+	bool fresh;
+	FILE *f;
+
+	snprintf(table, sizeof(table), "%s/table.txt", out);
+	snprintf(summary, sizeof(summary), "%s/summary.csv", out);
+	fresh = title || access(summary, F_OK) != 0;
+	print_table(stdout);
+	f = fopen(table, title ? "w" : "a");
+	if (f) {
+		if (title)
+			fprintf(f, "%s\n", title);
+		if (fresh)
+			print_table(f);
+		else
+			print_rows(f);
+		fclose(f);
+	} else {
+		note("%s: %s", table, strerror(errno));
+	}
+	f = fopen(summary, title ? "w" : "a");
+	if (f) {
+		if (fresh)
+			write_summary_header(f);
+		write_summary_rows(f);
+		fclose(f);
+	} else {
+		note("%s: %s", summary, strerror(errno));
+	}
+	fclose(raw_csv);
+	raw_csv = NULL;
 }

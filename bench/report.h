@@ -58,5 +58,12 @@ void print_table(FILE *f);
 /* summary.csv: the header line; one line per row added so far. */
 void write_summary_header(FILE *f);
 void write_summary_rows(FILE *f);
+/*
+ * The end of a benchmark program: the table on stdout, the rows into
+ * DIR/table.txt and DIR/summary.csv, and raw_csv closed. With @title (the
+ * first program of a run) both files start anew, table.txt with @title;
+ * without, the rows are appended (headers only if the files are new).
+ */
+void finish_results(const char *out, const char *title);
 
 #endif
