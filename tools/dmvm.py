@@ -448,8 +448,9 @@ def check_dmesg(merger, guest):
     merger.comment('(the whole kernel log is in the console log)')
 
 
-def run_suite(testdir, out, guest, timeout, systemd=False, module_file=''):
-    """The whole in-guest run; returns the exit status."""
+def run_suite(testdir, out, guest, timeout, systemd=False, module_file='', skip=()):
+    """The whole in-guest run; returns the exit status. The programs named
+    in @skip are not run: one SKIP result each."""
     merger = Merger(out)
     if guest.kmemleak_on():
         # What the kernel leaked before the suite is not ours: reported
@@ -472,6 +473,10 @@ def run_suite(testdir, out, guest, timeout, systemd=False, module_file=''):
         if not entry.startswith('test-') or not os.path.isfile(prog) or not os.access(prog, os.X_OK):
             continue
         found = True
+        if entry in skip:
+            merger.start(entry)
+            merger.result('ok', f'{entry} # SKIP not run on this kernel (tools/vm --skip)')
+            continue
         run_program(merger, prog, timeout, guest)
     if not found:
         merger.result('not ok', f'no executable test-* in {testdir}')
@@ -670,7 +675,8 @@ def main(argv):
         return run_suite(a.testdir, sys.stdout, Guest(),
                          int(os.environ.get('DMVM_TEST_TIMEOUT') or 600),
                          systemd=bool(os.environ.get('DAXMIRROR_SYSTEMD')),
-                         module_file=os.environ.get('DAXMIRROR_MODULE', ''))
+                         module_file=os.environ.get('DAXMIRROR_MODULE', ''),
+                         skip=set(filter(None, os.environ.get('DMVM_SKIP', '').split(','))))
     if a.cmd == 'mark':
         Guest().kmsg(KMSG_MARK)
     elif a.cmd == 'splats':

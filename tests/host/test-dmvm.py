@@ -184,6 +184,19 @@ with tempfile.TemporaryDirectory() as tmp:
     ok('dmvm: start test-a\n' in marks and 'dmvm: end test-b, status 139,' in marks,
        'run: start and end markers in the kernel log', marks)
 
+    # --skip: a skipped program is one SKIP result and is not started.
+    write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
+    guest = FakeGuest(root, dmvm.KMSG_MARK + '\nall quiet\n')
+    out = io.StringIO()
+    st = dmvm.run_suite(tests, out, guest, timeout=30, skip={'test-b'})
+    got = [line for line in out.getvalue().splitlines() if not line.startswith('#')]
+    with open(os.path.join(root, 'kmsg'), encoding='utf-8') as f:
+        marks = f.read()
+    ok(got[:3] == ['ok 1 - test-a: one', 'ok 2 - test-a: two',
+                   'ok 3 - test-b # SKIP not run on this kernel (tools/vm --skip)']
+       and st == 0 and marks.count('dmvm: start test-b') == 1,
+       'run: --skip names a program: one SKIP result, not run, exit 0', got)
+
     write(f'{root}/proc/lockdep_stats', ' debug_locks: 0\n')
     write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
     os.remove(f'{root}/sys/kernel/debug/kmemleak')
