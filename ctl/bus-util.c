@@ -48,7 +48,14 @@ int bus_fail(const sd_bus_error *e, int r, const char *what, const char *denied)
 			"modprobe daxmirror\n");
 		return CTL_EXIT_NO_MODULE;
 	}
-	if (sd_bus_error_has_names(e, DXM_ERROR_ACCESS_DENIED, SD_BUS_ERROR_ACCESS_DENIED)) {
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED)) {
+		/* The bus policy refused the call before daxmirrord saw it:
+		 * dbus-daemon's text ("Rejected send message, 3 matched
+		 * rules; ...") tells an admin nothing. */
+		fprintf(stderr, "daxmirrorctl: permission denied: %s\n", denied ? denied : what);
+		return CTL_EXIT_DENIED;
+	}
+	if (sd_bus_error_has_name(e, DXM_ERROR_ACCESS_DENIED)) {
 		fprintf(stderr, "daxmirrorctl: permission denied: %s (%s)\n",
 			denied ? denied : what, msg);
 		return CTL_EXIT_DENIED;

@@ -19,7 +19,7 @@ int bus_connect_fail(const char *address, int r);
 
 /* Prints a message for the failed call @what (@e, or @r without an error
  * name) and returns the exit code; @denied is the advice printed for
- * AccessDenied ("revoking needs root"). */
+ * AccessDenied ("revoking a session needs root"). */
 int bus_fail(const sd_bus_error *e, int r, const char *what, const char *denied);
 
 /* Reads every property of the Manager. 0 or a negative errno (@e set

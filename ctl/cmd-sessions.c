@@ -87,7 +87,7 @@ static int on_request_revoke(sd_bus_message *m, void *userdata, sd_bus_error *re
 	g->done = true;
 	g->end_usec = mono_usec();
 	if (e) {
-		g->code = bus_fail(e, -sd_bus_error_get_errno(e), g->path, "revoking needs root");
+		g->code = bus_fail(e, -sd_bus_error_get_errno(e), g->path, "revoking a session needs root");
 		return 0;
 	}
 	r = sd_bus_message_read(m, "s", &how);
@@ -205,7 +205,7 @@ int cmd_revoke(const Ctl *ctl, int argc, char **argv)
 			r = sd_bus_call_method(bus, DXM_BUS_NAME, DXM_OBJECT_ROOT, DXM_MANAGER_IFACE,
 					       "RevokeSession", &e, NULL, "o", path);
 		if (r < 0)
-			code = bus_fail(&e, r, path ? path : argv[i], "revoking needs root");
+			code = bus_fail(&e, r, path ? path : argv[i], "revoking a session needs root");
 		sd_bus_error_free(&e);
 	}
 	return code;

@@ -466,7 +466,7 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 
 	if (root && env->setpriv && *env->setpriv) {
 		snprintf(args, sizeof(args), "--bus-address '%s' revoke %s", a, id);
-		expect(env, true, args, 5, "permission denied: revoking needs root",
+		expect(env, true, args, 5, "permission denied: revoking a session needs root",
 		       "revoke as nobody");
 		snprintf(args, sizeof(args), "--bus-address '%s' list-sessions", a);
 		expect(env, true, args, 0, "0 sessions listed.",
@@ -481,7 +481,7 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 		expect(env, false, args, 1, "no such session", "revoking it again");
 		revoke_graceful(env, owner, filefd);
 	} else {
-		expect(env, false, args, 5, "revoking needs root", "revoke as non-root");
+		expect(env, false, args, 5, "revoking a session needs root", "revoke as non-root");
 	}
 out:
 	sd_bus_flush_close_unref(owner);
