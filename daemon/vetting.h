@@ -1,0 +1,52 @@
+/* vetting.h - AttachFile's vetting off the loop: vet_file() on a thread of
+ * libuv's pool, a deadline per call, per-uid and global caps on threads
+ * in use, the caller answered when the thread returns, the deadline
+ * passes, the session ends or the daemon stops, whichever comes first. */
+#ifndef DAXMIRRORD_VETTING_H
+#define DAXMIRRORD_VETTING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "context.h"
+#include "vet.h"
+
+/* What AttachFile asked for, carried to the thread and back. */
+typedef struct VetRequest {
+	uint64_t offset, length;
+	bool write, pagecache;
+} VetRequest;
+
+/* Called on the loop when @s's file passed vetting before the deadline,
+ * with the call to answer, the file (the job's own fd, closed after the
+ * call) and the report. Returns like a method handler: >= 0 once it has
+ * replied; < 0 (with @error set, or an errno) and vetting.c sends the
+ * error. */
+typedef int (*vet_done_fn)(Session *s, sd_bus_message *call, int fd, const VetRequest *req,
+			   const VetReport *rep, sd_bus_error *error);
+
+/* Before the loop runs and before anything else queues work: sizes
+ * libuv's thread pool (UV_THREADPOOL_SIZE = MaxVetting + 1, read by libuv
+ * once, at its first uv_queue_work) and starts accepting jobs. 0 or
+ * -errno. */
+int vetting_start(Context *ctx);
+
+/* Queues the vetting of @fd (duplicated: the caller keeps its own) for
+ * @s, answered later through @done or with an error. 0 when queued (the
+ * method handler returns 1: the reply comes later); a negative errno with
+ * @error set (Busy: a cap reached, or the daemon stopping). */
+int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd, const VetRequest *req,
+		   vet_done_fn done, sd_bus_error *error);
+
+/* ctx->session_hook's listener: a session ending answers its calls being
+ * vetted (Revoked) and leaves their threads to finish unobserved. */
+void vetting_session_event(Session *s, SessionEvent ev);
+
+/* Shutdown: no new jobs; every caller still waiting is answered (Busy),
+ * the deadline timer closed. Threads still in a file system are not
+ * waited for. Returns how many are still busy. */
+size_t vetting_stop(Context *ctx);
+
+#endif
