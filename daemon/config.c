@@ -26,6 +26,7 @@ void config_init_defaults(Config *c)
 		.allow_anonymous = CONFIG_DEFAULT_ALLOW_ANONYMOUS,
 		.max_vetting_per_user = CONFIG_DEFAULT_MAX_VETTING_PER_USER,
 		.max_vetting = CONFIG_DEFAULT_MAX_VETTING,
+		.max_vetting_queued_per_user = CONFIG_DEFAULT_MAX_VETTING_QUEUED_PER_USER,
 		.vet_timeout_sec = CONFIG_DEFAULT_VET_TIMEOUT_SEC,
 	};
 }
@@ -131,6 +132,8 @@ static const U32Key limits_u32[] = {
 	{ "MaxVettingPerUser", offsetof(Config, max_vetting_per_user), 1,
 	  CONFIG_MAX_VETTING_LIMIT },
 	{ "MaxVetting", offsetof(Config, max_vetting), 1, CONFIG_MAX_VETTING_LIMIT },
+	{ "MaxVettingQueuedPerUser", offsetof(Config, max_vetting_queued_per_user), 0,
+	  CONFIG_MAX_VETTING_QUEUED_LIMIT },
 	{ "VetTimeoutSec", offsetof(Config, vet_timeout_sec), 1, CONFIG_MAX_VET_TIMEOUT_SEC },
 };
 

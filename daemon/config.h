@@ -19,6 +19,8 @@
  * (UV_THREADPOOL_SIZE, set at start). */
 #define CONFIG_DEFAULT_MAX_VETTING_PER_USER	2U
 #define CONFIG_DEFAULT_MAX_VETTING		8U
+#define CONFIG_DEFAULT_MAX_VETTING_QUEUED_PER_USER 256U
+#define CONFIG_MAX_VETTING_QUEUED_LIMIT		4096U
 #define CONFIG_MAX_VETTING_LIMIT		64U
 #define CONFIG_DEFAULT_VET_TIMEOUT_SEC		10U
 #define CONFIG_MAX_VET_TIMEOUT_SEC		3600U
@@ -35,6 +37,7 @@ typedef struct Config {
 	bool allow_anonymous;			/* [Policy] AllowAnonymous */
 	uint32_t max_vetting_per_user;		/* [Limits] MaxVettingPerUser */
 	uint32_t max_vetting;			/* [Limits] MaxVetting */
+	uint32_t max_vetting_queued_per_user;	/* [Limits] MaxVettingQueuedPerUser */
 	uint32_t vet_timeout_sec;		/* [Limits] VetTimeoutSec */
 	/* [Policy] AllowFileSystems: file system types (fnmatch patterns,
 	 * separated by spaces) allowed beyond vet.c's built-in list; "" none.

@@ -68,6 +68,7 @@ typedef struct Context {
 	bool vet_timer_init;
 	bool vet_running;		/* new jobs accepted (false once stopping) */
 	uint32_t vet_threads;		/* UV_THREADPOOL_SIZE, fixed at start */
+	int vet_null_fd;		/* /dev/null, put in place of fds closed on a thread */
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
 	/* Told of sessions coming, changing and going (daemon.c sets it:
 	 * fdstore.c and revoke.c listen; NULL in the fuzz harnesses). */

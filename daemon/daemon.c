@@ -259,6 +259,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	Context ctx = {
 		.version = DAXMIRRORD_VERSION,
 		.vet_cache = VET_CACHE_INIT,
+		.vet_null_fd = -1,
 		.kernel = { .ops = kernel_ops, .fd = -1 },
 		.quota = QUOTA_NULL,
 		.session_hook = on_session_event,
@@ -335,5 +336,6 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	bus_close(&ctx);
 	kernel_close(&ctx.kernel);
 	quota_done(&ctx.quota);
+	safe_close(ctx.vet_null_fd);
 	return ctx.exit_status;
 }

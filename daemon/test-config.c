@@ -60,6 +60,7 @@ static bool config_equal(const Config *a, const Config *b)
 	       a->allow_anonymous == b->allow_anonymous &&
 	       a->max_vetting_per_user == b->max_vetting_per_user &&
 	       a->max_vetting == b->max_vetting && a->vet_timeout_sec == b->vet_timeout_sec &&
+	       a->max_vetting_queued_per_user == b->max_vetting_queued_per_user &&
 	       streq(a->allow_filesystems, b->allow_filesystems);
 }
 
@@ -95,7 +96,10 @@ int main(void)
 	       w.n == 0, "every key, whitespace around '=', CRLF, no final newline");
 
 	tap_ok(d.max_vetting_per_user == 2 && d.max_vetting == 8 && d.vet_timeout_sec == 10 &&
-	       d.allow_filesystems[0] == '\0', "vetting defaults: 2 per uid, 8 in all, 10 s, no extra file systems");
+	       d.max_vetting_queued_per_user == 256 && d.allow_filesystems[0] == '\0',
+	       "vetting defaults: 2 per uid, 8 in all, 256 queued per uid, 10 s, no extra file systems");
+	r = parse("[Limits]\nMaxVettingQueuedPerUser=0\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_vetting_queued_per_user == 0, "MaxVettingQueuedPerUser=0: no queue");
 	r = parse("[Limits]\nMaxVettingPerUser=1\nMaxVetting=64\nVetTimeoutSec=3600\n"
 		  "[Policy]\nAllowFileSystems = fuse fuse.* nfs4\t9p\n", &c, &w, &e);
 	tap_ok(r == 0 && c.max_vetting_per_user == 1 && c.max_vetting == 64 &&
@@ -161,6 +165,7 @@ int main(void)
 	bad("[Policy]\nAllowPageCache=maybe\n", 2, "AllowPageCache");
 	bad("[Limits]\nMaxVettingPerUser=0\n", 2, "MaxVettingPerUser: '0' is not a number from 1 to 64");
 	bad("[Limits]\nMaxVetting=65\n", 2, "MaxVetting");
+	bad("[Limits]\nMaxVettingQueuedPerUser=4097\n", 2, "MaxVettingQueuedPerUser");
 	bad("[Limits]\nVetTimeoutSec=0\n", 2, "VetTimeoutSec");
 	bad("[Limits]\nVetTimeoutSec=3601\n", 2, "VetTimeoutSec");
 	bad("[Policy]\nAllowFileSystems=fuse,nfs\n", 2, "AllowFileSystems");

@@ -37,7 +37,9 @@ static const char *precheck(int fd, uint64_t off, uint64_t len, bool write, cons
 {
 	static char name[256];
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int r = vet_precheck(fd, 0, off, len, write, extra, &e);
+	char type[VET_FSTYPE_SIZE];
+	int r = vet_precheck(fd, vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 ? type : NULL, off,
+			     len, write, extra, &e);
 
 	snprintf(name, sizeof(name), "%s", r < 0 ? (e.name ? e.name : "?") : "ok");
 	if (r < 0)
@@ -91,6 +93,8 @@ static void fs_cases(void)
 	       !vet_fs_allowed("virtiofs", NULL) && !vet_fs_allowed("overlay", NULL) &&
 	       !vet_fs_allowed("proc", NULL) && !vet_fs_allowed("ext", NULL),
 	       "refused by default: fuse, fuse.*, nfs, nfs4, cifs, smb3, 9p, ceph, virtiofs, overlay, proc");
+	tap_ok(vet_fs_local("ext4") && vet_fs_local("tmpfs") && !vet_fs_local("fuse") &&
+	       !vet_fs_local("nfs4"), "local: ext4, tmpfs; not fuse, nfs4");
 	tap_ok(vet_fs_allowed("fuse", "nfs4 fuse") && !vet_fs_allowed("fuse.sshfs", "nfs4 fuse") &&
 	       vet_fs_allowed("fuse.sshfs", "  fuse.*\tnfs4 ") && !vet_fs_allowed("fuse", "fuse.*") &&
 	       vet_fs_allowed("nfs4", "nfs[34]") && !vet_fs_allowed("nfs", "nfs?"),
@@ -110,6 +114,10 @@ static void fs_cases(void)
 	       streq(precheck(fd, 100, 4096, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
 	       streq(precheck(fd, UINT64_MAX & ~4095ULL, 8192, false, "proc"),
 		     DXM_ERROR_INVALID_RANGE), "precheck: empty, unaligned, overflowing ranges");
+	tap_ok(vet_close_needs_thread(fd, "proc") && vet_close_needs_thread(fd, NULL) &&
+	       vet_close_needs_thread(fd, "fuse") && !vet_close_needs_thread(fd, "ext4") &&
+	       !vet_close_needs_thread(-1, "fuse"),
+	       "closing: on a thread unless the type is local or the fd invalid");
 	if (fd >= 0)
 		close(fd);
 	if (pipe2(pipefd, O_CLOEXEC) == 0) {

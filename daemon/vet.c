@@ -95,13 +95,29 @@ static const char *const local_fs[] = {
 	"tmpfs", "ramfs", "hugetlbfs", "devtmpfs",
 };
 
+bool vet_fs_local(const char *type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(local_fs); i++)
+		if (streq(type, local_fs[i]))
+			return true;
+	return false;
+}
+
+bool vet_close_needs_thread(int fd, const char *fstype)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || (flags & O_PATH))
+		return false;
+	return !fstype || !vet_fs_local(fstype);
+}
+
 bool vet_fs_allowed(const char *type, const char *extra)
 {
 	char pattern[VET_FSTYPE_SIZE];
 
-	for (size_t i = 0; i < ARRAY_SIZE(local_fs); i++)
-		if (streq(type, local_fs[i]))
-			return true;
+	if (vet_fs_local(type))
+		return true;
 	while (extra && *extra) {
 		size_t n;
 
@@ -187,11 +203,10 @@ int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
 	return -ENOENT;
 }
 
-int vet_precheck(int fd, pid_t caller, uint64_t offset, uint64_t length, bool write,
+int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
 		 const char *extra_fs, sd_bus_error *error)
 {
-	char type[VET_FSTYPE_SIZE];
-	int flags, r;
+	int flags;
 
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
@@ -212,17 +227,13 @@ int vet_precheck(int fd, pid_t caller, uint64_t offset, uint64_t length, bool wr
 		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
 					 "offset %" PRIu64 " + length %" PRIu64 " overflows", offset, length);
 
-	r = vet_fd_fstype(fd, caller, type, sizeof(type));
-	if (r == -ENOENT)
+	if (!fstype)
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
 					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
-	if (r < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
-					 "cannot tell the file system of the file: %s", strerror(-r));
-	if (!vet_fs_allowed(type, extra_fs))
+	if (!vet_fs_allowed(fstype, extra_fs))
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
 					 "the file is on a %s file system, which cannot be DAX or local page cache (AllowFileSystems= in daxmirrord.conf allows more types)",
-					 type);
+					 fstype);
 	return 0;
 }
 

@@ -64,10 +64,19 @@ int vet_fdinfo_mnt_id(const char *text, int *ret);
 /* The file system type of mount @mnt_id in the text of a mountinfo file
  * (proc(5)), copied into @type (@size bytes, cut to fit). 0 or -ENOENT. */
 int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size);
+/* Is @type one of the built-in local file systems (ext4, xfs, tmpfs,
+ * ...), whose files the daemon may close on its loop? */
+bool vet_fs_local(const char *type);
 /* May files on @type be vetted? The built-in local types, or one that
  * matches a pattern of @extra (AllowFileSystems=, separated by blanks;
  * NULL or "" for none). */
 bool vet_fs_allowed(const char *type, const char *extra);
+/* Must closing @fd (on a file system of type @fstype, NULL if unknown)
+ * be left to a thread? close() calls the file system's flush, and FUSE
+ * sends FLUSH to its server and waits for the answer uninterruptibly;
+ * NFS and CIFS write back a writable file. False for an invalid fd, an
+ * O_PATH fd (no flush) and the built-in local types. */
+bool vet_close_needs_thread(int fd, const char *fstype);
 
 /* The type of the file system under @fd, from procfs only (fdinfo's mount
  * id, then the daemon's mountinfo, then that of @caller, the caller's pid,
@@ -80,10 +89,10 @@ int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size);
 /* The checks of AttachFile that make no call into the file's file system
  * (run on the daemon's loop, before vet_file() goes to a thread): the fd,
  * not O_PATH, the access mode (fcntl(F_GETFL)), offset and length aligned
- * and not overflowing, and the file system type allowed by
- * vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
+ * and not overflowing, and the file system type @fstype (vet_fd_fstype();
+ * NULL: none found) allowed by vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
  * InvalidRange, UnsupportedFileSystem). */
-int vet_precheck(int fd, pid_t caller, uint64_t offset, uint64_t length, bool write,
+int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
 		 const char *extra_fs, sd_bus_error *error);
 
 /* Vets @fd for [@offset, @offset + @length), for writing if @write; a
