@@ -203,12 +203,12 @@ int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
 	return -ENOENT;
 }
 
-int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
-		 const char *extra_fs, sd_bus_error *error)
+/* The fd's open mode (fcntl, no call into the file system): valid, not
+ * O_PATH, open for what @write asks. The flags or BadFile. */
+static int check_flags(int fd, bool write, sd_bus_error *error)
 {
-	int flags;
+	int flags = fcntl(fd, F_GETFL);
 
-	flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
 					 strerror(errno));
@@ -217,6 +217,13 @@ int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, b
 	if (vet_access_mode(flags, write) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
 					 "the file is not open for %s", write ? "reading and writing" : "reading");
+	return flags;
+}
+
+/* The range's alignment and overflow; with @size (>= 0), inside the file
+ * too. 0 or InvalidRange. */
+static int check_range(uint64_t offset, uint64_t length, intmax_t size, sd_bus_error *error)
+{
 	if (length == 0)
 		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
 	if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
@@ -226,6 +233,24 @@ int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, b
 	if (offset > UINT64_MAX - length)
 		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
 					 "offset %" PRIu64 " + length %" PRIu64 " overflows", offset, length);
+	if (size >= 0 && vet_range(offset, length, (uint64_t)size) < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
+					 offset, length, size);
+	return 0;
+}
+
+int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
+		 const char *extra_fs, sd_bus_error *error)
+{
+	int r;
+
+	r = check_flags(fd, write, error);
+	if (r < 0)
+		return r;
+	r = check_range(offset, length, -1, error);
+	if (r < 0)
+		return r;
 
 	if (!fstype)
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
@@ -311,35 +336,21 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 	memset(rep, 0, sizeof(*rep));
 	rep->numa_node = -1;
 
-	flags = fcntl(fd, F_GETFL);
+	flags = check_flags(fd, write, error);
 	if (flags < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
-					 strerror(errno));
-	if (flags & O_PATH)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
+		return flags;
 	if (fstat(fd, &st) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "fstat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "not a regular file");
-	if (vet_access_mode(flags, write) < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
-					 "the file is not open for %s", write ? "reading and writing" : "reading");
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, rep->path, sizeof(rep->path) - 1);
 	rep->path[n > 0 ? n : 0] = '\0';
 
-	if (vet_range(offset, length, (uint64_t)st.st_size) < 0) {
-		if (length == 0)
-			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
-		if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
-			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-						 "offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
-						 offset, length, DM_PAGE_SIZE);
-		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
-					 offset, length, (intmax_t)st.st_size);
-	}
+	r = check_range(offset, length, (intmax_t)st.st_size, error);
+	if (r < 0)
+		return r;
 
 	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
 	if (r < 0)
