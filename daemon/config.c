@@ -24,6 +24,10 @@ void config_init_defaults(Config *c)
 		.max_mirrors_per_session = CONFIG_DEFAULT_MAX_MIRRORS_PER_SESSION,
 		.allow_pagecache = CONFIG_DEFAULT_ALLOW_PAGECACHE,
 		.allow_anonymous = CONFIG_DEFAULT_ALLOW_ANONYMOUS,
+		.max_vetting_per_user = CONFIG_DEFAULT_MAX_VETTING_PER_USER,
+		.max_vetting = CONFIG_DEFAULT_MAX_VETTING,
+		.max_vetting_queued_per_user = CONFIG_DEFAULT_MAX_VETTING_QUEUED_PER_USER,
+		.vet_timeout_sec = CONFIG_DEFAULT_VET_TIMEOUT_SEC,
 	};
 }
 
@@ -115,17 +119,54 @@ static char *strip(char *s)
 	return s;
 }
 
+/* The [Limits] keys that are numbers in a range. */
+typedef struct U32Key {
+	const char *key;
+	size_t offset;		/* of the uint32_t in Config */
+	uint32_t min, max;
+} U32Key;
+
+static const U32Key limits_u32[] = {
+	{ "MaxSessionsPerUser", offsetof(Config, max_sessions_per_user), 0, UINT32_MAX },
+	{ "MaxMirrorsPerSession", offsetof(Config, max_mirrors_per_session), 1, 4096 },
+	{ "MaxVettingPerUser", offsetof(Config, max_vetting_per_user), 1,
+	  CONFIG_MAX_VETTING_LIMIT },
+	{ "MaxVetting", offsetof(Config, max_vetting), 1, CONFIG_MAX_VETTING_LIMIT },
+	{ "MaxVettingQueuedPerUser", offsetof(Config, max_vetting_queued_per_user), 0,
+	  CONFIG_MAX_VETTING_QUEUED_LIMIT },
+	{ "VetTimeoutSec", offsetof(Config, vet_timeout_sec), 1, CONFIG_MAX_VET_TIMEOUT_SEC },
+};
+
+/* AllowFileSystems: names or fnmatch patterns of file system types, e.g.
+ * "fuse.sshfs nfs4 fuse.*", separated by spaces. 0 or -EINVAL. */
+static int parse_fs_list(const char *value, char *out)
+{
+	if (strlen(value) >= CONFIG_FS_LIST_SIZE)
+		return -EINVAL;
+	for (const char *c = value; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(" \t._-*?[]", *c))
+			return -EINVAL;
+	strcpy(out, value);
+	return 0;
+}
+
 static int assign(Parser *p, Config *c, enum section sec, const char *key,
 		  const char *value)
 {
 	int r;
 
 	if (sec == SECTION_LIMITS) {
-		if (streq(key, "MaxSessionsPerUser")) {
-			r = config_parse_u32(value, &c->max_sessions_per_user);
-			if (r < 0)
-				return parser_error(p, "MaxSessionsPerUser: '%s' is not a number from 0 to %u",
-						    value, UINT32_MAX);
+		for (size_t i = 0; i < ARRAY_SIZE(limits_u32); i++) {
+			const U32Key *k = &limits_u32[i];
+			uint32_t v;
+
+			if (!streq(key, k->key))
+				continue;
+			r = config_parse_u32(value, &v);
+			if (r < 0 || v < k->min || v > k->max)
+				return parser_error(p, "%s: '%s' is not a number from %u to %u",
+						    key, value, k->min, k->max);
+			*(uint32_t *)((char *)c + k->offset) = v;
 			return 0;
 		}
 		if (streq(key, "MaxBytesPerUser")) {
@@ -133,16 +174,6 @@ static int assign(Parser *p, Config *c, enum section sec, const char *key,
 			if (r < 0)
 				return parser_error(p, "MaxBytesPerUser: '%s' is not a size (bytes, or a number with K, M, G or T; %s)",
 						    value, r == -ERANGE ? "too large" : "invalid");
-			return 0;
-		}
-		if (streq(key, "MaxMirrorsPerSession")) {
-			uint32_t v;
-
-			r = config_parse_u32(value, &v);
-			if (r < 0 || v < 1 || v > 4096)
-				return parser_error(p, "MaxMirrorsPerSession: '%s' is not a number from 1 to 4096",
-						    value);
-			c->max_mirrors_per_session = v;
 			return 0;
 		}
 	} else if (sec == SECTION_POLICY) {
@@ -156,6 +187,12 @@ static int assign(Parser *p, Config *c, enum section sec, const char *key,
 			if (config_parse_bool(value, b) < 0)
 				return parser_error(p, "%s: '%s' is not a boolean (yes, no, true, false, 1, 0)",
 						    key, value);
+			return 0;
+		}
+		if (streq(key, "AllowFileSystems")) {
+			if (parse_fs_list(value, c->allow_filesystems) < 0)
+				return parser_error(p, "AllowFileSystems: '%s' is not a list of file system types (letters, digits, '.', '_', '-' and the patterns '*', '?', '[]', separated by spaces; at most %d characters)",
+						    value, CONFIG_FS_LIST_SIZE - 1);
 			return 0;
 		}
 	}

@@ -14,6 +14,18 @@
 #define CONFIG_DEFAULT_MAX_MIRRORS_PER_SESSION	64U
 #define CONFIG_DEFAULT_ALLOW_PAGECACHE		true
 #define CONFIG_DEFAULT_ALLOW_ANONYMOUS		false
+/* AttachFile's vetting (vetting.c): calls in flight per uid and in all,
+ * and how long one may take. The thread pool has MaxVetting + 1 threads
+ * (UV_THREADPOOL_SIZE, set at start). */
+#define CONFIG_DEFAULT_MAX_VETTING_PER_USER	2U
+#define CONFIG_DEFAULT_MAX_VETTING		8U
+#define CONFIG_DEFAULT_MAX_VETTING_QUEUED_PER_USER 256U
+#define CONFIG_MAX_VETTING_QUEUED_LIMIT		4096U
+#define CONFIG_MAX_VETTING_LIMIT		64U
+#define CONFIG_DEFAULT_VET_TIMEOUT_SEC		10U
+#define CONFIG_MAX_VET_TIMEOUT_SEC		3600U
+/* Room for [Policy] AllowFileSystems, NUL included. */
+#define CONFIG_FS_LIST_SIZE			256
 /* Largest file accepted, so a mistaken path cannot eat the daemon's memory. */
 #define CONFIG_MAX_FILE_SIZE			(1024 * 1024)
 
@@ -23,6 +35,14 @@ typedef struct Config {
 	uint32_t max_mirrors_per_session;	/* [Limits] MaxMirrorsPerSession */
 	bool allow_pagecache;			/* [Policy] AllowPageCache */
 	bool allow_anonymous;			/* [Policy] AllowAnonymous */
+	uint32_t max_vetting_per_user;		/* [Limits] MaxVettingPerUser */
+	uint32_t max_vetting;			/* [Limits] MaxVetting */
+	uint32_t max_vetting_queued_per_user;	/* [Limits] MaxVettingQueuedPerUser */
+	uint32_t vet_timeout_sec;		/* [Limits] VetTimeoutSec */
+	/* [Policy] AllowFileSystems: file system types (fnmatch patterns,
+	 * separated by spaces) allowed beyond vet.c's built-in list; "" none.
+	 * An array, so a Config stays a value that copies as a whole. */
+	char allow_filesystems[CONFIG_FS_LIST_SIZE];
 } Config;
 
 /* Where a parse failed: "FILE:LINE: what" in @message. */

@@ -16,6 +16,7 @@
 #include "vet.h"
 
 typedef struct Session Session;
+typedef struct VetJob VetJob;
 
 /* What session.c tells its listeners (the fd store, graceful revoke)
  * through Context.session_hook. */
@@ -59,7 +60,15 @@ typedef struct Context {
 	uint32_t mirror_count;		/* Manager.MirrorCount */
 	uint64_t mirrored_bytes;	/* Manager.MirroredBytes */
 	Quota quota;
-	VetCache vet_cache;		/* AttachFile's per-device answers */
+	VetCache vet_cache;		/* AttachFile's per-device answers,
+					 * shared by the vetting threads */
+	/* AttachFile's vetting on the thread pool (vetting.c). */
+	VetJob *vet_jobs;		/* every job whose thread has not returned */
+	uv_timer_t vet_timer;		/* the earliest deadline of a waiting caller */
+	bool vet_timer_init;
+	bool vet_running;		/* new jobs accepted (false once stopping) */
+	uint32_t vet_threads;		/* UV_THREADPOOL_SIZE, fixed at start */
+	int vet_null_fd;		/* /dev/null, put in place of fds closed on a thread */
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
 	/* Told of sessions coming, changing and going (daemon.c sets it:
 	 * fdstore.c and revoke.c listen; NULL in the fuzz harnesses). */

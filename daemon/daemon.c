@@ -24,6 +24,7 @@
 #include "session.h"
 #include "session-dbus.h"
 #include "util.h"
+#include "vetting.h"
 
 #include "daxmirrord-version.h"
 
@@ -44,6 +45,7 @@ static void on_session_event(Session *s, SessionEvent ev)
 	if (s->ctx->fdstore)
 		fdstore_session_event(s, ev);
 	revoke_session_event(s, ev);
+	vetting_session_event(s, ev);
 }
 
 static void config_warn(void *userdata, unsigned line, const char *message)
@@ -66,6 +68,9 @@ static void reload(Context *ctx)
 		ctx->config = c;
 		log_info("configuration reloaded from %s%s", ctx->config_path,
 			 r == 1 ? " (missing: built-in defaults)" : "");
+		if (c.max_vetting > ctx->vet_threads - 1)
+			log_warning("MaxVetting=%u: the thread pool was sized at start, %u is the most until a restart",
+				    c.max_vetting, ctx->vet_threads - 1);
 		manager_config_changed(ctx, &old);
 	}
 	/* A module loaded after the daemon started is picked up here. */
@@ -195,6 +200,10 @@ static int run(Context *ctx)
 		return log_error("%s", err.message);
 	if (r == 1)
 		log_info("%s not found: built-in defaults", ctx->config_path);
+	/* Before anything queues work on libuv's pool: it sizes the pool. */
+	r = vetting_start(ctx);
+	if (r < 0)
+		return r;
 
 	r = kernel_open(&ctx->kernel);
 	if (r < 0)
@@ -249,10 +258,13 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 {
 	Context ctx = {
 		.version = DAXMIRRORD_VERSION,
+		.vet_cache = VET_CACHE_INIT,
+		.vet_null_fd = -1,
 		.kernel = { .ops = kernel_ops, .fd = -1 },
 		.quota = QUOTA_NULL,
 		.session_hook = on_session_event,
 	};
+	size_t busy;
 	int r;
 
 	r = parse_args(&ctx, argc, argv);
@@ -291,6 +303,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	 * (the broker only drops its handle); handles before the fds they
 	 * watch; the bus flushed last. */
 	sessions_free_all(&ctx);
+	busy = vetting_stop(&ctx);
 	bus_detach(&ctx);
 	close_handle((uv_handle_t *)&ctx.bus_timer);
 	close_handle((uv_handle_t *)&ctx.bus_prepare);
@@ -303,12 +316,26 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	close_handle((uv_handle_t *)&ctx.sigterm);
 	close_handle((uv_handle_t *)&ctx.sigint);
 	close_handle((uv_handle_t *)&ctx.sighup);
-	uv_run(&ctx.loop, UV_RUN_DEFAULT);
+	/* A vetting thread stuck in a file system keeps its work request
+	 * active: UV_RUN_DEFAULT would wait for it forever. One pass runs the
+	 * close callbacks and whatever the threads finished meanwhile. */
+	uv_run(&ctx.loop, busy ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+	if (ctx.vet_jobs) {
+		/* uv_loop_close() would say EBUSY, and libuv's destructor joins
+		 * its threads at exit(): leave without both. The kernel ends
+		 * the stuck threads (their waits are killable). */
+		log_notice("vetting threads still in a file system: exiting without waiting for them");
+		bus_close(&ctx);
+		kernel_close(&ctx.kernel);
+		fflush(stderr);
+		_exit(ctx.exit_status);
+	}
 	r = uv_loop_close(&ctx.loop);
 	if (r < 0)
 		log_warning("uv_loop_close: %s", uv_strerror(r));
 	bus_close(&ctx);
 	kernel_close(&ctx.kernel);
 	quota_done(&ctx.quota);
+	safe_close(ctx.vet_null_fd);
 	return ctx.exit_status;
 }

@@ -1,5 +1,5 @@
-/* quota.c - per-uid session and byte counters; an entry is created on the
- * first add and dropped when both counters are back to zero. */
+/* quota.c - per-uid session, byte and vetting counters; an entry is
+ * created on the first add and dropped when its counters are back to zero. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -41,7 +41,7 @@ static QuotaEntry *quota_get(Quota *q, uid_t uid)
 
 static void quota_gc(Quota *q, QuotaEntry *e)
 {
-	if (e->sessions || e->bytes)
+	if (e->sessions || e->bytes || e->vetting)
 		return;
 	*e = q->entries[--q->n];
 }
@@ -134,4 +134,43 @@ int quota_bytes_remove(Quota *q, uid_t uid, uint64_t bytes)
 	}
 	quota_gc(q, e);
 	return r;
+}
+
+uint32_t quota_vetting(const Quota *q, uid_t uid)
+{
+	const QuotaEntry *e = quota_find(q, uid);
+
+	return e ? e->vetting : 0;
+}
+
+int quota_vetting_check(const Quota *q, uid_t uid, uint32_t per_uid, uint32_t total)
+{
+	if (quota_vetting(q, uid) >= per_uid)
+		return -EUSERS;
+	if (q->vetting >= total)
+		return -EBUSY;
+	return 0;
+}
+
+int quota_vetting_add(Quota *q, uid_t uid)
+{
+	QuotaEntry *e = quota_get(q, uid);
+
+	if (!e)
+		return -ENOMEM;
+	e->vetting++;
+	q->vetting++;
+	return 0;
+}
+
+int quota_vetting_remove(Quota *q, uid_t uid)
+{
+	QuotaEntry *e = quota_find(q, uid);
+
+	if (!e || e->vetting == 0)
+		return -ENOENT;
+	e->vetting--;
+	q->vetting--;
+	quota_gc(q, e);
+	return 0;
 }

@@ -1,4 +1,5 @@
-/* quota.h - per-uid accounting of sessions and attached bytes. Pure
+/* quota.h - per-uid accounting of sessions, attached bytes and files
+ * being vetted (AttachFile calls on the thread pool). Pure
  * arithmetic over a small table, host-tested. */
 #ifndef DAXMIRRORD_QUOTA_H
 #define DAXMIRRORD_QUOTA_H
@@ -11,15 +12,17 @@ typedef struct QuotaEntry {
 	uid_t uid;
 	uint32_t sessions;
 	uint64_t bytes;
+	uint32_t vetting;	/* vetting threads busy for this uid */
 } QuotaEntry;
 
-/* Entries exist only while a uid has sessions or bytes. */
+/* Entries exist only while a uid has sessions, bytes or vetting. */
 typedef struct Quota {
 	QuotaEntry *entries;
 	size_t n, capacity;
+	uint32_t vetting;	/* vetting threads busy, all uids */
 } Quota;
 
-#define QUOTA_NULL { NULL, 0, 0 }
+#define QUOTA_NULL { NULL, 0, 0, 0 }
 
 void quota_done(Quota *q);
 
@@ -42,5 +45,17 @@ uint64_t quota_bytes_left(const Quota *q, uid_t uid, uint64_t max);
 int quota_bytes_add(Quota *q, uid_t uid, uint64_t bytes);
 /* -ERANGE if @uid holds fewer than @bytes (then its count drops to 0). */
 int quota_bytes_remove(Quota *q, uid_t uid, uint64_t bytes);
+
+/* Vetting in flight: a thread of the pool is busy with a file of @uid
+ * from quota_vetting_add() until quota_vetting_remove(), which comes when
+ * the thread returns, not when the caller got its answer (a deadline). 0
+ * if one more stays within @per_uid for @uid and @total for everyone,
+ * -EUSERS if @uid is at @per_uid, -EBUSY if everyone is at @total. */
+int quota_vetting_check(const Quota *q, uid_t uid, uint32_t per_uid, uint32_t total);
+uint32_t quota_vetting(const Quota *q, uid_t uid);
+/* 0 or -ENOMEM. */
+int quota_vetting_add(Quota *q, uid_t uid);
+/* -ENOENT if @uid has nothing in flight (nothing changed). */
+int quota_vetting_remove(Quota *q, uid_t uid);
 
 #endif

@@ -1,5 +1,6 @@
 /* session-dbus.c - the bus face of a session: org.daxmirror1.Session's
- * methods (AttachFile, Close, Revoke; the graceful revoke's are revoke.c's)
+ * methods (AttachFile, whose vetting vetting.c runs off the loop, Close,
+ * Revoke; the graceful revoke's are revoke.c's)
  * and properties, its fallback vtable under /org/daxmirror1/session with
  * the object-find callback and node enumerator, the ObjectManager at
  * /org/daxmirror1, and the one match that ends the sessions of a client
@@ -19,6 +20,7 @@
 #include "session-dbus.h"
 #include "util.h"
 #include "vet.h"
+#include "vetting.h"
 
 /* --- methods -------------------------------------------------------- */
 
@@ -37,54 +39,39 @@ static const BusOptionTable attach_option_table = {
 	.n_options = ARRAY_SIZE(attach_options),
 };
 
-int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* 0, or QuotaExceeded if @length more bytes exceed the owner's quota. */
+static int check_bytes_quota(Session *s, uint64_t length, sd_bus_error *error)
 {
-	Session *s = userdata;
+	Context *ctx = s->ctx;
+
+	if (quota_bytes_check(&ctx->quota, s->uid, length, ctx->config.max_bytes_per_user) == 0)
+		return 0;
+	return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
+				 "uid %u has %" PRIu64 " of %" PRIu64 " bytes attached; %" PRIu64 " more would exceed MaxBytesPerUser",
+				 (unsigned)s->uid, quota_bytes(&ctx->quota, s->uid),
+				 ctx->config.max_bytes_per_user, length);
+}
+
+/* AttachFile, second half: the file passed vetting on a thread
+ * (vetting.c); on the loop again, with the session still there: the byte
+ * quota, the grant, the reply. */
+static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRequest *req,
+			      const VetReport *rep, sd_bus_error *error)
+{
 	Context *ctx = s->ctx;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	_cleanup_free_ char *path = NULL;
-	AttachOptions o = { 0 };
+	uint64_t offset = req->offset, length = req->length;
+	bool write = req->write;
 	SessionFile *files;
-	VetReport rep;
-	uint64_t offset, length;
-	uid_t uid;
-	bool write;
-	int fd, r;
+	int r;
 
-	r = sd_bus_message_read(m, "htt", &fd, &offset, &length);
-	if (r < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
-					 strerror(-r));
-	r = bus_read_options(m, &attach_option_table, &o, NULL, error);
+	r = check_bytes_quota(s, length, error);
 	if (r < 0)
 		return r;
-	write = o.write;
-
-	r = bus_caller(m, &uid, NULL, error);
-	if (r < 0)
-		return r;
-	if (uid != 0 && uid != s->uid)
-		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-					 "only the owner of session %" PRIu64 " or root may attach files",
-					 s->id);
-	if (s->info.state == DAXMIRROR_STATE_REVOKED)
-		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
-	if (write && !s->options.write)
-		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
-					 "session %" PRIu64 " was opened without Write", s->id);
-
-	r = vet_file(&ctx->vet_cache, fd, offset, length, write, s->options.pagecache, &rep,
-		     error);
-	if (r < 0)
-		return r;
-	if (quota_bytes_check(&ctx->quota, s->uid, length, ctx->config.max_bytes_per_user) < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_QUOTA_EXCEEDED,
-					 "uid %u has %" PRIu64 " of %" PRIu64 " bytes attached; %" PRIu64 " more would exceed MaxBytesPerUser",
-					 (unsigned)s->uid, quota_bytes(&ctx->quota, s->uid),
-					 ctx->config.max_bytes_per_user, length);
 
 	/* Everything that can fail for lack of memory, before the grant. */
-	path = strdup(rep.path);
+	path = strdup(rep->path);
 	if (!path)
 		return -ENOMEM;
 	files = reallocarray(s->files, s->n_files + 1, sizeof(*files));
@@ -111,8 +98,8 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		log_error_errno(r, "quota accounting of uid %u: %m", (unsigned)s->uid);
 	log_info("session %" PRIu64 ": attached %s [%" PRIu64 ", +%" PRIu64 ")%s, %s, %s",
-		 s->id, rep.path, offset, length, write ? " for writing" : "",
-		 rep.dax ? "DAX" : "page cache", dmp_granularity_name(rep.granularity));
+		 s->id, rep->path, offset, length, write ? " for writing" : "",
+		 rep->dax ? "DAX" : "page cache", dmp_granularity_name(rep->granularity));
 	if (ctx->session_hook)
 		ctx->session_hook(s, SESSION_EVENT_CHANGED);
 	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
@@ -120,11 +107,98 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
 
 	r = sd_bus_message_append(reply, "a{sv}", 4,
-				  "Dax", "b", (int)rep.dax,
-				  "StoreGranularity", "s", dmp_granularity_name(rep.granularity),
-				  "NumaNode", "i", (int32_t)rep.numa_node,
-				  "Path", "s", rep.path);
-	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+				  "Dax", "b", (int)rep->dax,
+				  "StoreGranularity", "s", dmp_granularity_name(rep->granularity),
+				  "NumaNode", "i", (int32_t)rep->numa_node,
+				  "Path", "s", rep->path);
+	if (r < 0) {
+		log_error_errno(r, "session %" PRIu64 ": building the AttachFile reply: %m", s->id);
+		return sd_bus_reply_method_errnof(m, r, "building the reply: %m");
+	}
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* AttachFile's checks on the loop: nothing here calls into the file's
+ * file system (vet_precheck() reads procfs). 0 when the vetting is
+ * queued, or an error to answer. */
+static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
+			     const char *fstype, bool close_on_thread, sd_bus_error *error)
+{
+	Context *ctx = s->ctx;
+	AttachOptions o = { 0 };
+	uint64_t offset, length;
+	VetRequest req;
+	int r;
+
+	r = sd_bus_message_read(m, "tt", &offset, &length);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
+					 strerror(-r));
+	r = bus_read_options(m, &attach_option_table, &o, NULL, error);
+	if (r < 0)
+		return r;
+	if (uid != 0 && uid != s->uid)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only the owner of session %" PRIu64 " or root may attach files",
+					 s->id);
+	if (s->info.state == DAXMIRROR_STATE_REVOKED)
+		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
+	if (o.write && !s->options.write)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "session %" PRIu64 " was opened without Write", s->id);
+
+	r = vet_precheck(fd, fstype, offset, length, o.write, ctx->config.allow_filesystems, error);
+	if (r < 0)
+		return r;
+	r = check_bytes_quota(s, length, error);
+	if (r < 0)
+		return r;
+
+	req = (VetRequest){
+		.offset = offset, .length = length, .write = o.write,
+		.pagecache = s->options.pagecache,
+	};
+	/* Threads are counted against the caller's uid: root attaching for
+	 * a session of another uid uses root's. */
+	return vetting_submit(s, m, uid, fd, close_on_thread, &req, attach_file_vetted, error);
+}
+
+/* AttachFile, first half. Its fd may be on a file system whose close()
+ * waits on a server (FUSE's FLUSH): then, whatever the answer, the loop
+ * does not let sd-bus close it but leaves that to a thread. */
+int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Session *s = userdata;
+	Context *ctx = s->ctx;
+	char fstype[VET_FSTYPE_SIZE];
+	bool known, close_on_thread;
+	uid_t uid = UID_UNKNOWN;
+	pid_t pid = 0;
+	int fd, r;
+
+	r = sd_bus_message_read(m, "h", &fd);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
+					 strerror(-r));
+	r = bus_caller(m, &uid, &pid, error);
+	known = vet_fd_fstype(fd, r < 0 ? 0 : pid, fstype, sizeof(fstype)) == 0;
+	close_on_thread = vet_close_needs_thread(fd, known ? fstype : NULL);
+	if (r >= 0)
+		r = attach_file_start(s, m, fd, uid, known ? fstype : NULL, close_on_thread, error);
+	if (r >= 0)
+		return 1;	/* vetting.c answers */
+	/* Without threads (before the start, stopping) sd-bus closes it. */
+	if (!close_on_thread || !ctx->vet_running)
+		return r;
+	/* Answer now, close later on a thread. */
+	if (!sd_bus_error_is_set(error))
+		sd_bus_error_set_errno(error, r);
+	r = sd_bus_reply_method_error(m, error);
+	if (r < 0)
+		log_debug_errno(r, "session %" PRIu64 ": answering AttachFile: %m", s->id);
+	sd_bus_error_free(error);
+	vetting_release(ctx, m, uid, fd);
+	return 1;
 }
 
 static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "tap.h"
+#include "util.h"
 
 typedef struct Warnings {
 	unsigned n;
@@ -56,7 +57,11 @@ static bool config_equal(const Config *a, const Config *b)
 	       a->max_bytes_per_user == b->max_bytes_per_user &&
 	       a->max_mirrors_per_session == b->max_mirrors_per_session &&
 	       a->allow_pagecache == b->allow_pagecache &&
-	       a->allow_anonymous == b->allow_anonymous;
+	       a->allow_anonymous == b->allow_anonymous &&
+	       a->max_vetting_per_user == b->max_vetting_per_user &&
+	       a->max_vetting == b->max_vetting && a->vet_timeout_sec == b->vet_timeout_sec &&
+	       a->max_vetting_queued_per_user == b->max_vetting_queued_per_user &&
+	       streq(a->allow_filesystems, b->allow_filesystems);
 }
 
 int main(void)
@@ -89,6 +94,17 @@ int main(void)
 	tap_ok(r == 0 && c.max_sessions_per_user == 3 && c.max_bytes_per_user == 2ULL << 30 &&
 	       c.max_mirrors_per_session == 4096 && !c.allow_pagecache && c.allow_anonymous &&
 	       w.n == 0, "every key, whitespace around '=', CRLF, no final newline");
+
+	tap_ok(d.max_vetting_per_user == 2 && d.max_vetting == 8 && d.vet_timeout_sec == 10 &&
+	       d.max_vetting_queued_per_user == 256 && d.allow_filesystems[0] == '\0',
+	       "vetting defaults: 2 per uid, 8 in all, 256 queued per uid, 10 s, no extra file systems");
+	r = parse("[Limits]\nMaxVettingQueuedPerUser=0\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_vetting_queued_per_user == 0, "MaxVettingQueuedPerUser=0: no queue");
+	r = parse("[Limits]\nMaxVettingPerUser=1\nMaxVetting=64\nVetTimeoutSec=3600\n"
+		  "[Policy]\nAllowFileSystems = fuse fuse.* nfs4\t9p\n", &c, &w, &e);
+	tap_ok(r == 0 && c.max_vetting_per_user == 1 && c.max_vetting == 64 &&
+	       c.vet_timeout_sec == 3600 && streq(c.allow_filesystems, "fuse fuse.* nfs4\t9p") &&
+	       w.n == 0, "vetting keys: MaxVettingPerUser, MaxVetting, VetTimeoutSec, AllowFileSystems");
 
 	r = parse("[Limits]\nMaxSessionsPerUser=3\nMaxSessionsPerUser=5\n", &c, &w, &e);
 	tap_ok(r == 0 && c.max_sessions_per_user == 5, "the last assignment wins");
@@ -147,6 +163,19 @@ int main(void)
 	bad("[Limits]\nMaxMirrorsPerSession=0\n", 2, "MaxMirrorsPerSession");
 	bad("[Limits]\nMaxMirrorsPerSession=4097\n", 2, "MaxMirrorsPerSession");
 	bad("[Policy]\nAllowPageCache=maybe\n", 2, "AllowPageCache");
+	bad("[Limits]\nMaxVettingPerUser=0\n", 2, "MaxVettingPerUser: '0' is not a number from 1 to 64");
+	bad("[Limits]\nMaxVetting=65\n", 2, "MaxVetting");
+	bad("[Limits]\nMaxVettingQueuedPerUser=4097\n", 2, "MaxVettingQueuedPerUser");
+	bad("[Limits]\nVetTimeoutSec=0\n", 2, "VetTimeoutSec");
+	bad("[Limits]\nVetTimeoutSec=3601\n", 2, "VetTimeoutSec");
+	bad("[Policy]\nAllowFileSystems=fuse,nfs\n", 2, "AllowFileSystems");
+	bad("[Policy]\nAllowFileSystems=fuse/x\n", 2, "AllowFileSystems");
+	{
+		char longlist[600] = "[Policy]\nAllowFileSystems=";
+
+		memset(longlist + strlen(longlist), 'a', 300);
+		bad(longlist, 2, "AllowFileSystems");
+	}
 	bad("[Policy]\nAllowAnonymous=\n", 2, "empty value");
 	bad("[Limits]\nMaxSessionsPerUser 3\n", 2, "expected Key=Value");
 	bad("[Limits\n", 1, "closing");

@@ -50,5 +50,25 @@ int main(void)
 	tap_ok(q.n == 0, "all gone");
 	quota_done(&q);
 	tap_ok(q.entries == NULL && q.n == 0, "quota_done");
+	/* Vetting in flight: per uid and in all. */
+	quota_done(&q);
+	tap_ok(quota_vetting_check(&q, 1000, 2, 3) == 0, "vetting: the first call may start");
+	tap_ok(quota_vetting_add(&q, 1000) == 0 && quota_vetting_add(&q, 1000) == 0 &&
+	       quota_vetting(&q, 1000) == 2 && q.vetting == 2, "vetting: two of uid 1000 counted");
+	tap_ok(quota_vetting_check(&q, 1000, 2, 3) == -EUSERS,
+	       "vetting: the third of uid 1000 is over its cap (-EUSERS)");
+	tap_ok(quota_vetting_check(&q, 1001, 2, 3) == 0 && quota_vetting_add(&q, 1001) == 0,
+	       "vetting: another uid may start one");
+	tap_ok(quota_vetting_check(&q, 1002, 2, 3) == -EBUSY,
+	       "vetting: a fourth in all is over the global cap (-EBUSY)");
+	tap_ok(quota_vetting_remove(&q, 1001) == 0 && q.n == 1 &&
+	       quota_vetting_check(&q, 1002, 2, 3) == 0,
+	       "vetting: a finished thread makes room, its entry is dropped");
+	tap_ok(quota_vetting_remove(&q, 1002) == -ENOENT && q.vetting == 2,
+	       "vetting: removing one never added changes nothing");
+	tap_ok(quota_session_add(&q, 1000) == 0 && quota_vetting_remove(&q, 1000) == 0 &&
+	       quota_vetting_remove(&q, 1000) == 0 && q.n == 1 && q.vetting == 0 &&
+	       quota_sessions(&q, 1000) == 1, "vetting: the entry stays while the uid has a session");
+	quota_done(&q);
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 /* test-vet.c - host test of the file vetting of Session.AttachFile on
- * ordinary (non-DAX) files: range and access-mode rules, and the named
- * errors vet_file() gives. */
+ * ordinary (non-DAX) files: range and access-mode rules, the file system
+ * type from fdinfo and mountinfo and the decision on it, and the named
+ * errors vet_precheck() and vet_file() give. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -32,6 +33,104 @@ static const char *vet(int fd, uint64_t off, uint64_t len, bool write, bool page
 	return vet_cached(NULL, fd, off, len, write, pagecache, rep);
 }
 
+static const char *precheck(int fd, uint64_t off, uint64_t len, bool write, const char *extra)
+{
+	static char name[256];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char type[VET_FSTYPE_SIZE];
+	int r = vet_precheck(fd, vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 ? type : NULL, off,
+			     len, write, extra, &e);
+
+	snprintf(name, sizeof(name), "%s", r < 0 ? (e.name ? e.name : "?") : "ok");
+	if (r < 0)
+		tap_diag("%s: %s", e.name, e.message);
+	sd_bus_error_free(&e);
+	return name;
+}
+
+/* proc(5)'s example lines, a FUSE mount, a mount point with an escaped
+ * space and optional fields, and a line without " - ". */
+static const char mountinfo[] =
+	"36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n"
+	"21 1 0:19 / /run rw,nosuid shared:5 - tmpfs tmpfs rw,mode=755\n"
+	"77 21 0:50 / /run/user/1000/x rw,nosuid,nodev,relatime shared:40 - fuse.sshfs host:/ rw,user_id=0\n"
+	"78 21 0:51 / /mnt/a\\040-\\040b rw shared:7 master:3 - fuse fuse-stall rw,user_id=0\n"
+	"90 21 0:52 / /broken rw\n"
+	"91 21 0:53 / /nfs rw - nfs4 server:/export rw,vers=4.2";
+
+static void fs_cases(void)
+{
+	char type[VET_FSTYPE_SIZE], small[4];
+	int id = -1, fd, pipefd[2];
+
+	tap_ok(vet_fdinfo_mnt_id("pos:\t0\nflags:\t0100002\nmnt_id:\t29\nino:\t12\n", &id) == 0 &&
+	       id == 29, "fdinfo: mnt_id 29");
+	tap_ok(vet_fdinfo_mnt_id("pos:\t0\nflags:\t0100002\n", &id) == -ENOENT,
+	       "fdinfo without mnt_id: -ENOENT");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 36, type, sizeof(type)) == 0 && streq(type, "ext3"),
+	       "mountinfo: 36 is ext3");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 77, type, sizeof(type)) == 0 &&
+	       streq(type, "fuse.sshfs"), "mountinfo: 77 is fuse.sshfs");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 78, type, sizeof(type)) == 0 && streq(type, "fuse"),
+	       "mountinfo: 78 (escaped \" - \" in its mount point, two optional fields) is fuse");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 91, type, sizeof(type)) == 0 && streq(type, "nfs4"),
+	       "mountinfo: the last line without a newline: nfs4");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 90, type, sizeof(type)) == -ENOENT,
+	       "mountinfo: a line without \" - \" gives no type");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 3, type, sizeof(type)) == -ENOENT &&
+	       vet_mountinfo_fstype(mountinfo, 7, type, sizeof(type)) == -ENOENT,
+	       "mountinfo: ids not listed (nor 7, a field of another line) give -ENOENT");
+	tap_ok(vet_mountinfo_fstype(mountinfo, 77, small, sizeof(small)) == 0 && streq(small, "fus"),
+	       "mountinfo: a type is cut to fit");
+
+	tap_ok(vet_fs_allowed("ext4", NULL) && vet_fs_allowed("xfs", "") &&
+	       vet_fs_allowed("tmpfs", NULL) && vet_fs_allowed("btrfs", NULL),
+	       "allowed by default: ext4, xfs, tmpfs, btrfs");
+	tap_ok(!vet_fs_allowed("fuse", NULL) && !vet_fs_allowed("fuse.sshfs", NULL) &&
+	       !vet_fs_allowed("nfs", NULL) && !vet_fs_allowed("nfs4", NULL) &&
+	       !vet_fs_allowed("cifs", NULL) && !vet_fs_allowed("smb3", NULL) &&
+	       !vet_fs_allowed("9p", NULL) && !vet_fs_allowed("ceph", NULL) &&
+	       !vet_fs_allowed("virtiofs", NULL) && !vet_fs_allowed("overlay", NULL) &&
+	       !vet_fs_allowed("proc", NULL) && !vet_fs_allowed("ext", NULL),
+	       "refused by default: fuse, fuse.*, nfs, nfs4, cifs, smb3, 9p, ceph, virtiofs, overlay, proc");
+	tap_ok(vet_fs_local("ext4") && vet_fs_local("tmpfs") && !vet_fs_local("fuse") &&
+	       !vet_fs_local("nfs4"), "local: ext4, tmpfs; not fuse, nfs4");
+	tap_ok(vet_fs_allowed("fuse", "nfs4 fuse") && !vet_fs_allowed("fuse.sshfs", "nfs4 fuse") &&
+	       vet_fs_allowed("fuse.sshfs", "  fuse.*\tnfs4 ") && !vet_fs_allowed("fuse", "fuse.*") &&
+	       vet_fs_allowed("nfs4", "nfs[34]") && !vet_fs_allowed("nfs", "nfs?"),
+	       "AllowFileSystems: exact names and patterns, blank separated");
+
+	/* The real thing: procfs answers for the daemon's own fds. */
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	tap_ok(fd >= 0 && vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 && streq(type, "proc"),
+	       "an fd of /proc/self/status is on proc (%s)", fd >= 0 ? type : "?");
+	tap_ok(streq(precheck(fd, 0, 4096, false, NULL), DXM_ERROR_UNSUPPORTED_FS),
+	       "proc by default: UnsupportedFileSystem");
+	tap_ok(streq(precheck(fd, 0, 4096, false, "sysfs proc"), "ok"),
+	       "proc with AllowFileSystems=sysfs proc: passes the precheck");
+	tap_ok(streq(precheck(fd, 0, 4096, true, "proc"), DXM_ERROR_BAD_FILE),
+	       "the access mode comes before the file system");
+	tap_ok(streq(precheck(fd, 0, 0, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
+	       streq(precheck(fd, 100, 4096, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
+	       streq(precheck(fd, UINT64_MAX & ~4095ULL, 8192, false, "proc"),
+		     DXM_ERROR_INVALID_RANGE), "precheck: empty, unaligned, overflowing ranges");
+	tap_ok(vet_close_needs_thread(fd, "proc") && vet_close_needs_thread(fd, NULL) &&
+	       vet_close_needs_thread(fd, "fuse") && !vet_close_needs_thread(fd, "ext4") &&
+	       !vet_close_needs_thread(-1, "fuse"),
+	       "closing: on a thread unless the type is local or the fd invalid");
+	if (fd >= 0)
+		close(fd);
+	if (pipe2(pipefd, O_CLOEXEC) == 0) {
+		tap_ok(vet_fd_fstype(pipefd[0], getpid(), type, sizeof(type)) == -ENOENT,
+		       "a pipe is on no mount anyone lists: -ENOENT");
+		tap_ok(streq(precheck(pipefd[0], 0, 4096, false, "*"), DXM_ERROR_UNSUPPORTED_FS),
+		       "a pipe: UnsupportedFileSystem even with AllowFileSystems=*");
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	tap_ok(streq(precheck(-1, 0, 4096, false, NULL), DXM_ERROR_BAD_FILE), "precheck: fd -1");
+}
+
 int main(void)
 {
 	char path[] = "/tmp/test-daemon-vet-XXXXXX";
@@ -52,6 +151,8 @@ int main(void)
 	tap_ok(vet_access_mode(O_RDWR, true) == 0, "mode: rw for write");
 	tap_ok(vet_access_mode(O_WRONLY, false) == -EBADF, "mode: wo for read");
 	tap_ok(vet_access_mode(O_PATH, false) == -EBADF, "mode: O_PATH");
+
+	fs_cases();
 
 	fd = mkstemp(path);
 	if (fd < 0 || ftruncate(fd, 16384) < 0) {
@@ -89,7 +190,7 @@ int main(void)
 	 * the same access mode asks libpmem2 nothing, and answers the same;
 	 * another access mode is another entry; per-file checks still run. */
 	{
-		VetCache cache = { 0 };
+		VetCache cache = VET_CACHE_INIT;
 		VetReport r1, r2;
 		bool same;
 
@@ -114,6 +215,15 @@ int main(void)
 		       cache.misses == 3, "cache: an expired entry is asked again");
 	}
 
+	{
+		char type[VET_FSTYPE_SIZE];
+
+		tap_ok(vet_fd_fstype(fd, 0, type, sizeof(type)) == 0,
+		       "the temporary file's file system: %s", type);
+		tap_ok(streq(precheck(fd, 0, 16384, true, NULL),
+			     vet_fs_allowed(type, NULL) ? "ok" : DXM_ERROR_UNSUPPORTED_FS),
+		       "precheck of the temporary file follows vet_fs_allowed(%s)", type);
+	}
 	close(op);
 	close(wo);
 	close(ro);

@@ -1,11 +1,14 @@
-/* vet.c - file vetting for Session.AttachFile: regular file, opened with
- * the access asked for, the range aligned and inside the file, on DAX
- * unless page-cache files are allowed, no bad blocks under the range (the
- * disk's sysfs list against the file's FIEMAP extents, shared/pmem.h). The
- * kernel checks type and mode again at grant time; the broker checks first
- * to give a named error and a report. */
+/* vet.c - file vetting for Session.AttachFile: on a file system that can
+ * be DAX or local page cache (its type from procfs, before any call that
+ * could reach a server), a regular file, opened with the access asked
+ * for, the range aligned and inside the file, on DAX unless page-cache
+ * files are allowed, no bad blocks under the range (the disk's sysfs list
+ * against the file's FIEMAP extents, shared/pmem.h). The kernel checks
+ * type and mode again at grant time; the broker checks first to give a
+ * named error and a report. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +45,223 @@ int vet_access_mode(int flags, bool write)
 	}
 }
 
+int vet_fdinfo_mnt_id(const char *text, int *ret)
+{
+	for (const char *l = text; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		int id;
+
+		if (sscanf(l, "mnt_id: %d", &id) == 1) {
+			*ret = id;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size)
+{
+	/* "36 35 98:0 /root /mnt opts [optional...] - TYPE SOURCE SUPEROPTS":
+	 * the optional fields end at " - "; spaces elsewhere are escaped. */
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *end = strchr(l, '\n'), *sep, *t;
+		size_t n;
+		int id;
+
+		if (sscanf(l, "%d ", &id) != 1 || id != mnt_id)
+			continue;
+		sep = strstr(l, " - ");
+		if (!sep || (end && sep > end))
+			continue;
+		t = sep + 3;
+		n = strcspn(t, " \n");
+		if (n == 0 || size == 0)
+			continue;
+		if (n >= size)
+			n = size - 1;
+		memcpy(type, t, n);
+		type[n] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Local file systems whose files can be DAX (ext2, ext4, xfs, erofs) or
+ * page cache without a server behind them: what AttachFile accepts by
+ * default. Not here: fuse and fuse.* (a process answers), nfs, nfs4,
+ * cifs, smb3, 9p, ceph, virtiofs (a server or the host answers), overlay
+ * (its lower layers may be any of those), proc, sysfs and the like. */
+static const char *const local_fs[] = {
+	"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "erofs",
+	"tmpfs", "ramfs", "hugetlbfs", "devtmpfs",
+};
+
+bool vet_fs_local(const char *type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(local_fs); i++)
+		if (streq(type, local_fs[i]))
+			return true;
+	return false;
+}
+
+bool vet_close_needs_thread(int fd, const char *fstype)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || (flags & O_PATH))
+		return false;
+	return !fstype || !vet_fs_local(fstype);
+}
+
+bool vet_fs_allowed(const char *type, const char *extra)
+{
+	char pattern[VET_FSTYPE_SIZE];
+
+	if (vet_fs_local(type))
+		return true;
+	while (extra && *extra) {
+		size_t n;
+
+		extra += strspn(extra, " \t");
+		n = strcspn(extra, " \t");
+		if (n > 0 && n < sizeof(pattern)) {
+			memcpy(pattern, extra, n);
+			pattern[n] = '\0';
+			if (fnmatch(pattern, type, 0) == 0)
+				return true;
+		}
+		extra += n;
+	}
+	return false;
+}
+
+/* A procfs file, whole, NUL-terminated, into *@ret (at most 64 MiB:
+ * mountinfo grows with the mounts). 0 or -errno. */
+static int read_proc(const char *path, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			char *b;
+
+			if (cap >= 64u << 20)
+				return -EFBIG;
+			cap = cap ? cap * 2 : 16384;
+			b = realloc(buf, cap);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
+{
+	_cleanup_free_ char *fdinfo = NULL;
+	char path[64];
+	int mnt_id, r;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	r = read_proc(path, &fdinfo);
+	if (r < 0)
+		return r;
+	if (vet_fdinfo_mnt_id(fdinfo, &mnt_id) < 0)
+		return -ENOENT;
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *mountinfo = NULL;
+
+		if (i == 0)
+			snprintf(path, sizeof(path), "/proc/self/mountinfo");
+		else if (caller > 0)
+			snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)caller);
+		else
+			break;
+		if (read_proc(path, &mountinfo) < 0)
+			continue;
+		if (vet_mountinfo_fstype(mountinfo, mnt_id, type, size) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* The fd's open mode (fcntl, no call into the file system): valid, not
+ * O_PATH, open for what @write asks. The flags or BadFile. */
+static int check_flags(int fd, bool write, sd_bus_error *error)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
+					 strerror(errno));
+	if (flags & O_PATH)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
+	if (vet_access_mode(flags, write) < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
+					 "the file is not open for %s", write ? "reading and writing" : "reading");
+	return flags;
+}
+
+/* The range's alignment and overflow; with @size (>= 0), inside the file
+ * too. 0 or InvalidRange. */
+static int check_range(uint64_t offset, uint64_t length, intmax_t size, sd_bus_error *error)
+{
+	if (length == 0)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
+	if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+					 "offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
+					 offset, length, DM_PAGE_SIZE);
+	if (offset > UINT64_MAX - length)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+					 "offset %" PRIu64 " + length %" PRIu64 " overflows", offset, length);
+	if (size >= 0 && vet_range(offset, length, (uint64_t)size) < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
+					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
+					 offset, length, size);
+	return 0;
+}
+
+int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
+		 const char *extra_fs, sd_bus_error *error)
+{
+	int r;
+
+	r = check_flags(fd, write, error);
+	if (r < 0)
+		return r;
+	r = check_range(offset, length, -1, error);
+	if (r < 0)
+		return r;
+
+	if (!fstype)
+		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
+					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
+	if (!vet_fs_allowed(fstype, extra_fs))
+		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
+					 "the file is on a %s file system, which cannot be DAX or local page cache (AllowFileSystems= in daxmirrord.conf allows more types)",
+					 fstype);
+	return 0;
+}
+
 /* dmp_file_info() through @cache: the per-file part (DAX, size) always
  * fresh, the per-device part from a live entry for the same device, DAX
  * and access mode, else from libpmem2 (and then kept). 0 or -errno. */
@@ -59,6 +279,7 @@ static int file_info(VetCache *cache, int fd, dev_t dev, bool writable,
 	r = dmp_file_dax(fd, &dax, &size);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&cache->lock);
 	for (size_t i = 0; i < VET_CACHE_SIZE; i++) {
 		e = &cache->entries[i];
 		if (e->used && e->expires_usec <= now)
@@ -73,13 +294,22 @@ static int file_info(VetCache *cache, int fd, dev_t dev, bool writable,
 				.granularity = e->granularity,
 			};
 			cache->hits++;
+			pthread_mutex_unlock(&cache->lock);
 			return 0;
 		}
 	}
 	cache->misses++;
+	pthread_mutex_unlock(&cache->lock);
+	/* Slow and maybe stuck in the file system: without the lock. */
 	r = dmp_file_info(fd, fi);
 	if (r < 0 || fi->dax != dax)
 		return r;
+	pthread_mutex_lock(&cache->lock);
+	/* Another thread may have used @slot meanwhile: find a free one again. */
+	slot = NULL;
+	for (size_t i = 0; i < VET_CACHE_SIZE && !slot; i++)
+		if (!cache->entries[i].used)
+			slot = &cache->entries[i];
 	if (!slot) {
 		slot = &cache->entries[cache->next];
 		cache->next = (cache->next + 1) % VET_CACHE_SIZE;
@@ -89,6 +319,7 @@ static int file_info(VetCache *cache, int fd, dev_t dev, bool writable,
 		.expires_usec = now + VET_CACHE_USEC, .numa_node = fi->numa_node,
 		.granularity = fi->granularity,
 	};
+	pthread_mutex_unlock(&cache->lock);
 	return 0;
 }
 
@@ -105,35 +336,21 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 	memset(rep, 0, sizeof(*rep));
 	rep->numa_node = -1;
 
-	flags = fcntl(fd, F_GETFL);
+	flags = check_flags(fd, write, error);
 	if (flags < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "invalid file descriptor: %s",
-					 strerror(errno));
-	if (flags & O_PATH)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "an O_PATH file descriptor cannot be attached");
+		return flags;
 	if (fstat(fd, &st) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "fstat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "not a regular file");
-	if (vet_access_mode(flags, write) < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE,
-					 "the file is not open for %s", write ? "reading and writing" : "reading");
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, rep->path, sizeof(rep->path) - 1);
 	rep->path[n > 0 ? n : 0] = '\0';
 
-	if (vet_range(offset, length, (uint64_t)st.st_size) < 0) {
-		if (length == 0)
-			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE, "the length is 0");
-		if (offset % DM_PAGE_SIZE || length % DM_PAGE_SIZE)
-			return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-						 "offset %" PRIu64 " and length %" PRIu64 " must be multiples of %llu",
-						 offset, length, DM_PAGE_SIZE);
-		return sd_bus_error_setf(error, DXM_ERROR_INVALID_RANGE,
-					 "range [%" PRIu64 ", +%" PRIu64 ") is not inside the file (%jd bytes)",
-					 offset, length, (intmax_t)st.st_size);
-	}
+	r = check_range(offset, length, (intmax_t)st.st_size, error);
+	if (r < 0)
+		return r;
 
 	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
 	if (r < 0)

@@ -1,10 +1,12 @@
 /* vet.h - the checks a file passes before the broker grants it to a
- * session: type, open mode, range, DAX (libpmem2), bad blocks (the disk's
+ * session: the file system type (from procfs, no call into the file
+ * system), type, open mode, range, DAX (libpmem2), bad blocks (the disk's
  * sysfs list), through shared/pmem.h. */
 #ifndef DAXMIRRORD_VET_H
 #define DAXMIRRORD_VET_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,21 +39,69 @@ typedef struct VetCacheEntry {
 	enum dmp_granularity granularity;
 } VetCacheEntry;
 
+/* Shared by the vetting threads (vetting.c): @lock guards the rest, and
+ * is never held across a call into a file system or libpmem2. */
 typedef struct VetCache {
+	pthread_mutex_t lock;
 	VetCacheEntry entries[VET_CACHE_SIZE];
 	unsigned int next;	/* the slot replaced on a miss when all are used */
 	uint64_t hits, misses;
 } VetCache;
+
+#define VET_CACHE_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+
+/* Longest file system type kept ("fuse.sshfs"); longer ones are cut. */
+#define VET_FSTYPE_SIZE 64
 
 /* Pure checks, for the tests. 0 or -EINVAL. */
 int vet_range(uint64_t offset, uint64_t length, uint64_t size);
 /* @flags from fcntl(F_GETFL). 0 or -EBADF. */
 int vet_access_mode(int flags, bool write);
 
+/* The mount id of an fd from the text of /proc/self/fdinfo/FD ("mnt_id:"
+ * line). 0 or -ENOENT. */
+int vet_fdinfo_mnt_id(const char *text, int *ret);
+/* The file system type of mount @mnt_id in the text of a mountinfo file
+ * (proc(5)), copied into @type (@size bytes, cut to fit). 0 or -ENOENT. */
+int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size);
+/* Is @type one of the built-in local file systems (ext4, xfs, tmpfs,
+ * ...), whose files the daemon may close on its loop? */
+bool vet_fs_local(const char *type);
+/* May files on @type be vetted? The built-in local types, or one that
+ * matches a pattern of @extra (AllowFileSystems=, separated by blanks;
+ * NULL or "" for none). */
+bool vet_fs_allowed(const char *type, const char *extra);
+/* Must closing @fd (on a file system of type @fstype, NULL if unknown)
+ * be left to a thread? close() calls the file system's flush, and FUSE
+ * sends FLUSH to its server and waits for the answer uninterruptibly;
+ * NFS and CIFS write back a writable file. False for an invalid fd, an
+ * O_PATH fd (no flush) and the built-in local types. */
+bool vet_close_needs_thread(int fd, const char *fstype);
+
+/* The type of the file system under @fd, from procfs only (fdinfo's mount
+ * id, then the daemon's mountinfo, then that of @caller, the caller's pid,
+ * 0 for none: mount ids are unique across namespaces, and the daemon may
+ * run in a mount namespace of its own). No call reaches the file system.
+ * 0; -ENOENT if no mountinfo lists the mount (a pipe, a memfd, a mount
+ * namespace neither sees); other -errno from procfs. */
+int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size);
+
+/* The checks of AttachFile that make no call into the file's file system
+ * (run on the daemon's loop, before vet_file() goes to a thread): the fd,
+ * not O_PATH, the access mode (fcntl(F_GETFL)), offset and length aligned
+ * and not overflowing, and the file system type @fstype (vet_fd_fstype();
+ * NULL: none found) allowed by vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
+ * InvalidRange, UnsupportedFileSystem). */
+int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
+		 const char *extra_fs, sd_bus_error *error);
+
 /* Vets @fd for [@offset, @offset + @length), for writing if @write; a
  * non-DAX file passes only with @pagecache. Returns 0 and fills *@rep, or
  * a negative errno with @error set to the org.daxmirror1.Error.* to send.
- * @cache (may be NULL: ask libpmem2 every time) holds per-device answers. */
+ * @cache (may be NULL: ask libpmem2 every time) holds per-device answers.
+ * Calls into the file's file system (fstat, FIEMAP, libpmem2), so it may
+ * wait as long as that file system's server does: vetting.c runs it on a
+ * thread of the pool, never on the loop. Thread-safe. */
 int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool write,
 	     bool pagecache, VetReport *rep, sd_bus_error *error);
 

@@ -29,6 +29,9 @@
 #define DXM_ERROR_REVOKED		DXM_ERROR_PREFIX "Revoked"
 #define DXM_ERROR_KERNEL		DXM_ERROR_PREFIX "Kernel"
 #define DXM_ERROR_NOT_REQUESTED		DXM_ERROR_PREFIX "NotRequested"
+#define DXM_ERROR_UNSUPPORTED_FS	DXM_ERROR_PREFIX "UnsupportedFileSystem"
+#define DXM_ERROR_TIMEOUT		DXM_ERROR_PREFIX "Timeout"
+#define DXM_ERROR_BUSY			DXM_ERROR_PREFIX "Busy"
 
 /* The error map, name -> errno, ended by SD_BUS_ERROR_MAP_END. */
 extern const sd_bus_error_map dxm_bus_error_map[];
