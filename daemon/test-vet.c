@@ -4,6 +4,7 @@
  * errors vet_precheck() and vet_file() give. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,6 +129,12 @@ static void fs_cases(void)
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	tap_ok(fd >= 0 && vet_fd_fstype(fd, getpid(), type, sizeof(type)) == -ENOENT &&
+	       streq(precheck(fd, 0, 4096, false, "*"), DXM_ERROR_UNSUPPORTED_FS),
+	       "an epoll fd (an anonymous inode): -ENOENT, UnsupportedFileSystem");
+	if (fd >= 0)
+		close(fd);
 	tap_ok(streq(precheck(-1, 0, 4096, false, NULL), DXM_ERROR_BAD_FILE), "precheck: fd -1");
 }
 

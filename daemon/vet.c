@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,10 +65,15 @@ int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size)
 	 * the optional fields end at " - "; spaces elsewhere are escaped. */
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 		const char *end = strchr(l, '\n'), *sep, *t;
+		char *after;
 		size_t n;
-		int id;
+		long id;
 
-		if (sscanf(l, "%d ", &id) != 1 || id != mnt_id)
+		/* strtol, not sscanf: glibc's sscanf runs strlen() over the
+		 * rest of the text, quadratic over a client's huge table. */
+		errno = 0;
+		id = strtol(l, &after, 10);
+		if (after == l || *after != ' ' || errno || id != mnt_id)
 			continue;
 		sep = strstr(l, " - ");
 		if (!sep || (end && sep > end))
@@ -177,9 +183,24 @@ static int read_proc(const char *path, char **ret)
 int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
 {
 	_cleanup_free_ char *fdinfo = NULL;
-	char path[64];
+	char path[64], link[16];
 	int mnt_id, r;
+	ssize_t n;
 
+	/*
+	 * An fd of no file system (an anonymous inode, a pipe, a socket) has
+	 * no mount to find, and reading its fdinfo may call its driver's
+	 * show_fdinfo(), which for an epoll fd waits for a mutex the client
+	 * can hold forever (epoll_ctl() polling a FUSE file). The link's
+	 * text comes from the dentry alone.
+	 */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (link[0] != '/')
+		return -ENOENT;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	r = read_proc(path, &fdinfo);
 	if (r < 0)
