@@ -12,6 +12,7 @@
 
 #include "bus-contract.h"
 #include "kernel.h"
+#include "list.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -134,15 +135,7 @@ static void session_unlink(Context *ctx, Session *s)
 {
 	if (!s->linked)
 		return;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		ctx->sessions_head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		ctx->sessions_tail = s->prev;
-	s->prev = s->next = NULL;
+	DXM_LIST_UNLINK(&ctx->sessions_head, &ctx->sessions_tail, s);
 	s->linked = false;
 	ctx->session_count--;
 }

@@ -22,6 +22,7 @@
 
 #include "bus-contract.h"
 #include "log.h"
+#include "list.h"
 #include "quota.h"
 #include "session.h"
 #include "util.h"
@@ -58,15 +59,7 @@ struct VetJob {
 
 static void job_unlink(VetJob *j)
 {
-	Context *ctx = j->ctx;
-
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		ctx->vet_jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	j->prev = j->next = NULL;
+	DXM_LIST_UNLINK(&j->ctx->vet_jobs, NULL, j);
 }
 
 /* At the tail: jobs waiting for a slot start in the order they came. */

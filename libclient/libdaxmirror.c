@@ -19,6 +19,7 @@
 #include "bus-contract.h"
 #include "daxmirror.h"
 #include "libdaxmirror.h"
+#include "list.h"
 #include "macro.h"
 #include "pmem.h"
 
@@ -537,12 +538,7 @@ _public_ struct daxmirror_mirror *daxmirror_mirror_free(struct daxmirror_mirror 
 	c = m->client;
 	(void)mirror_remove(m);
 	dmp_map_free(m->map);
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		c->mirrors = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
+	DXM_LIST_UNLINK(&c->mirrors, NULL, m);
 	free(m);
 	return NULL;
 }
