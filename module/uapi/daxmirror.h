@@ -87,7 +87,8 @@ struct daxmirror_version {
  * @reserved:	must be 0
  *
  * Errors: EINVAL (flags, reserved, max_mirrors over the limit), EMFILE,
- * ENOMEM, EFAULT.
+ * ENOMEM, EFAULT. A call that fails writes nothing into the struct: no fd
+ * number appears beside an error.
  */
 struct daxmirror_session_create {
 	__u32 flags;
