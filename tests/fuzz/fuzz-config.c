@@ -1,14 +1,16 @@
 /* fuzz-config.c - libFuzzer harness of daxmirrord's configuration parser
  * (daemon/config.c): config_parse() over the raw input, and the value
- * parsers over it as a C string. Any crash, leak (LeakSanitizer) or
- * undefined behaviour (UBSan) is a failure; so is a "successful" parse
- * that produced values the daemon would refuse to start with. */
+ * parsers (shared/parse.h's size parser among them) over it as a C
+ * string. Any crash, leak (LeakSanitizer) or undefined behaviour (UBSan)
+ * is a failure; so is a "successful" parse that produced values the
+ * daemon would refuse to start with. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	(void)config_parse_bool(s, &b);
-	(void)config_parse_size(s, &u64);
+	(void)dxm_parse_size(s, &u64);
 	(void)config_parse_u32(s, &u32);
 	free(s);
 	return 0;
