@@ -109,7 +109,8 @@ struct daxmirror_counters {
  * org.daxmirror1.Error.AccessDenied -EACCES, .QuotaExceeded -EDQUOT,
  * .ModuleNotLoaded -ENXIO, .NoSuchSession -ENOENT, .InvalidOption -EINVAL,
  * .InvalidRange -ERANGE, .BadFile -EBADF, .NotDax -EOPNOTSUPP,
- * .BadBlocks -EIO, .Revoked -ENODEV, .Kernel -EPROTO, .NotRequested -ESRCH;
+ * .BadBlocks -EIO, .Revoked -ENODEV, .Kernel -EPROTO, .NotRequested -ESRCH,
+ * .UnsupportedFileSystem -EXDEV, .Timeout -ETIMEDOUT, .Busy -EBUSY;
  * any other error name as sd-bus maps it (e.g.
  * org.freedesktop.DBus.Error.ServiceUnknown -EHOSTUNREACH when no broker
  * runs), else -EIO. The first call adds this table to sd-bus's error maps
