@@ -180,11 +180,21 @@ static long dxm_ctl_session_info(void __user *uarg)
 
 	if (copy_from_user(&info, uarg, sizeof(info)))
 		return -EFAULT;
-	if (info.flags || !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
+	if ((info.flags & ~DAXMIRROR_INFO_ACK_CHANGE) ||
+	    !dxm_ioctl_zero(info.reserved, sizeof(info.reserved)))
 		return -EINVAL;
 	s = dxm_session_lookup(info.session_id);
 	if (!s)
 		return -ENOENT;
+	if (info.flags & DAXMIRROR_INFO_ACK_CHANGE) {
+		/*
+		 * Re-arm before reading: a change after this point posts a
+		 * new event; one before it is in what we read.
+		 */
+		clear_bit(DXM_CTL_CHANGE_POSTED, &s->ctl_bits);
+		/* Pairs with test_and_set_bit() in dxm_session_changed(). */
+		smp_mb__after_atomic();
+	}
 	ret = dxm_session_info(s, uarg);
 	dxm_session_put(s);
 	return ret;

@@ -244,7 +244,11 @@ struct dxm_session {
 
 	struct dxm_event_ring events;
 	u64 ev_cursor;
+	unsigned long ctl_bits;		/* DXM_CTL_* */
 };
+
+/* dxm_session.ctl_bits: a SESSION_CHANGED is queued on the control node. */
+#define DXM_CTL_CHANGE_POSTED	0
 
 /**
  * struct dxm_mirror - a mirrored address range of a session
@@ -337,6 +341,7 @@ long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
 
 /* mirror.c */
 void dxm_session_mm_gone(struct dxm_session *s);
+void dxm_session_changed(struct dxm_session *s);
 int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 		   unsigned long end, u32 flags, u64 *id);
 int dxm_mirror_remove(struct dxm_session *s, u64 id);

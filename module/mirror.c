@@ -201,6 +201,23 @@ void dxm_session_mm_gone(struct dxm_session *s)
 }
 
 /*
+ * The session's pid or mirrors changed: tell the control node, once until
+ * its reader acks (SESSION_INFO with DAXMIRROR_INFO_ACK_CHANGE), so a
+ * client reshaping its mirrors in a loop queues one event, not one per
+ * change. test_and_set_bit() orders the change before the post: a reader
+ * that re-armed the bit and then reads the session sees the change or
+ * gets another event. Nothing to say of a revoked or closed session.
+ */
+void dxm_session_changed(struct dxm_session *s)
+{
+	if (READ_ONCE(s->revoked) || READ_ONCE(s->closed))
+		return;
+	if (!test_and_set_bit(DXM_CTL_CHANGE_POSTED, &s->ctl_bits))
+		dxm_ring_post(&dxm_control_events,
+			      DAXMIRROR_EVENT_SESSION_CHANGED, s->id, 0);
+}
+
+/*
  * The interval notifier: drop the device entries of the invalidated part
  * of the mirror. Takes only spinning locks, so it is safe for
  * non-blockable ranges and always succeeds. A blockable one drops the
@@ -244,14 +261,16 @@ static bool dxm_invalidate(struct mmu_interval_notifier *mni,
 	if (mm_released)
 		dxm_session_mm_gone(s);
 	/*
-	 * The session's own queue only: the broker does not act on it, and a
-	 * client that maps and unmaps mirrors in a loop must not be able to
-	 * flood the control node's queue (forcing OVERFLOW resyncs on the
-	 * broker).
+	 * The mirror's id goes to the session's own queue only; the control
+	 * node learns of it by the coalesced SESSION_CHANGED, so a client
+	 * that maps and unmaps mirrors in a loop cannot flood that queue
+	 * (forcing OVERFLOW resyncs on the broker).
 	 */
-	if (mirror_released)
+	if (mirror_released) {
 		dxm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED,
 			      s->id, m->id);
+		dxm_session_changed(s);
+	}
 	return true;
 }
 
@@ -290,9 +309,11 @@ static void dxm_mirror_unmap_check(struct work_struct *work)
 		released = true;
 	}
 	write_unlock(&s->pt.lock);
-	if (released)
+	if (released) {
 		dxm_ring_post(&s->events, DAXMIRROR_EVENT_MIRROR_RELEASED,
 			      s->id, m->id);
+		dxm_session_changed(s);
+	}
 }
 
 static const struct mmu_interval_notifier_ops dxm_mirror_ops = {

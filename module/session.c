@@ -494,6 +494,7 @@ static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 	s->pid = get_task_pid(current, PIDTYPE_TGID);
 	s->uid = current_uid();
 	write_unlock(&s->pt.lock);
+	dxm_session_changed(s);
 	return 0;
 }
 
@@ -533,6 +534,7 @@ static long dxm_ioctl_mirror_add(struct dxm_session *s, void __user *uarg)
 		dxm_mirror_remove(s, a.id);
 		return -EFAULT;
 	}
+	dxm_session_changed(s);
 	return 0;
 }
 
@@ -540,13 +542,17 @@ static long dxm_ioctl_mirror_add(struct dxm_session *s, void __user *uarg)
 static long dxm_ioctl_mirror_remove(struct dxm_session *s, void __user *uarg)
 {
 	struct daxmirror_mirror_remove a;
+	int ret;
 
 	lockdep_assert_held_write(&s->lock);
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	return dxm_mirror_remove(s, a.id);
+	ret = dxm_mirror_remove(s, a.id);
+	if (!ret)
+		dxm_session_changed(s);
+	return ret;
 }
 
 /* Caller holds s->lock for reading. */

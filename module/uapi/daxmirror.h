@@ -193,7 +193,9 @@ struct daxmirror_stats {
  * struct daxmirror_session_info - DAXMIRROR_IOC_SESSION_INFO (both fd types)
  * @session_id:	in (control fd): the session; in (session fd): 0 or its own
  *		id; out: the id
- * @flags:	in: must be 0 (left 0, so the struct can be reused)
+ * @flags:	in: 0, or DAXMIRROR_INFO_ACK_CHANGE (control fd only): re-arm
+ *		the session's DAXMIRROR_EVENT_SESSION_CHANGED (see there);
+ *		out: 0
  * @state:	out: DAXMIRROR_STATE_*
  * @pid:	out: tgid of the binding process (0 if unbound, or once it
  *		exited: state MM_GONE), in the caller's pid namespace
@@ -207,8 +209,13 @@ struct daxmirror_stats {
  * @stats:	out: counters summed over the session
  * @reserved:	in: must be 0
  *
- * Errors: ENOENT (no such session), EINVAL.
+ * Errors: ENOENT (no such session), EINVAL (an unknown flag, or
+ * DAXMIRROR_INFO_ACK_CHANGE on a session fd). A module that knows
+ * DAXMIRROR_INFO_ACK_CHANGE (and so posts DAXMIRROR_EVENT_SESSION_CHANGED)
+ * answers it for session 0 with ENOENT; an older one with EINVAL.
  */
+#define DAXMIRROR_INFO_ACK_CHANGE	0x1U
+
 struct daxmirror_session_info {
 	__u64 session_id;
 	__u32 flags;
@@ -472,6 +479,15 @@ struct daxmirror_rw {
 #define DAXMIRROR_EVENT_MIRROR_RELEASED	3
 #define DAXMIRROR_EVENT_SESSION_CLOSED	4 /* control only: last fd closed */
 #define DAXMIRROR_EVENT_OVERFLOW	5 /* events were lost (queue full) */
+/*
+ * Control only: the session's shape changed (bound, a mirror added,
+ * removed or released). Posted once, then not again for that session
+ * until a SESSION_INFO on the control fd with DAXMIRROR_INFO_ACK_CHANGE
+ * re-arms it: a reader that acks before it reads misses no change, and a
+ * client changing its mirrors in a loop queues at most one event per ack.
+ * Counters (faults, bytes) never post it: read them when needed.
+ */
+#define DAXMIRROR_EVENT_SESSION_CHANGED	6
 
 /**
  * struct daxmirror_event - one event

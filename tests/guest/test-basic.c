@@ -2,7 +2,8 @@
  * CREATE_SESSION validation, BIND (once, by one mm), ENOTCONN before bind,
  * ENOTTY for the wrong fd type, LIST_SESSIONS / SESSION_INFO / MIRROR_LIST
  * from the broker's side, an unprivileged client, SESSION_CLOSED on the
- * control fd, EACCES for an unprivileged open. Runs in the guest as root. */
+ * control fd, EACCES for an unprivileged open, the coalesced
+ * SESSION_CHANGED the broker's view is driven by. Runs in the guest as root. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -578,6 +579,103 @@ static void g_idle(const void *arg)
 		  "read() on an idle O_NONBLOCK session fd -> EAGAIN");
 }
 
+/* SESSION_INFO on the control fd that re-arms SESSION_CHANGED. */
+static int info_ack(int ctl, uint64_t id, struct daxmirror_session_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->session_id = id;
+	info->flags = DAXMIRROR_INFO_ACK_CHANGE;
+	return (int)dmt_ioctl(ctl, DAXMIRROR_IOC_SESSION_INFO, info);
+}
+
+/* Events of session @id queued on @ctl now (O_NONBLOCK): how many of
+ * @type, and whether an OVERFLOW came. */
+static int count_events(int ctl, uint64_t id, uint32_t type, bool *overflow)
+{
+	struct daxmirror_event ev[16];
+	int n = 0;
+	ssize_t got;
+
+	*overflow = false;
+	while ((got = read(ctl, ev, sizeof(ev))) > 0) {
+		for (size_t i = 0; i < (size_t)got / sizeof(ev[0]); i++) {
+			if (ev[i].type == DAXMIRROR_EVENT_OVERFLOW)
+				*overflow = true;
+			else if (ev[i].session_id == id && ev[i].type == type)
+				n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * The broker's view of a session is event-driven: the control fd gets
+ * one SESSION_CHANGED when the session is bound or a mirror comes or goes,
+ * then none until SESSION_INFO with DAXMIRROR_INFO_ACK_CHANGE re-arms it,
+ * so a client reshaping mirrors in a loop cannot flood the queue.
+ */
+static void g_changed(const void *arg)
+{
+	_cleanup_close_ int ctl = dmt_open_control();
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	struct daxmirror_session_info info;
+	const size_t len = 16 * DMT_PAGE;
+	uint64_t mid = 0;
+	bool ovf = false;
+	int n, r = 0;
+
+	(void)arg;
+	if (ctl < 0 || dmt_set_nonblock(ctl) < 0 ||
+	    dmt_session_open(&s, ALL_FLAGS, 0, 0, true) < 0 ||
+	    dmt_map_anon(&m, len, 0, PROT_READ | PROT_WRITE, 0) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	n = count_events(ctl, s.id, DAXMIRROR_EVENT_SESSION_CHANGED, &ovf);
+	tap_ok(n == 1 && !ovf, "BIND posts one SESSION_CHANGED on the control fd (%d)", n);
+
+	/* Not acked: 300 adds and removes queue nothing more. */
+	for (int i = 0; i < 300 && r == 0; i++) {
+		r = dmt_mirror_add(s.sfd, m.addr, len, 0, &mid);
+		if (r == 0)
+			r = dmt_mirror_remove(s.sfd, mid);
+	}
+	n = count_events(ctl, s.id, DAXMIRROR_EVENT_SESSION_CHANGED, &ovf);
+	tap_ok(r == 0 && n == 0 && !ovf,
+	       "until acked, 300 mirror adds and removes post no event and no OVERFLOW (%d)", n);
+
+	r = info_ack(ctl, s.id, &info);
+	tap_ok(r == 0 && info.nr_mirrors == 0 && info.flags == 0,
+	       "SESSION_INFO with ACK_CHANGE reads the session (0 mirrors)");
+	r = dmt_mirror_add(s.sfd, m.addr, len, 0, &mid);
+	n = count_events(ctl, s.id, DAXMIRROR_EVENT_SESSION_CHANGED, &ovf);
+	tap_ok(r == 0 && n == 1, "after the ack, MIRROR_ADD posts one SESSION_CHANGED (%d)", n);
+	r = info_ack(ctl, s.id, &info);
+	tap_ok(r == 0 && info.nr_mirrors == 1, "the acked read shows the new mirror");
+
+	/* A munmap of the whole mirror releases it: that is a change too. */
+	dmt_unmap(&m);
+	n = count_events(ctl, s.id, DAXMIRROR_EVENT_SESSION_CHANGED, &ovf);
+	r = info_ack(ctl, s.id, &info);
+	tap_ok(n == 1 && r == 0 && info.nr_mirrors == 0,
+	       "munmap of the mirror posts one SESSION_CHANGED; 0 live mirrors (%d)", n);
+	n = count_events(ctl, s.id, DAXMIRROR_EVENT_SESSION_CHANGED, &ovf);
+	tap_ok(n == 0, "a read that changed nothing posts nothing (%d)", n);
+
+	tap_errno(info_ack(ctl, 0, &info), ENOENT,
+		  "ACK_CHANGE for session 0 -> ENOENT (how a broker probes for it)");
+	memset(&info, 0, sizeof(info));
+	info.flags = DAXMIRROR_INFO_ACK_CHANGE;
+	tap_errno(dmt_ioctl(s.sfd, DAXMIRROR_IOC_SESSION_INFO, &info), EINVAL,
+		  "ACK_CHANGE on a session fd -> EINVAL");
+	memset(&info, 0, sizeof(info));
+	info.session_id = s.id;
+	info.flags = 0x2;
+	tap_errno(dmt_ioctl(ctl, DAXMIRROR_IOC_SESSION_INFO, &info), EINVAL,
+		  "an unknown SESSION_INFO flag -> EINVAL");
+}
+
 int main(void)
 {
 	const struct tap_group groups[] = {
@@ -591,6 +689,7 @@ int main(void)
 		{ "closing a session", 3, g_close, NULL },
 		{ "unprivileged open", 1, g_unpriv, NULL },
 		{ "an idle session fd", 2, g_idle, NULL },
+		{ "SESSION_CHANGED on the control fd", 10, g_changed, NULL },
 	};
 
 	if (geteuid() != 0)

@@ -58,6 +58,7 @@ const char *dmt_event_name(uint32_t type)
 	case DAXMIRROR_EVENT_MIRROR_RELEASED:	return "MIRROR_RELEASED";
 	case DAXMIRROR_EVENT_SESSION_CLOSED:	return "SESSION_CLOSED";
 	case DAXMIRROR_EVENT_OVERFLOW:		return "OVERFLOW";
+	case DAXMIRROR_EVENT_SESSION_CHANGED:	return "SESSION_CHANGED";
 	default:				return "unknown";
 	}
 }
