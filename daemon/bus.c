@@ -15,6 +15,7 @@
 
 #include "bus.h"
 #include "bus-contract.h"
+#include "kernel.h"
 #include "log.h"
 #include "util.h"
 
@@ -44,6 +45,9 @@ static void bus_dispatch(Context *ctx)
 	int r;
 
 	for (int i = 0; i < BUS_DISPATCH_BATCH; i++) {
+		/* What the module reported before this message was sent is
+		 * known before it is answered. */
+		kernel_dispatch_events(&ctx->kernel);
 		r = sd_bus_process(ctx->bus, NULL);
 		if (r < 0) {
 			if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)

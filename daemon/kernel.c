@@ -37,6 +37,16 @@ static int xioctl(Kernel *k, int fd, unsigned long req, void *arg)
 	return r < 0 ? -errno : r;
 }
 
+/* Does the module know DAXMIRROR_INFO_ACK_CHANGE? It answers it for the
+ * session id 0, which never exists, with ENOENT; an older module refuses
+ * the flag with EINVAL. */
+static bool probe_change_events(Kernel *k)
+{
+	struct daxmirror_session_info info = { .flags = DAXMIRROR_INFO_ACK_CHANGE };
+
+	return xioctl(k, k->fd, DAXMIRROR_IOC_SESSION_INFO, &info) == -ENOENT;
+}
+
 int kernel_open(Kernel *k)
 {
 	struct daxmirror_version v = { 0 };
@@ -70,7 +80,10 @@ int kernel_open(Kernel *k)
 	}
 	k->fd = fd;
 	k->version = v.abi;
-	log_info("%s: module ABI %u", k->path, v.abi);
+	k->change_events = probe_change_events(k);
+	log_info("%s: module ABI %u, %s", k->path, v.abi,
+		 k->change_events ? "session changes reported by events"
+				  : "no session-change events (polling sessions)");
 	return 0;
 }
 
@@ -114,6 +127,16 @@ int kernel_revoke(Kernel *k, uint64_t id)
 }
 
 int kernel_session_info(Kernel *k, uint64_t id,
+			struct daxmirror_session_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->session_id = id;
+	if (k->change_events)
+		info->flags = DAXMIRROR_INFO_ACK_CHANGE;
+	return xioctl(k, k->fd, DAXMIRROR_IOC_SESSION_INFO, info);
+}
+
+int kernel_session_peek(Kernel *k, uint64_t id,
 			struct daxmirror_session_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -202,16 +225,12 @@ int kernel_list_sessions(Kernel *k, uint64_t **ids, size_t *n)
 	return -EAGAIN;
 }
 
-static void on_control_event(uv_poll_t *h, int status, int events)
+void kernel_dispatch_events(Kernel *k)
 {
-	Kernel *k = container_of(h, Kernel, poll);
 	struct daxmirror_event evs[32];
 
-	if (status < 0) {
-		log_error("control node poll: %s; no more kernel events", uv_strerror(status));
-		uv_poll_stop(h);
+	if (k->fd < 0 || !k->on_event)
 		return;
-	}
 	for (;;) {
 		ssize_t n = read(k->fd, evs, sizeof(evs));
 
@@ -231,6 +250,18 @@ static void on_control_event(uv_poll_t *h, int status, int events)
 		if ((size_t)n < sizeof(evs))
 			return;
 	}
+}
+
+static void on_control_event(uv_poll_t *h, int status, int events)
+{
+	Kernel *k = container_of(h, Kernel, poll);
+
+	if (status < 0) {
+		log_error("control node poll: %s; no more kernel events", uv_strerror(status));
+		uv_poll_stop(h);
+		return;
+	}
+	kernel_dispatch_events(k);
 }
 
 int kernel_watch(Kernel *k, uv_loop_t *loop, KernelEventHandler handler, void *userdata)

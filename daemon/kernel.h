@@ -34,6 +34,9 @@ struct Kernel {
 	const char *path;		/* the control node */
 	int fd;				/* -1 when the module is missing */
 	uint32_t version;		/* module ABI, 0 if missing */
+	/* The module posts DAXMIRROR_EVENT_SESSION_CHANGED (probed at open):
+	 * state is event-driven; without it the daemon polls. */
+	bool change_events;
 	uv_poll_t poll;			/* on fd, once kernel_watch() ran */
 	bool poll_init;
 	KernelEventHandler on_event;
@@ -47,6 +50,10 @@ int kernel_open(Kernel *k);
 /* Starts reading events on @loop (uv_poll_t on the control fd): each one
  * goes to @handler. */
 int kernel_watch(Kernel *k, uv_loop_t *loop, KernelEventHandler handler, void *userdata);
+/* Hands every event queued on the control fd to the handler, now (the
+ * uv_poll_t calls it; so does the bus before each message, so a change
+ * the module reported before a caller asked is known when it asks). */
+void kernel_dispatch_events(Kernel *k);
 /* Closes the control fd (after the loop ends and k->poll is closed). */
 void kernel_close(Kernel *k);
 
@@ -55,7 +62,12 @@ int kernel_create_session(Kernel *k, uint32_t flags, uint32_t max_mirrors,
 int kernel_grant(Kernel *k, uint64_t id, int fd, uint64_t offset, uint64_t length,
 		 bool write);
 int kernel_revoke(Kernel *k, uint64_t id);
+/* SESSION_INFO on the control fd; re-arms the session's SESSION_CHANGED
+ * event (DAXMIRROR_INFO_ACK_CHANGE) when the module has it. For the
+ * daemon's own view of a session (compared, then announced). */
 int kernel_session_info(Kernel *k, uint64_t id, struct daxmirror_session_info *info);
+/* The same without re-arming: what a property getter shows. */
+int kernel_session_peek(Kernel *k, uint64_t id, struct daxmirror_session_info *info);
 /* SESSION_INFO on a session fd (session_id 0: the fd's own session). */
 int kernel_session_info_fd(Kernel *k, int fd, struct daxmirror_session_info *info);
 /* *@mirrors is malloc()ed (NULL when none). */

@@ -224,18 +224,35 @@ static int method_revoke(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* --- properties ----------------------------------------------------- */
 
+/*
+ * What the module says of @s now, or the daemon's last view of it if the
+ * module cannot say (gone, or no module). Getters read the kernel when
+ * asked, so what busctl shows is current; nothing reads it in between.
+ */
+static void session_now(const Session *s, struct daxmirror_session_info *info)
+{
+	if (kernel_session_peek(&s->ctx->kernel, s->id, info) < 0)
+		*info = s->info;
+}
+
 static int get_pid(sd_bus *bus, const char *path, const char *iface, const char *prop,
 		   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	return sd_bus_message_append(reply, "u", (uint32_t)session_pid(userdata));
+	const Session *s = userdata;
+	struct daxmirror_session_info info;
+
+	session_now(s, &info);
+	return sd_bus_message_append(reply, "u",
+				     (uint32_t)(info.pid > 0 ? info.pid : s->open_pid));
 }
 
 static int get_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
 		     sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const Session *s = userdata;
+	struct daxmirror_session_info info;
 
-	return sd_bus_message_append(reply, "s", session_state_name(s->info.state));
+	session_now(userdata, &info);
+	return sd_bus_message_append(reply, "s", session_state_name(info.state));
 }
 
 static int get_option(sd_bus *bus, const char *path, const char *iface, const char *prop,
@@ -272,13 +289,21 @@ static int get_mirrors(sd_bus *bus, const char *path, const char *iface, const c
 		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	const Session *s = userdata;
+	_cleanup_(freep) struct daxmirror_mirror_info *now = NULL;
+	const struct daxmirror_mirror_info *mirrors = s->mirrors;
+	size_t n = s->n_mirrors;
 	int r;
 
+	/* The entry counts change with every device fault: read them now. */
+	if (kernel_mirror_list(&s->ctx->kernel, s->id, &now, &n) >= 0)
+		mirrors = now;
+	else
+		n = s->n_mirrors;
 	r = sd_bus_message_open_container(reply, 'a', "(tttsbttt)");
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < s->n_mirrors; i++) {
-		const struct daxmirror_mirror_info *mi = &s->mirrors[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct daxmirror_mirror_info *mi = &mirrors[i];
 
 		r = sd_bus_message_append(reply, "(tttsbttt)",
 					  (uint64_t)mi->id, (uint64_t)mi->start, (uint64_t)mi->length,
@@ -297,14 +322,45 @@ static int get_mirrored_bytes(sd_bus *bus, const char *path, const char *iface,
 			      const char *prop, sd_bus_message *reply, void *userdata,
 			      sd_bus_error *error)
 {
-	const Session *s = userdata;
+	struct daxmirror_session_info info;
 
-	return sd_bus_message_append(reply, "t", (uint64_t)s->info.mirrored_pages * DM_PAGE_SIZE);
+	session_now(userdata, &info);
+	return sd_bus_message_append(reply, "t", (uint64_t)info.mirrored_pages * DM_PAGE_SIZE);
+}
+
+/* The counters, by property name: they change with every device access,
+ * so they are read when asked and never announced. */
+static const struct {
+	const char *name;
+	size_t offset;		/* in struct daxmirror_stats */
+} counters[] = {
+	{ "DeviceFaults", offsetof(struct daxmirror_stats, device_faults) },
+	{ "RangeFaults", offsetof(struct daxmirror_stats, range_faults) },
+	{ "RangeRetries", offsetof(struct daxmirror_stats, range_retries) },
+	{ "Invalidations", offsetof(struct daxmirror_stats, invalidations) },
+	{ "BytesRead", offsetof(struct daxmirror_stats, bytes_read) },
+	{ "BytesWritten", offsetof(struct daxmirror_stats, bytes_written) },
+};
+
+static int get_counter(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	struct daxmirror_session_info info;
+
+	session_now(userdata, &info);
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
+		uint64_t v;
+
+		if (!streq(prop, counters[i].name))
+			continue;
+		memcpy(&v, (const char *)&info.stats + counters[i].offset, sizeof(v));
+		return sd_bus_message_append(reply, "t", v);
+	}
+	return -ENOENT;
 }
 
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
-#define STAT(name, field) \
-	SD_BUS_PROPERTY(name, "t", NULL, offsetof(Session, info.stats.field), EMITS)
+#define STAT(name) SD_BUS_PROPERTY(name, "t", get_counter, 0, 0)
 
 static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -332,12 +388,12 @@ static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_PROPERTY("Files", "a(sttb)", get_files, 0, EMITS),
 	SD_BUS_PROPERTY("Mirrors", "a(tttsbttt)", get_mirrors, 0, EMITS),
 	SD_BUS_PROPERTY("MirroredBytes", "t", get_mirrored_bytes, 0, EMITS),
-	STAT("DeviceFaults", device_faults),
-	STAT("RangeFaults", range_faults),
-	STAT("RangeRetries", range_retries),
-	STAT("Invalidations", invalidations),
-	STAT("BytesRead", bytes_read),
-	STAT("BytesWritten", bytes_written),
+	STAT("DeviceFaults"),
+	STAT("RangeFaults"),
+	STAT("RangeRetries"),
+	STAT("Invalidations"),
+	STAT("BytesRead"),
+	STAT("BytesWritten"),
 	SD_BUS_VTABLE_END
 };
 

@@ -1,7 +1,8 @@
 /* session.c - the lifetime of a session: lookup, opening one for a
  * client, taking one back at start, ending it (for each reason), the
- * kernel's events about it, and the coalesced refresh of its counters
- * from the kernel. Its bus face (methods, properties, vtable) is
+ * kernel's events about it, and re-reading its shape (pid, state,
+ * mirrors) from the kernel when the module says it changed (or once a
+ * second from a module that cannot say). Its bus face (methods, properties, vtable) is
  * session-dbus.c; listeners (fd store, graceful revoke) hear of it
  * through ctx->session_hook. */
 #include <errno.h>
@@ -17,7 +18,10 @@
 #include "session.h"
 #include "util.h"
 
+/* The poll of a module without DAXMIRROR_EVENT_SESSION_CHANGED. */
 #define REFRESH_INTERVAL_MS 1000
+
+static int session_refresh(Session *s);
 
 /* --- lookup --------------------------------------------------------- */
 
@@ -398,10 +402,13 @@ void sessions_kernel_event(Context *ctx, const struct daxmirror_event *ev)
 	case DAXMIRROR_EVENT_SESSION_CLOSED:
 		session_end(s, SESSION_END_KERNEL_GONE);
 		break;
-	case DAXMIRROR_EVENT_MIRROR_RELEASED:
-		/* Picked up by the next (coalesced) refresh. */
-		log_debug("session %" PRIu64 ": mirror %" PRIu64 " released",
-			  s->id, (uint64_t)ev->mirror_id);
+	case DAXMIRROR_EVENT_SESSION_CHANGED:
+		/* Bound, or a mirror came or went: re-read (which re-arms the
+		 * event) and announce what changed. */
+		if (session_refresh(s)) {
+			sessions_update_totals(ctx);
+			context_update_status(ctx);
+		}
 		break;
 	default:
 		log_debug("control node: unknown event type %u", ev->type);
@@ -411,12 +418,19 @@ void sessions_kernel_event(Context *ctx, const struct daxmirror_event *ev)
 
 /* --- refresh -------------------------------------------------------- */
 
-static bool mirrors_equal(const struct daxmirror_mirror_info *a, size_t na,
-			  const struct daxmirror_mirror_info *b, size_t nb)
+/* The same mirrors, in the same states? Their entry counts do not
+ * count: they change with every device fault and are read when asked. */
+static bool mirrors_same_shape(const struct daxmirror_mirror_info *a, size_t na,
+			       const struct daxmirror_mirror_info *b, size_t nb)
 {
 	if (na != nb)
 		return false;
-	return na == 0 || memcmp(a, b, na * sizeof(*a)) == 0;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].id != b[i].id || a[i].start != b[i].start ||
+		    a[i].length != b[i].length || a[i].state != b[i].state ||
+		    a[i].flags != b[i].flags || a[i].backing != b[i].backing)
+			return false;
+	return true;
 }
 
 /* 1 if @s is still there, 0 if it was ended. */
@@ -425,8 +439,7 @@ static int session_refresh(Session *s)
 	Context *ctx = s->ctx;
 	struct daxmirror_session_info info;
 	struct daxmirror_mirror_info *mirrors = NULL;
-	const struct daxmirror_stats *o = &s->info.stats, *n = &info.stats;
-	const char *changed[16];
+	const char *changed[8];
 	size_t nc = 0, nm = 0;
 	int r;
 
@@ -464,22 +477,10 @@ static int session_refresh(Session *s)
 		changed[nc++] = "PID";
 	if (info.state != s->info.state)
 		changed[nc++] = "State";
-	if (!mirrors_equal(mirrors, nm, s->mirrors, s->n_mirrors))
+	if (!mirrors_same_shape(mirrors, nm, s->mirrors, s->n_mirrors))
 		changed[nc++] = "Mirrors";
 	if (info.mirrored_pages != s->info.mirrored_pages)
 		changed[nc++] = "MirroredBytes";
-	if (n->device_faults != o->device_faults)
-		changed[nc++] = "DeviceFaults";
-	if (n->range_faults != o->range_faults)
-		changed[nc++] = "RangeFaults";
-	if (n->range_retries != o->range_retries)
-		changed[nc++] = "RangeRetries";
-	if (n->invalidations != o->invalidations)
-		changed[nc++] = "Invalidations";
-	if (n->bytes_read != o->bytes_read)
-		changed[nc++] = "BytesRead";
-	if (n->bytes_written != o->bytes_written)
-		changed[nc++] = "BytesWritten";
 	changed[nc] = NULL;
 
 	if (info.pid > 0 && info.pid != s->info.pid)
@@ -545,7 +546,9 @@ void sessions_schedule_refresh(Context *ctx)
 {
 	bool active = uv_is_active((uv_handle_t *)&ctx->refresh_timer);
 
-	if (ctx->session_count && ctx->kernel.fd >= 0 && !active)
+	/* Only a module without SESSION_CHANGED events needs the poll. */
+	if (ctx->session_count && ctx->kernel.fd >= 0 && !ctx->kernel.change_events &&
+	    !active)
 		uv_timer_start(&ctx->refresh_timer, on_refresh,
 			       REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
 	else if (!ctx->session_count && active)
