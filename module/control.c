@@ -34,6 +34,8 @@ void dxm_control_init(void)
 void dxm_control_exit(void)
 {
 	dxm_sessions_exit();
+	/* Grant tables freed by call_rcu() run this module's callback. */
+	rcu_barrier();
 }
 
 static long dxm_ctl_create(void __user *uarg)
@@ -138,6 +140,30 @@ out_fput:
 	return ret;
 }
 
+static long dxm_ctl_ungrant(void __user *uarg)
+{
+	struct daxmirror_ungrant a;
+	struct dxm_session *s;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~DAXMIRROR_GRANT_WRITE) || a.pad ||
+	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	/* What a grant can be: anything else matches none. */
+	if (!a.length || !PAGE_ALIGNED(a.offset) || !PAGE_ALIGNED(a.length) ||
+	    a.offset + a.length < a.offset || a.dev > U32_MAX)
+		return -EINVAL;
+	s = dxm_session_lookup(a.session_id);
+	if (!s)
+		return -ENOENT;
+	ret = dxm_session_ungrant(s, new_decode_dev((u32)a.dev), a.ino,
+				  a.offset, a.length, a.flags);
+	dxm_session_put(s);
+	return ret;
+}
+
 static long dxm_ctl_list(void __user *uarg)
 {
 	struct daxmirror_session_list a;
@@ -232,6 +258,8 @@ static long dxm_control_ioctl(struct file *file, unsigned int cmd,
 		return dxm_ctl_create(uarg);
 	case DAXMIRROR_CTL_GRANT_FILE:
 		return dxm_ctl_grant(uarg);
+	case DAXMIRROR_CTL_UNGRANT:
+		return dxm_ctl_ungrant(uarg);
 	case DAXMIRROR_CTL_LIST_SESSIONS:
 		return dxm_ctl_list(uarg);
 	case DAXMIRROR_CTL_REVOKE:

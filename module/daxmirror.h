@@ -142,6 +142,23 @@ struct dxm_grant {
 	u32 flags;
 };
 
+/**
+ * struct dxm_grants - a session's grant table, replaced whole (RCU) on
+ *	every change, so readers never see one half written
+ * @rcu:	frees it after the readers of its generation are done
+ * @nr:		grants in @g
+ * @put:	a file to fput() when it is freed: the one a removal dropped
+ * @put_all:	fput() the files of all of @g when it is freed (the strip)
+ * @g:		the grants
+ */
+struct dxm_grants {
+	struct rcu_head rcu;
+	u32 nr;
+	struct file *put;
+	bool put_all;
+	struct dxm_grant g[DAXMIRROR_MAX_GRANTS];
+};
+
 /*
  * Counters the device accesses of a session bump, per CPU: concurrent
  * accesses never share a cache line for them. Summed by SESSION_INFO.
@@ -187,10 +204,9 @@ struct dxm_op_stats {
  *		thread (holds a reference while queued)
  * @ops:	per-CPU counters of the device accesses
  *
- * @grant_lock:	protects @grants and @nr_grants changes; readers under
- *		@lock use smp_load_acquire() of @nr_grants (grants are only
- *		appended, and dropped by the strip, under @lock for writing)
- * @grants:	granted file ranges, @nr_grants of them
+ * @grant_lock:	serializes replacements of @grants
+ * @grants:	the grant table (NULL: none); readers rcu_dereference() it
+ *		under rcu_read_lock(), a change publishes a new table
  *
  * @pt:		the device page table, indexed by user page number; its
  *		lock is the page-table lock, which also protects the fields
@@ -229,8 +245,7 @@ struct dxm_session {
 	struct dxm_op_stats __percpu *ops;
 
 	spinlock_t grant_lock;		/* the grant table */
-	struct dxm_grant grants[DAXMIRROR_MAX_GRANTS];
-	u32 nr_grants;
+	struct dxm_grants __rcu *grants;
 
 	struct dxm_pt pt;
 	bool revoked;
@@ -331,6 +346,9 @@ int dxm_session_publish(struct dxm_session *s);
 struct dxm_session *dxm_session_lookup(u64 id);
 long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
 void dxm_sessions_exit(void);
+int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
+			u64 offset, u64 length, u32 flags);
+u32 dxm_session_nr_grants(struct dxm_session *s);
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 		      u64 length, u32 flags);
 int dxm_session_revoke(struct dxm_session *s);

@@ -68,20 +68,28 @@ static bool dxm_granted(struct dxm_session *s, struct vm_area_struct *vma,
 	struct inode *inode = file_inode(vma->vm_file);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
 	u64 len = b - a;
-	/* Slots below the count are filled (dxm_session_grant()). */
-	u32 i, n = smp_load_acquire(&s->nr_grants);
+	struct dxm_grants *gs;
+	bool ok = false;
+	u32 i;
 
-	for (i = 0; i < n; i++) {
-		struct dxm_grant *g = &s->grants[i];
+	/*
+	 * Pairs with the barrier in dxm_session_ungrant(): a fault's mirror
+	 * is on the session's list before the table is read.
+	 */
+	smp_mb();
+	rcu_read_lock();
+	gs = rcu_dereference(s->grants);
+	for (i = 0; gs && i < gs->nr && !ok; i++) {
+		struct dxm_grant *g = &gs->g[i];
 
 		if (file_inode(g->file) != inode)
 			continue;
 		if (write && !(g->flags & DAXMIRROR_GRANT_WRITE))
 			continue;
-		if (off >= g->offset && off + len <= g->offset + g->length)
-			return true;
+		ok = off >= g->offset && off + len <= g->offset + g->length;
 	}
-	return false;
+	rcu_read_unlock();
+	return ok;
 }
 
 /* Policy for the part [@a, @b) of @vma. */

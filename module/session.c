@@ -178,13 +178,30 @@ static const struct mmu_notifier_ops dxm_mm_ops = {
 };
 
 /*
+ * A grant table no reader can see any more: drop the file references it
+ * was the last to hold (fput() defers from softirq context), free it.
+ */
+static void dxm_grants_free_rcu(struct rcu_head *head)
+{
+	struct dxm_grants *gs = container_of(head, struct dxm_grants, rcu);
+	u32 i;
+
+	if (gs->put_all)
+		for (i = 0; i < gs->nr; i++)
+			fput(gs->g[i].file);
+	if (gs->put)
+		fput(gs->put);
+	kfree(gs);
+}
+
+/*
  * Drop every mirror and grant and the mm notifier, once, after revoke or
  * close. Caller holds s->lock for writing.
  */
 static void dxm_session_strip(struct dxm_session *s)
 {
 	struct dxm_mirror *m, *tmp;
-	u32 i;
+	struct dxm_grants *gs;
 
 	lockdep_assert_held_write(&s->lock);
 	if (s->stripped)
@@ -192,12 +209,13 @@ static void dxm_session_strip(struct dxm_session *s)
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node)
 		dxm_mirror_destroy(s, m);
 	spin_lock(&s->grant_lock);
-	for (i = 0; i < s->nr_grants; i++) {
-		fput(s->grants[i].file);	/* deferred: fine under a spinlock */
-		s->grants[i].file = NULL;
-	}
-	WRITE_ONCE(s->nr_grants, 0);
+	gs = rcu_replace_pointer(s->grants, NULL,
+				 lockdep_is_held(&s->grant_lock));
 	spin_unlock(&s->grant_lock);
+	if (gs) {
+		gs->put_all = true;
+		call_rcu(&gs->rcu, dxm_grants_free_rcu);
+	}
 	if (s->mn_registered) {
 		mmu_notifier_unregister(&s->mn, s->mm);
 		s->mn_registered = false;
@@ -244,10 +262,49 @@ static void dxm_session_strip_work(struct work_struct *work)
 	dxm_session_put(s);
 }
 
+/* The grant table now (caller holds grant_lock), or NULL. */
+static struct dxm_grants *dxm_grants_locked(struct dxm_session *s)
+{
+	return rcu_dereference_protected(s->grants,
+					 lockdep_is_held(&s->grant_lock));
+}
+
+/*
+ * Publish @new in place of the current table (caller holds grant_lock);
+ * the old one is freed, with @put's reference, after a grace period.
+ */
+static void dxm_grants_publish(struct dxm_session *s, struct dxm_grants *new,
+			       struct file *put)
+{
+	struct dxm_grants *old;
+
+	lockdep_assert_held(&s->grant_lock);
+	old = rcu_replace_pointer(s->grants, new,
+				  lockdep_is_held(&s->grant_lock));
+	if (old) {
+		old->put = put;
+		call_rcu(&old->rcu, dxm_grants_free_rcu);
+	} else if (put) {
+		fput(put);
+	}
+}
+
+u32 dxm_session_nr_grants(struct dxm_session *s)
+{
+	struct dxm_grants *gs;
+	u32 n;
+
+	rcu_read_lock();
+	gs = rcu_dereference(s->grants);
+	n = gs ? gs->nr : 0;
+	rcu_read_unlock();
+	return n;
+}
+
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 		      u64 length, u32 flags)
 {
-	struct dxm_grant *g;
+	struct dxm_grants *new, *cur;
 	int ret = 0;
 
 	if ((flags & DAXMIRROR_GRANT_WRITE) &&
@@ -257,23 +314,151 @@ int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 	    !(s->flags & DAXMIRROR_SESSION_ALLOW_PAGECACHE))
 		return -EPERM;
 
+	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
 	spin_lock(&s->grant_lock);
+	cur = dxm_grants_locked(s);
 	if (READ_ONCE(s->closed)) {
 		ret = -ENOENT;
 	} else if (READ_ONCE(s->revoked)) {
 		ret = -ENODEV;
-	} else if (s->nr_grants >= DAXMIRROR_MAX_GRANTS) {
+	} else if (cur && cur->nr >= DAXMIRROR_MAX_GRANTS) {
 		ret = -ENOSPC;
 	} else {
-		g = &s->grants[s->nr_grants];
-		g->file = get_file(file);
-		g->offset = offset;
-		g->length = length;
-		g->flags = flags;
-		/* The slot is filled before readers can count it. */
-		smp_store_release(&s->nr_grants, s->nr_grants + 1);
+		new->nr = 0;
+		if (cur) {
+			memcpy(new->g, cur->g, cur->nr * sizeof(new->g[0]));
+			new->nr = cur->nr;
+		}
+		new->put = NULL;
+		new->put_all = false;
+		new->g[new->nr++] = (struct dxm_grant){
+			.file = get_file(file), .offset = offset,
+			.length = length, .flags = flags,
+		};
+		dxm_grants_publish(s, new, NULL);
+		new = NULL;
 	}
 	spin_unlock(&s->grant_lock);
+	kfree(new);
+	return ret;
+}
+
+/* Is [@offset, +@length) of the file (@dev, @ino) under a live mirror? */
+static bool dxm_grant_in_use(struct dxm_session *s, u32 dev, u64 ino,
+			     u64 offset, u64 length)
+{
+	struct dxm_mirror *m;
+	bool busy = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(m, &s->mirrors, node) {
+		u64 len = m->end - m->start;
+
+		if (READ_ONCE(m->released) || m->dev != dev || m->ino != ino)
+			continue;
+		if (m->file_offset < offset + length &&
+		    offset < m->file_offset + len) {
+			busy = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return busy;
+}
+
+/*
+ * Remove the grant of the file (@dev, @ino) with exactly this range and
+ * these flags, unless a live mirror maps part of it (EBUSY). Never waits
+ * for the client: no session lock is taken. The grant is unpublished
+ * first, then the mirrors are checked; a full barrier on each side (here,
+ * and in dxm_granted() before it loads the table) means a fault either
+ * finds the grant gone (EACCES) or runs on a mirror this check sees, and
+ * then the grant is put back. The file is released after a grace period.
+ */
+int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
+			u64 offset, u64 length, u32 flags)
+{
+	struct dxm_grants *without, *spare, *cur;
+	struct dxm_grant removed;
+	u32 i, n, found = U32_MAX;
+	int ret = 0;
+
+	without = kmalloc(sizeof(*without), GFP_KERNEL_ACCOUNT);
+	spare = kmalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+	if (!without || !spare) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	spin_lock(&s->grant_lock);
+	cur = dxm_grants_locked(s);
+	n = cur ? cur->nr : 0;
+	for (i = 0; i < n && found == U32_MAX; i++) {
+		struct inode *inode = file_inode(cur->g[i].file);
+
+		if (inode->i_sb->s_dev == dev && inode->i_ino == ino &&
+		    cur->g[i].offset == offset &&
+		    cur->g[i].length == length && cur->g[i].flags == flags)
+			found = i;
+	}
+	if (READ_ONCE(s->closed)) {
+		ret = -ENOENT;
+	} else if (READ_ONCE(s->revoked)) {
+		ret = -ENODEV;
+	} else if (found == U32_MAX) {
+		ret = -ENOENT;
+	} else {
+		removed = cur->g[found];
+		memcpy(without->g, cur->g, found * sizeof(cur->g[0]));
+		memcpy(&without->g[found], &cur->g[found + 1],
+		       (n - found - 1) * sizeof(cur->g[0]));
+		without->nr = n - 1;
+		without->put = NULL;
+		without->put_all = false;
+		dxm_grants_publish(s, without, NULL);
+		without = NULL;
+	}
+	spin_unlock(&s->grant_lock);
+	if (ret)
+		goto out;
+
+	/* Pairs with the barrier in dxm_granted(). */
+	smp_mb();
+	spare->put_all = false;
+	if (!dxm_grant_in_use(s, new_encode_dev(dev), ino, offset, length)) {
+		/* Readers of the old table may still look at the file. */
+		spare->nr = 0;
+		spare->put = removed.file;
+		call_rcu(&spare->rcu, dxm_grants_free_rcu);
+		spare = NULL;
+		goto out;
+	}
+	ret = -EBUSY;
+	spin_lock(&s->grant_lock);
+	cur = dxm_grants_locked(s);
+	n = cur ? cur->nr : 0;
+	if (n < DAXMIRROR_MAX_GRANTS && !READ_ONCE(s->revoked) &&
+	    !READ_ONCE(s->closed)) {
+		if (n)
+			memcpy(spare->g, cur->g, n * sizeof(cur->g[0]));
+		spare->g[n] = removed;
+		spare->nr = n + 1;
+		spare->put = NULL;
+		dxm_grants_publish(s, spare, NULL);
+		spare = NULL;
+	}
+	spin_unlock(&s->grant_lock);
+	if (spare) {
+		/* Revoked meanwhile (or refilled by a racing grant): gone. */
+		spare->nr = 0;
+		spare->put = removed.file;
+		call_rcu(&spare->rcu, dxm_grants_free_rcu);
+		spare = NULL;
+	}
+out:
+	kfree(without);
+	kfree(spare);
 	return ret;
 }
 
@@ -359,7 +544,7 @@ long dxm_session_info(struct dxm_session *s, void __user *uarg)
 	a.session_flags = s->flags;
 	a.max_mirrors = s->max_mirrors;
 	a.max_pages = s->max_pages;
-	a.nr_grants = READ_ONCE(s->nr_grants);
+	a.nr_grants = dxm_session_nr_grants(s);
 	dxm_session_op_stats(s, &a.stats);
 
 	rcu_read_lock();

@@ -118,7 +118,8 @@ struct daxmirror_session_create {
  * reserved, not a regular file), EBADF (bad fd, O_PATH fd, or not opened
  * with the access asked for), ENOENT (no such session), ENODEV (revoked),
  * EPERM (a non-DAX file and the session lacks ALLOW_PAGECACHE; a write
- * grant and the session lacks ALLOW_WRITE), ENOSPC (DAXMIRROR_MAX_GRANTS).
+ * grant and the session lacks ALLOW_WRITE), ENOSPC (DAXMIRROR_MAX_GRANTS
+ * grants held; DAXMIRROR_CTL_UNGRANT gives one back).
  */
 struct daxmirror_grant {
 	__u64 session_id;
@@ -127,6 +128,37 @@ struct daxmirror_grant {
 	__u64 offset;
 	__u64 length;
 	__u64 reserved[4];
+};
+
+/**
+ * struct daxmirror_ungrant - DAXMIRROR_CTL_UNGRANT (control)
+ * @session_id:	in: the session
+ * @flags:	in: the grant's DAXMIRROR_GRANT_* flags
+ * @pad:	must be 0
+ * @dev:	in: the file's device, as stat(2) gives it (st_dev)
+ * @ino:	in: the file's inode number (st_ino)
+ * @offset:	in: the grant's first byte
+ * @length:	in: the grant's length
+ * @reserved:	must be 0
+ *
+ * Removes the session's grant of that file with exactly this range and
+ * these flags, and the module's reference to the open file, unless a live
+ * mirror of the session maps part of that range of that file (released
+ * mirrors do not count). Never waits for the session's client. A mirror
+ * added over the range while this runs finds no grant at its next fault
+ * (EACCES). Errors: ENOENT (no such session, or no such grant), EBUSY (a
+ * live mirror maps part of it; the grant stays), ENODEV (revoked), ENOMEM,
+ * EINVAL (flags, pad, reserved, a range no grant can have).
+ */
+struct daxmirror_ungrant {
+	__u64 session_id;
+	__u32 flags;
+	__u32 pad;
+	__u64 dev;
+	__u64 ino;
+	__u64 offset;
+	__u64 length;
+	__u64 reserved[2];
 };
 
 /**
@@ -522,6 +554,8 @@ struct daxmirror_event {
 	_IOWR(DAXMIRROR_IOC_MAGIC, 0x03, struct daxmirror_session_list)
 #define DAXMIRROR_CTL_REVOKE \
 	_IOW(DAXMIRROR_IOC_MAGIC, 0x04, struct daxmirror_revoke)
+#define DAXMIRROR_CTL_UNGRANT \
+	_IOW(DAXMIRROR_IOC_MAGIC, 0x05, struct daxmirror_ungrant)
 
 /* Both fd types. */
 #define DAXMIRROR_IOC_SESSION_INFO \

@@ -2,7 +2,8 @@
  * dax): GRANT_FILE needs ALLOW_PAGECACHE, device reads equal pread,
  * device writes land in the file, snapshots show neither DAX nor
  * ZONE_DEVICE, MIRROR_LIST names the file, truncate invalidates exactly
- * the pages past the new end. Runs in the guest as root. */
+ * the pages past the new end; UNGRANT gives a grant back (not while a
+ * live mirror maps it). Runs in the guest as root. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +154,125 @@ static void g_pagecache(const void *arg)
 			 dmt_first_diff(buf, want, flen - CUT_PAGES * DMT_PAGE));
 }
 
+static int ungrant(int ctl, uint64_t id, const struct stat *st, uint32_t flags,
+		   uint64_t offset, uint64_t length)
+{
+	struct daxmirror_ungrant u = {
+		.session_id = id, .flags = flags, .dev = st->st_dev,
+		.ino = st->st_ino, .offset = offset, .length = length,
+	};
+
+	return (int)dmt_ioctl(ctl, DAXMIRROR_CTL_UNGRANT, &u);
+}
+
+static uint32_t nr_grants(const struct dmt_session *s)
+{
+	struct daxmirror_session_info info;
+
+	return dmt_session_info(s->ctl, s->id, &info) == 0 ? info.nr_grants : UINT32_MAX;
+}
+
+/*
+ * UNGRANT gives a grant back: refused while a live mirror maps the range
+ * (the grant stays and the mirror keeps working), done once the mirror is
+ * released; a mirror over the range then fails; the 64-grant table has a
+ * slot again. Its argument errors.
+ */
+static void g_ungrant(const void *arg)
+{
+	const char *dir = dmt_env_dir(DMT_ENV_TMPFS);
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	const size_t flen = FILE_PAGES * DMT_PAGE, mlen = 8 * DMT_PAGE;
+	uint8_t buf[8 * DMT_PAGE];
+	struct daxmirror_ungrant u;
+	uint64_t mid = 0;
+	struct stat st;
+	int r, i;
+
+	(void)arg;
+	if (!dir || dmt_file_create(&f, dir, "ungrant", flen, 111) < 0 ||
+	    fstat(f.fd, &st) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
+	    dmt_grant(s.ctl, s.id, f.fd, 0, 0, flen) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	r = ungrant(s.ctl, s.id, &st, DAXMIRROR_GRANT_WRITE, 0, flen);
+	tap_errno(r, ENOENT, "UNGRANT with other flags than the grant's -> ENOENT");
+	r = ungrant(s.ctl, s.id, &st, 0, 0, flen - DMT_PAGE);
+	tap_errno(r, ENOENT, "UNGRANT of a range other than the grant's -> ENOENT");
+	st.st_ino++;
+	r = ungrant(s.ctl, s.id, &st, 0, 0, flen);
+	st.st_ino--;
+	tap_errno(r, ENOENT, "UNGRANT naming another inode -> ENOENT");
+
+	r = dmt_map_file(&m, mlen, 0, PROT_READ, f.fd, 0, false);
+	if (r == 0)
+		r = dmt_mirror_add(s.sfd, m.addr, mlen, 0, &mid);
+	if (r == 0)
+		r = dmt_fault(s.sfd, m.addr, mlen, 0);
+	if (!tap_success(r, "a mirror of the granted file, faulted")) {
+		tap_fail_rest("no mirror");
+		return;
+	}
+	r = ungrant(s.ctl, s.id, &st, 0, 0, flen);
+	tap_errno(r, EBUSY, "UNGRANT while a live mirror maps the range -> EBUSY");
+	r = dmt_dev_read(s.sfd, m.addr, buf, mlen);
+	tap_ok(r == 0 && nr_grants(&s) == 1 && !memcmp(buf, m.addr, mlen),
+	       "the grant stays: 1 grant, and the mirror still reads the file");
+
+	dmt_unmap(&m);	/* releases the mirror */
+	r = ungrant(s.ctl, s.id, &st, 0, 0, flen);
+	tap_ok(r == 0 && nr_grants(&s) == 0,
+	       "once the mirror is released, UNGRANT succeeds: 0 grants (%s)", tap_errname(-r));
+	r = dmt_map_file(&m, mlen, 0, PROT_READ, f.fd, 0, false);
+	if (r == 0) {
+		r = dmt_mirror_add(s.sfd, m.addr, mlen, 0, &mid);
+		if (r == 0)
+			r = dmt_fault(s.sfd, m.addr, mlen, 0);
+	}
+	tap_errno(r, EACCES, "a mirror of the file without its grant cannot fault -> EACCES");
+	tap_errno(ungrant(s.ctl, s.id, &st, 0, 0, flen), ENOENT,
+		  "UNGRANT of a grant already given back -> ENOENT");
+	dmt_unmap(&m);
+
+	/* The table is full at DAXMIRROR_MAX_GRANTS; a given-back slot is free. */
+	for (i = 0, r = 0; i < DAXMIRROR_MAX_GRANTS && r == 0; i++)
+		r = dmt_grant(s.ctl, s.id, f.fd, 0, (uint64_t)(i % FILE_PAGES) * DMT_PAGE,
+			      (uint64_t)(1 + i / FILE_PAGES) * DMT_PAGE);
+	tap_ok(r == 0 && nr_grants(&s) == DAXMIRROR_MAX_GRANTS,
+	       "%d grants fill the table", DAXMIRROR_MAX_GRANTS);
+	tap_errno(dmt_grant(s.ctl, s.id, f.fd, 0, 0, flen), ENOSPC,
+		  "one more grant -> ENOSPC");
+	r = ungrant(s.ctl, s.id, &st, 0, 5 * DMT_PAGE, 2 * DMT_PAGE);
+	if (r == 0)
+		r = dmt_grant(s.ctl, s.id, f.fd, 0, 0, flen);
+	tap_ok(r == 0 && nr_grants(&s) == DAXMIRROR_MAX_GRANTS,
+	       "after one UNGRANT, a new grant fits again (%s)", tap_errname(-r));
+
+	memset(&u, 0, sizeof(u));
+	u = (struct daxmirror_ungrant){ .session_id = s.id, .dev = st.st_dev, .ino = st.st_ino,
+					.length = flen, .pad = 1 };
+	tap_errno(dmt_ioctl(s.ctl, DAXMIRROR_CTL_UNGRANT, &u), EINVAL, "UNGRANT with pad set -> EINVAL");
+	u.pad = 0;
+	u.reserved[1] = 1;
+	tap_errno(dmt_ioctl(s.ctl, DAXMIRROR_CTL_UNGRANT, &u), EINVAL,
+		  "UNGRANT with reserved set -> EINVAL");
+	u.reserved[1] = 0;
+	u.offset = 1;
+	tap_errno(dmt_ioctl(s.ctl, DAXMIRROR_CTL_UNGRANT, &u), EINVAL,
+		  "UNGRANT of an unaligned range -> EINVAL");
+	tap_errno(ungrant(s.ctl, s.id + 1000000, &st, 0, 0, flen), ENOENT,
+		  "UNGRANT on an unknown session -> ENOENT");
+	tap_errno(dmt_ioctl(s.sfd, DAXMIRROR_CTL_UNGRANT, &u), ENOTTY,
+		  "UNGRANT on a session fd -> ENOTTY");
+	r = dmt_revoke(s.ctl, s.id);
+	tap_errno(r == 0 ? ungrant(s.ctl, s.id, &st, 0, 0, flen) : r, ENODEV,
+		  "UNGRANT on a revoked session -> ENODEV");
+}
+
 int main(void)
 {
 	static const struct fs tmpfs = { DMT_ENV_TMPFS, "tmpfs" };
@@ -160,6 +280,7 @@ int main(void)
 	const struct tap_group groups[] = {
 		{ "page cache: tmpfs", 8, g_pagecache, &tmpfs },
 		{ "page cache: ext4 without dax", 8, g_pagecache, &ext4 },
+		{ "UNGRANT", 18, g_ungrant, NULL },
 	};
 
 	if (geteuid() != 0)
