@@ -22,6 +22,7 @@ void config_init_defaults(Config *c)
 		.max_sessions_per_user = CONFIG_DEFAULT_MAX_SESSIONS_PER_USER,
 		.max_bytes_per_user = CONFIG_DEFAULT_MAX_BYTES_PER_USER,
 		.max_mirrors_per_session = CONFIG_DEFAULT_MAX_MIRRORS_PER_SESSION,
+		.max_files_per_session = CONFIG_DEFAULT_MAX_FILES_PER_SESSION,
 		.allow_pagecache = CONFIG_DEFAULT_ALLOW_PAGECACHE,
 		.allow_anonymous = CONFIG_DEFAULT_ALLOW_ANONYMOUS,
 		.max_vetting_per_user = CONFIG_DEFAULT_MAX_VETTING_PER_USER,
@@ -129,6 +130,8 @@ typedef struct U32Key {
 static const U32Key limits_u32[] = {
 	{ "MaxSessionsPerUser", offsetof(Config, max_sessions_per_user), 0, UINT32_MAX },
 	{ "MaxMirrorsPerSession", offsetof(Config, max_mirrors_per_session), 1, 4096 },
+	{ "MaxFilesPerSession", offsetof(Config, max_files_per_session), 1,
+	  CONFIG_MAX_FILES_LIMIT },
 	{ "MaxVettingPerUser", offsetof(Config, max_vetting_per_user), 1,
 	  CONFIG_MAX_VETTING_LIMIT },
 	{ "MaxVetting", offsetof(Config, max_vetting), 1, CONFIG_MAX_VETTING_LIMIT },

@@ -12,6 +12,10 @@
 #define CONFIG_DEFAULT_MAX_SESSIONS_PER_USER	16U
 #define CONFIG_DEFAULT_MAX_BYTES_PER_USER	(64ULL << 30)
 #define CONFIG_DEFAULT_MAX_MIRRORS_PER_SESSION	64U
+/* File ranges a session may have attached at once: the module's grant
+ * table (DAXMIRROR_MAX_GRANTS) is the most. */
+#define CONFIG_DEFAULT_MAX_FILES_PER_SESSION	64U
+#define CONFIG_MAX_FILES_LIMIT			64U
 #define CONFIG_DEFAULT_ALLOW_PAGECACHE		true
 #define CONFIG_DEFAULT_ALLOW_ANONYMOUS		false
 /* AttachFile's vetting (vetting.c): calls in flight per uid and in all,
@@ -33,6 +37,7 @@ typedef struct Config {
 	uint32_t max_sessions_per_user;		/* [Limits] MaxSessionsPerUser */
 	uint64_t max_bytes_per_user;		/* [Limits] MaxBytesPerUser */
 	uint32_t max_mirrors_per_session;	/* [Limits] MaxMirrorsPerSession */
+	uint32_t max_files_per_session;		/* [Limits] MaxFilesPerSession */
 	bool allow_pagecache;			/* [Policy] AllowPageCache */
 	bool allow_anonymous;			/* [Policy] AllowAnonymous */
 	uint32_t max_vetting_per_user;		/* [Limits] MaxVettingPerUser */

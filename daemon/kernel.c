@@ -126,6 +126,21 @@ int kernel_revoke(Kernel *k, uint64_t id)
 	return xioctl(k, k->fd, DAXMIRROR_CTL_REVOKE, &rv);
 }
 
+int kernel_ungrant(Kernel *k, uint64_t id, uint64_t dev, uint64_t ino, uint64_t offset,
+		   uint64_t length, bool write)
+{
+	struct daxmirror_ungrant u = {
+		.session_id = id,
+		.flags = write ? DAXMIRROR_GRANT_WRITE : 0,
+		.dev = dev,
+		.ino = ino,
+		.offset = offset,
+		.length = length,
+	};
+
+	return xioctl(k, k->fd, DAXMIRROR_CTL_UNGRANT, &u);
+}
+
 int kernel_session_info(Kernel *k, uint64_t id,
 			struct daxmirror_session_info *info)
 {

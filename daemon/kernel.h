@@ -62,6 +62,9 @@ int kernel_create_session(Kernel *k, uint32_t flags, uint32_t max_mirrors,
 int kernel_grant(Kernel *k, uint64_t id, int fd, uint64_t offset, uint64_t length,
 		 bool write);
 int kernel_revoke(Kernel *k, uint64_t id);
+/* DAXMIRROR_CTL_UNGRANT of the grant (@dev, @ino, range, @write). */
+int kernel_ungrant(Kernel *k, uint64_t id, uint64_t dev, uint64_t ino, uint64_t offset,
+		   uint64_t length, bool write);
 /* SESSION_INFO on the control fd; re-arms the session's SESSION_CHANGED
  * event (DAXMIRROR_INFO_ACK_CHANGE) when the module has it. For the
  * daemon's own view of a session (compared, then announced). */

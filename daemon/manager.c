@@ -22,6 +22,8 @@ void manager_config_changed(Context *ctx, const Config *old)
 		context_emit_changed(ctx, "MaxBytesPerUser");
 	if (old->max_mirrors_per_session != ctx->config.max_mirrors_per_session)
 		context_emit_changed(ctx, "MaxMirrorsPerSession");
+	if (old->max_files_per_session != ctx->config.max_files_per_session)
+		context_emit_changed(ctx, "MaxFilesPerSession");
 }
 
 /* OpenSession's options; the bits of what was given. */
@@ -240,6 +242,8 @@ static const sd_bus_vtable manager_vtable[] = {
 			offsetof(Context, config.max_bytes_per_user), EMITS),
 	SD_BUS_PROPERTY("MaxMirrorsPerSession", "u", NULL,
 			offsetof(Context, config.max_mirrors_per_session), EMITS),
+	SD_BUS_PROPERTY("MaxFilesPerSession", "u", NULL,
+			offsetof(Context, config.max_files_per_session), EMITS),
 	SD_BUS_VTABLE_END
 };
 

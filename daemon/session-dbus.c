@@ -52,6 +52,20 @@ static int check_bytes_quota(Session *s, uint64_t length, sd_bus_error *error)
 				 ctx->config.max_bytes_per_user, length);
 }
 
+/* 0, or TooManyFiles when @s has as many file ranges as it may. */
+static int check_files_limit(Session *s, sd_bus_error *error)
+{
+	uint32_t max = s->ctx->config.max_files_per_session;
+
+	if (s->n_files < max)
+		return 0;
+	return sd_bus_error_setf(error, DXM_ERROR_TOO_MANY_FILES,
+				 "session %" PRIu64 " has %zu file ranges attached, the most it may have "
+				 "(MaxFilesPerSession=%" PRIu32 "): detach one (DetachFile; the library "
+				 "does when the last mirror over it is freed)",
+				 s->id, s->n_files, max);
+}
+
 /* AttachFile, second half: the file passed vetting on a thread
  * (vetting.c); on the loop again, with the session still there: the byte
  * quota, the grant, the reply. */
@@ -66,7 +80,9 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
 	SessionFile *files;
 	int r;
 
-	r = check_bytes_quota(s, length, error);
+	r = check_files_limit(s, error);
+	if (r >= 0)
+		r = check_bytes_quota(s, length, error);
 	if (r < 0)
 		return r;
 
@@ -91,6 +107,7 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
 
 	s->files[s->n_files++] = (SessionFile){
 		.path = path, .offset = offset, .length = length, .write = write,
+		.dev = rep->dev, .ino = rep->ino, .grant = ++s->next_grant,
 	};
 	path = NULL;
 	s->attached_bytes += length;
@@ -106,11 +123,12 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
 
-	r = sd_bus_message_append(reply, "a{sv}", 4,
+	r = sd_bus_message_append(reply, "a{sv}", 5,
 				  "Dax", "b", (int)rep->dax,
 				  "StoreGranularity", "s", dmp_granularity_name(rep->granularity),
 				  "NumaNode", "i", (int32_t)rep->numa_node,
-				  "Path", "s", rep->path);
+				  "Path", "s", rep->path,
+				  "Grant", "t", s->next_grant);
 	if (r < 0) {
 		log_error_errno(r, "session %" PRIu64 ": building the AttachFile reply: %m", s->id);
 		return sd_bus_reply_method_errnof(m, r, "building the reply: %m");
@@ -150,7 +168,9 @@ static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
 	r = vet_precheck(fd, fstype, offset, length, o.write, ctx->config.allow_filesystems, error);
 	if (r < 0)
 		return r;
-	r = check_bytes_quota(s, length, error);
+	r = check_files_limit(s, error);
+	if (r >= 0)
+		r = check_bytes_quota(s, length, error);
 	if (r < 0)
 		return r;
 
@@ -199,6 +219,70 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 	sd_bus_error_free(error);
 	vetting_release(ctx, m, uid, fd);
 	return 1;
+}
+
+/* DetachFile(t grant): gives back a file range AttachFile attached (its
+ * "Grant"), unless a live mirror maps part of it. The module is told
+ * first; only then do the quota, the record and the Files property drop
+ * it. */
+static int method_detach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Session *s = userdata;
+	Context *ctx = s->ctx;
+	SessionFile *f = NULL;
+	uint64_t grant;
+	uid_t uid;
+	size_t i;
+	int r;
+
+	r = sd_bus_message_read(m, "t", &grant);
+	if (r < 0)
+		return r;
+	r = bus_caller(m, &uid, NULL, error);
+	if (r < 0)
+		return r;
+	if (uid != 0 && uid != s->uid)
+		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
+					 "only the owner of session %" PRIu64 " or root may detach files",
+					 s->id);
+	for (i = 0; i < s->n_files && !f; i++)
+		if (s->files[i].grant == grant)
+			f = &s->files[i];
+	if (!f)
+		return sd_bus_error_setf(error, DXM_ERROR_NOT_ATTACHED,
+					 "session %" PRIu64 " has no attached file range %" PRIu64,
+					 s->id, grant);
+	i--;
+	if (!f->dev && !f->ino)
+		return sd_bus_error_setf(error, DXM_ERROR_NOT_ATTACHED,
+					 "file range %" PRIu64 " of session %" PRIu64 " was attached by "
+					 "a daemon that did not record its inode; it stays until the "
+					 "session ends", grant, s->id);
+
+	r = kernel_ungrant(&ctx->kernel, s->id, f->dev, f->ino, f->offset, f->length, f->write);
+	if (r == -EBUSY)
+		return sd_bus_error_setf(error, DXM_ERROR_BUSY,
+					 "a live mirror maps part of %s [%" PRIu64 ", +%" PRIu64 "): "
+					 "free it first", f->path, f->offset, f->length);
+	if (r == -ENODEV)
+		return sd_bus_error_setf(error, DXM_ERROR_REVOKED, "session %" PRIu64 " was revoked", s->id);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_KERNEL, "the module refused to ungrant: %s (%s)",
+					 strerror(-r), strerrorname_np(-r) ? strerrorname_np(-r) : "?");
+
+	log_info("session %" PRIu64 ": detached %s [%" PRIu64 ", +%" PRIu64 ")",
+		 s->id, f->path, f->offset, f->length);
+	s->attached_bytes -= f->length;
+	quota_bytes_remove(&ctx->quota, s->uid, f->length);
+	free(f->path);
+	memmove(&s->files[i], &s->files[i + 1], (s->n_files - i - 1) * sizeof(s->files[0]));
+	s->n_files--;
+	if (ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_CHANGED);
+	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
+	if (r < 0)
+		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
+	return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -368,6 +452,8 @@ static const sd_bus_vtable session_vtable[] = {
 		SD_BUS_ARGS("h", fd, "t", offset, "t", length, "a{sv}", options),
 		SD_BUS_RESULT("a{sv}", report),
 		session_method_attach_file, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("DetachFile", SD_BUS_ARGS("t", grant), SD_BUS_NO_RESULT,
+		method_detach_file, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("Close", NULL, NULL, method_close, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("Revoke", NULL, NULL, method_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL("Revoked", NULL, 0),

@@ -342,6 +342,8 @@ int session_adopt(Context *ctx, SessionAdoption *a,
 	s->owner = a->owner;
 	s->files = a->files;
 	s->n_files = a->n_files;
+	for (size_t i = 0; i < s->n_files; i++)
+		s->files[i].grant = ++s->next_grant;
 	s->stored = a->stored;
 	s->state_gen = a->state_gen;
 	a->fd = -1;

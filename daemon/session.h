@@ -30,6 +30,12 @@ typedef struct SessionFile {
 	uint64_t offset;
 	uint64_t length;
 	bool write;
+	uint64_t dev, ino;	/* st_dev, st_ino: what UNGRANT names (0, 0:
+				 * attached by a daemon that did not record
+				 * them, and cannot be detached) */
+	uint64_t grant;		/* its id on the bus (AttachFile's "Grant",
+				 * DetachFile), per session, not kept over a
+				 * restart (not persisted: set at take-back) */
 } SessionFile;
 
 /* Options of OpenSession, validated. */
@@ -55,6 +61,7 @@ struct Session {
 	SessionOptions options;
 	SessionFile *files;
 	size_t n_files;
+	uint64_t next_grant;		/* the next SessionFile.grant */
 	uint64_t attached_bytes;	/* charged to the uid's quota */
 	struct daxmirror_session_info info;	/* cached SESSION_INFO */
 	struct daxmirror_mirror_info *mirrors;	/* cached MIRROR_LIST */

@@ -14,7 +14,7 @@
 /*
  * The format, one field a line in this order, every line ended by '\n':
  *
- *   daxmirrord-session-state 1
+ *   daxmirrord-session-state 2
  *   id 42
  *   uid 65534
  *   pid 1234
@@ -26,8 +26,12 @@
  *   max-mirrors 64
  *   max-bytes 68719476736
  *   attached 8388608
- *   file 0 8388608 w /mnt/ext4dax/data     (zero or more; r or w)
+ *   file 0 8388608 w 66305 12 /mnt/ext4dax/data
+ *        (zero or more: offset, length, r or w, st_dev, st_ino, path)
  *   end
+ *
+ * Version 1 (written before DetachFile existed) is read too: its file
+ * lines have no st_dev and st_ino, and those ranges cannot be detached.
  *
  * A path is the rest of its line with '\\' written as "\\\\" and bytes
  * below 0x20 and 0x7f as "\xHH", so any path fits on one line.
@@ -166,8 +170,8 @@ int session_record_format(const SessionRecord *r, char **text, size_t *size)
 	for (size_t i = 0; i < r->n_files; i++) {
 		const SessionFile *f = &r->files[i];
 
-		buf_printf(&b, "file %" PRIu64 " %" PRIu64 " %c ", f->offset, f->length,
-			   f->write ? 'w' : 'r');
+		buf_printf(&b, "file %" PRIu64 " %" PRIu64 " %c %" PRIu64 " %" PRIu64 " ",
+			   f->offset, f->length, f->write ? 'w' : 'r', f->dev, f->ino);
 		buf_add_path(&b, f->path);
 		buf_add(&b, "\n", 1);
 	}
@@ -308,8 +312,8 @@ bad:
 	return -EBADMSG;
 }
 
-/* "OFFSET LENGTH r|w PATH" */
-static int parse_file(const char *v, size_t vlen, SessionFile *f)
+/* "OFFSET LENGTH r|w DEV INO PATH" (version 1: no DEV INO) */
+static int parse_file(const char *v, size_t vlen, int version, SessionFile *f)
 {
 	const char *end = v + vlen, *sp;
 
@@ -325,6 +329,16 @@ static int parse_file(const char *v, size_t vlen, SessionFile *f)
 		return -EBADMSG;
 	f->write = v[0] == 'w';
 	v += 2;
+	if (version >= 2) {
+		sp = memchr(v, ' ', (size_t)(end - v));
+		if (!sp || !parse_u64_exact(v, (size_t)(sp - v), &f->dev))
+			return -EBADMSG;
+		v = sp + 1;
+		sp = v < end ? memchr(v, ' ', (size_t)(end - v)) : NULL;
+		if (!sp || !parse_u64_exact(v, (size_t)(sp - v), &f->ino))
+			return -EBADMSG;
+		v = sp + 1;
+	}
 	return parse_path(v, (size_t)(end - v), &f->path);
 }
 
@@ -335,14 +349,16 @@ int session_record_parse(SessionRecord *out, const char *text, size_t size)
 	const char *v;
 	size_t vlen;
 	uint64_t x, sum = 0;
-	int ret = -EBADMSG;
+	int ret = -EBADMSG, version;
 
 	*out = (SessionRecord){ 0 };
 	if (size > STATE_MAX_SIZE)
 		return -EBADMSG;
 	if (!next_line(&c) || c.len != strlen(STATE_MAGIC " 1") ||
-	    memcmp(c.line, STATE_MAGIC " 1", c.len) != 0)
+	    memcmp(c.line, STATE_MAGIC " ", strlen(STATE_MAGIC " ")) != 0 ||
+	    (c.line[c.len - 1] != '1' && c.line[c.len - 1] != '2'))
 		return -EBADMSG;
+	version = c.line[c.len - 1] - '0';
 	if (!field_u64(&c, "id", UINT64_MAX, &r.id) || !r.id)
 		goto fail;
 	if (!field_u64(&c, "uid", UINT32_MAX - 1, &x))
@@ -380,7 +396,7 @@ int session_record_parse(SessionRecord *out, const char *text, size_t size)
 			break;
 		if (c.len < 5 || memcmp(c.line, "file ", 5) != 0 || r.n_files == STATE_MAX_FILES)
 			goto fail;
-		k = parse_file(c.line + 5, c.len - 5, &f);
+		k = parse_file(c.line + 5, c.len - 5, version, &f);
 		if (k < 0) {
 			ret = k;
 			goto fail;

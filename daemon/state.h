@@ -15,7 +15,7 @@
 #include "session.h"
 
 #define STATE_MAGIC		"daxmirrord-session-state"
-#define STATE_VERSION		1
+#define STATE_VERSION		2	/* 1 is read too */
 /* Largest record read back (64 files of PATH_MAX escaped paths fit). */
 #define STATE_MAX_SIZE		(1024 * 1024)
 #define STATE_MAX_FILES		DAXMIRROR_MAX_GRANTS

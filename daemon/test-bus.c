@@ -450,8 +450,10 @@ static int open_full(sd_bus *bus, bool write, char *path, size_t size, int *fd,
 	return r;
 }
 
-static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t len,
-		  const char *opt, sd_bus_error *e, char *rpath, size_t rsize)
+/* AttachFile; the report's Path into @rpath, its Grant into *@grant. */
+static int attach_full(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t len,
+		       const char *opt, sd_bus_error *e, char *rpath, size_t rsize,
+		       uint64_t *grant)
 {
 	sd_bus_message *reply = NULL;
 	int r;
@@ -463,19 +465,22 @@ static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t 
 	else
 		r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "AttachFile", e,
 				       &reply, "htta{sv}", fd, off, len, 0);
-	if (r >= 0 && rpath) {
+	if (r >= 0 && (rpath || grant)) {
 		const char *key;
 
-		rpath[0] = '\0';
+		if (rpath)
+			rpath[0] = '\0';
 		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
 		while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
 			r = sd_bus_message_read(reply, "s", &key);
-			if (r >= 0 && strcmp(key, "Path") == 0) {
+			if (r >= 0 && rpath && strcmp(key, "Path") == 0) {
 				const char *v;
 
 				r = sd_bus_message_read(reply, "v", "s", &v);
 				if (r >= 0)
 					snprintf(rpath, rsize, "%s", v);
+			} else if (r >= 0 && grant && strcmp(key, "Grant") == 0) {
+				r = sd_bus_message_read(reply, "v", "t", grant);
 			} else if (r >= 0) {
 				r = sd_bus_message_skip(reply, "v");
 			}
@@ -485,6 +490,19 @@ static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t 
 	}
 	sd_bus_message_unref(reply);
 	return r;
+}
+
+static int attach(sd_bus *bus, const char *path, int fd, uint64_t off, uint64_t len,
+		  const char *opt, sd_bus_error *e, char *rpath, size_t rsize)
+{
+	return attach_full(bus, path, fd, off, len, opt, e, rpath, rsize, NULL);
+}
+
+static int detach(sd_bus *bus, const char *path, uint64_t grant, sd_bus_error *e)
+{
+	drain_notify();
+	return sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "DetachFile", e, NULL,
+				  "t", grant);
 }
 
 static bool wait_session_count(sd_bus *bus, uint32_t want, int ms)
@@ -550,6 +568,7 @@ static void session_phase(const char *fake)
 	sd_bus *bus = NULL, *bus2 = NULL;
 	Counts c = { 0 };
 	char fifo[300], file[300], p1[128], p2[128], p3[128], rpath[4096];
+	uint64_t g1 = 0, g2 = 0;
 	char *str = NULL;
 	int fd1 = -1, fd2 = -1, fd3 = -1, ffd = -1, rofd = -1, r;
 	uint32_t u = 0;
@@ -568,7 +587,8 @@ static void session_phase(const char *fake)
 		return;
 	}
 	rofd = open(file, O_RDONLY | O_CLOEXEC);
-	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=2\nMaxBytesPerUser=12K\n");
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=2\nMaxBytesPerUser=12K\n"
+		   "MaxFilesPerSession=2\n");
 	drain_notify();
 	{
 		const char *args[] = { "--bus-address", address, "--control", fifo,
@@ -653,9 +673,10 @@ static void session_phase(const char *fake)
 	sd_bus_error_free(&e);
 
 	/* AttachFile. */
-	r = attach(bus, p1, ffd, 0, 8192, "Write", &e, rpath, sizeof(rpath));
-	tap_ok(r >= 0 && strcmp(rpath, file) == 0, "AttachFile(rw, 0, 8192, Write) -> Path %s (%s)",
-	       rpath, err_name(&e, r));
+	r = attach_full(bus, p1, ffd, 0, 8192, "Write", &e, rpath, sizeof(rpath), &g1);
+	tap_ok(r >= 0 && strcmp(rpath, file) == 0 && g1 > 0,
+	       "AttachFile(rw, 0, 8192, Write) -> Path %s, Grant %" PRIu64 " (%s)",
+	       rpath, g1, err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = sd_bus_call_method(bus, DEST, p1, "org.freedesktop.DBus.Properties", "Get", &e, &reply,
 			       "ss", DXM_SESSION_IFACE, "Files");
@@ -690,6 +711,42 @@ static void session_phase(const char *fake)
 	r = sd_bus_call_method(bus, DEST, p1, DXM_SESSION_IFACE, "AttachFile", &e, NULL,
 			       "stta{sv}", "not-an-fd", (uint64_t)0, (uint64_t)4096, 0);
 	tap_ok(r < 0 && e.name, "AttachFile with a string for the fd -> error (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+
+	/* MaxFilesPerSession=2, and DetachFile gives a range back. */
+	r = attach_full(bus, p1, ffd, 0, 4096, NULL, &e, NULL, 0, &g2);
+	tap_ok(r >= 0 && g2 != g1, "a second range (Grant %" PRIu64 ") (%s)", g2, err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach(bus, p1, ffd, 4096, 4096, NULL, &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_TOO_MANY_FILES) &&
+	       strstr(e.message, "MaxFilesPerSession=2"),
+	       "a third over MaxFilesPerSession=2 -> TooManyFiles naming the limit (%s: %s)",
+	       err_name(&e, r), e.message ? e.message : "");
+	sd_bus_error_free(&e);
+	r = detach(bus, p1, g2, &e);
+	tap_ok(r >= 0, "DetachFile(%" PRIu64 ") (%s)", g2, err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = sd_bus_get_property(bus, DEST, p1, DXM_SESSION_IFACE, "Files", &e, &reply, "a(sttb)");
+	{
+		int n = 0;
+
+		if (r >= 0 && sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
+			while (sd_bus_message_skip(reply, "(sttb)") > 0)
+				n++;
+		tap_ok(r >= 0 && n == 1, "Files lists the one range left (%d)", n);
+	}
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	r = detach(bus, p1, g2, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_NOT_ATTACHED),
+	       "DetachFile of it again -> NotAttached (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	/* Its slot and its bytes (12K = MaxBytesPerUser) are free again. */
+	r = attach_full(bus, p1, ffd, 4096, 4096, NULL, &e, NULL, 0, &g2);
+	if (r >= 0)
+		r = detach(bus, p1, g2, &e);
+	tap_ok(r >= 0, "after the detach, another 4 KiB range fits (and goes) (%s)",
+	       err_name(&e, r));
 	sd_bus_error_free(&e);
 
 	if (geteuid() == 0) {

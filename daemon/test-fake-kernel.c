@@ -92,6 +92,19 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 		s->grants++;
 		return 0;
 	}
+	case DAXMIRROR_CTL_UNGRANT: {
+		struct daxmirror_ungrant *u = arg;
+
+		s = find(u->session_id);
+		if (!s)
+			return fail(ENOENT);
+		if (s->state == DAXMIRROR_STATE_REVOKED)
+			return fail(ENODEV);
+		if (!s->grants || !u->dev || !u->ino)
+			return fail(ENOENT);
+		s->grants--;
+		return 0;
+	}
 	case DAXMIRROR_CTL_LIST_SESSIONS: {
 		struct daxmirror_session_list *l = arg;
 		uint64_t *ids = (uint64_t *)(uintptr_t)l->ids;

@@ -362,6 +362,8 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 		return flags;
 	if (fstat(fd, &st) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "fstat: %s", strerror(errno));
+	rep->dev = st.st_dev;
+	rep->ino = st.st_ino;
 	if (!S_ISREG(st.st_mode))
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "not a regular file");
 

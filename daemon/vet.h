@@ -15,6 +15,7 @@
 #include "pmem.h"
 
 typedef struct VetReport {
+	uint64_t dev, ino;	/* the file's st_dev and st_ino */
 	bool dax;
 	enum dmp_granularity granularity;
 	int numa_node;

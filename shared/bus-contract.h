@@ -32,6 +32,8 @@
 #define DXM_ERROR_UNSUPPORTED_FS	DXM_ERROR_PREFIX "UnsupportedFileSystem"
 #define DXM_ERROR_TIMEOUT		DXM_ERROR_PREFIX "Timeout"
 #define DXM_ERROR_BUSY			DXM_ERROR_PREFIX "Busy"
+#define DXM_ERROR_TOO_MANY_FILES	DXM_ERROR_PREFIX "TooManyFiles"
+#define DXM_ERROR_NOT_ATTACHED		DXM_ERROR_PREFIX "NotAttached"
 
 /* The error map, name -> errno, ended by SD_BUS_ERROR_MAP_END. */
 extern const sd_bus_error_map dxm_bus_error_map[];
