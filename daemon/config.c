@@ -29,6 +29,9 @@ void config_init_defaults(Config *c)
 		.max_vetting = CONFIG_DEFAULT_MAX_VETTING,
 		.max_vetting_queued_per_user = CONFIG_DEFAULT_MAX_VETTING_QUEUED_PER_USER,
 		.vet_timeout_sec = CONFIG_DEFAULT_VET_TIMEOUT_SEC,
+		.max_closing_per_user = CONFIG_DEFAULT_MAX_CLOSING_PER_USER,
+		.max_closing = CONFIG_DEFAULT_MAX_CLOSING,
+		.max_client_fds = CONFIG_DEFAULT_MAX_CLIENT_FDS,
 	};
 }
 
@@ -138,6 +141,10 @@ static const U32Key limits_u32[] = {
 	{ "MaxVettingQueuedPerUser", offsetof(Config, max_vetting_queued_per_user), 0,
 	  CONFIG_MAX_VETTING_QUEUED_LIMIT },
 	{ "VetTimeoutSec", offsetof(Config, vet_timeout_sec), 1, CONFIG_MAX_VET_TIMEOUT_SEC },
+	{ "MaxClosingPerUser", offsetof(Config, max_closing_per_user), 1,
+	  CONFIG_MAX_CLOSING_LIMIT },
+	{ "MaxClosing", offsetof(Config, max_closing), 1, CONFIG_MAX_CLOSING_LIMIT },
+	{ "MaxClientFds", offsetof(Config, max_client_fds), 16, CONFIG_MAX_CLIENT_FDS_LIMIT },
 };
 
 /* AllowFileSystems: names or fnmatch patterns of file system types, e.g.
@@ -149,6 +156,17 @@ static int parse_fs_list(const char *value, char *out)
 	for (const char *c = value; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr(" \t._-*?[]", *c))
 			return -EINVAL;
+	/* A longer pattern could never match (types are cut at 63): an
+	 * error, not an entry silently ignored. */
+	for (const char *c = value; *c; ) {
+		size_t n;
+
+		c += strspn(c, " \t");
+		n = strcspn(c, " \t");
+		if (n > CONFIG_FS_PATTERN_MAX)
+			return -E2BIG;
+		c += n;
+	}
 	strcpy(out, value);
 	return 0;
 }
@@ -193,7 +211,11 @@ static int assign(Parser *p, Config *c, enum section sec, const char *key,
 			return 0;
 		}
 		if (streq(key, "AllowFileSystems")) {
-			if (parse_fs_list(value, c->allow_filesystems) < 0)
+			r = parse_fs_list(value, c->allow_filesystems);
+			if (r == -E2BIG)
+				return parser_error(p, "AllowFileSystems: '%s' has a pattern longer than %d characters, which no file system type can match",
+						    value, CONFIG_FS_PATTERN_MAX);
+			if (r < 0)
 				return parser_error(p, "AllowFileSystems: '%s' is not a list of file system types (letters, digits, '.', '_', '-' and the patterns '*', '?', '[]', separated by spaces; at most %d characters)",
 						    value, CONFIG_FS_LIST_SIZE - 1);
 			return 0;

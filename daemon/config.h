@@ -28,6 +28,18 @@
 #define CONFIG_MAX_VETTING_LIMIT		64U
 #define CONFIG_DEFAULT_VET_TIMEOUT_SEC		10U
 #define CONFIG_MAX_VET_TIMEOUT_SEC		3600U
+/* Closes of clients' fds, on threads of their own (close() of a FUSE
+ * file waits for its server): per uid and in all. The pool has MaxVetting
+ * + MaxClosing + 1 threads. */
+#define CONFIG_DEFAULT_MAX_CLOSING_PER_USER	2U
+#define CONFIG_DEFAULT_MAX_CLOSING		8U
+#define CONFIG_MAX_CLOSING_LIMIT		64U
+/* Clients' fds the broker holds at once (messages being handled, calls
+ * vetted or waiting, closes waiting or stuck). */
+#define CONFIG_DEFAULT_MAX_CLIENT_FDS		4096U
+#define CONFIG_MAX_CLIENT_FDS_LIMIT		32768U
+/* Longest AllowFileSystems pattern (a file system type is cut at 63). */
+#define CONFIG_FS_PATTERN_MAX			63
 /* Room for [Policy] AllowFileSystems, NUL included. */
 #define CONFIG_FS_LIST_SIZE			256
 /* Largest file accepted, so a mistaken path cannot eat the daemon's memory. */
@@ -44,6 +56,9 @@ typedef struct Config {
 	uint32_t max_vetting;			/* [Limits] MaxVetting */
 	uint32_t max_vetting_queued_per_user;	/* [Limits] MaxVettingQueuedPerUser */
 	uint32_t vet_timeout_sec;		/* [Limits] VetTimeoutSec */
+	uint32_t max_closing_per_user;		/* [Limits] MaxClosingPerUser */
+	uint32_t max_closing;			/* [Limits] MaxClosing */
+	uint32_t max_client_fds;		/* [Limits] MaxClientFds */
 	/* [Policy] AllowFileSystems: file system types (fnmatch patterns,
 	 * separated by spaces) allowed beyond vet.c's built-in list; "" none.
 	 * An array, so a Config stays a value that copies as a whole. */

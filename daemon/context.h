@@ -17,6 +17,7 @@
 
 typedef struct Session Session;
 typedef struct VetJob VetJob;
+typedef struct VetHold VetHold;
 
 /* What session.c tells its listeners (the fd store, graceful revoke)
  * through Context.session_hook. */
@@ -68,7 +69,18 @@ typedef struct Context {
 	bool vet_timer_init;
 	bool vet_running;		/* new jobs accepted (false once stopping) */
 	uint32_t vet_threads;		/* UV_THREADPOOL_SIZE, fixed at start */
+	uint32_t vet_close_threads;	/* of which for closes (MaxClosing at start) */
 	int vet_null_fd;		/* /dev/null, put in place of fds closed on a thread */
+	/* Clients' fds (vetting.c's bus filter): every message that carries
+	 * fds is kept until a thread has put /dev/null in their place. */
+	VetHold *vet_holds;		/* in arrival order */
+	uint32_t vet_held_fds;		/* fds of vet_holds (MaxClientFds) */
+	sd_bus_slot *vet_filter_slot;
+	uv_check_t vet_check;		/* after dispatch: a message's handlers are done */
+	bool vet_check_init;
+	/* The vetting a thread runs: vet_call(), or a test's fake (NULL:
+	 * vet_call()). */
+	vet_call_fn vet;
 	uv_timer_t refresh_timer;	/* counters, at most once a second */
 	/* Told of sessions coming, changing and going (daemon.c sets it:
 	 * fdstore.c and revoke.c listen; NULL in the fuzz harnesses). */

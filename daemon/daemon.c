@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -68,9 +69,12 @@ static void reload(Context *ctx)
 		ctx->config = c;
 		log_info("configuration reloaded from %s%s", ctx->config_path,
 			 r == 1 ? " (missing: built-in defaults)" : "");
-		if (c.max_vetting > ctx->vet_threads - 1)
+		if (c.max_vetting > ctx->vet_threads - 1 - ctx->vet_close_threads)
 			log_warning("MaxVetting=%u: the thread pool was sized at start, %u is the most until a restart",
-				    c.max_vetting, ctx->vet_threads - 1);
+				    c.max_vetting, ctx->vet_threads - 1 - ctx->vet_close_threads);
+		if (c.max_closing > ctx->vet_close_threads)
+			log_warning("MaxClosing=%u: the thread pool was sized at start, %u is the most until a restart",
+				    c.max_closing, ctx->vet_close_threads);
 		manager_config_changed(ctx, &old);
 	}
 	/* A module loaded after the daemon started is picked up here. */
@@ -211,6 +215,11 @@ static int run(Context *ctx)
 	r = bus_open(ctx);
 	if (r < 0)
 		return r;
+	/* First, before anything can dispatch a message: every client fd
+	 * that reaches the broker is dropped on a thread (vetting.c). */
+	r = sd_bus_add_filter(ctx->bus, &ctx->vet_filter_slot, vetting_bus_filter, ctx);
+	if (r < 0)
+		return log_error_errno(r, "sd_bus_add_filter: %m");
 	r = manager_register(ctx);
 	if (r < 0)
 		return r;
@@ -316,14 +325,27 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	close_handle((uv_handle_t *)&ctx.sigterm);
 	close_handle((uv_handle_t *)&ctx.sigint);
 	close_handle((uv_handle_t *)&ctx.sighup);
-	/* A vetting thread stuck in a file system keeps its work request
-	 * active: UV_RUN_DEFAULT would wait for it forever. One pass runs the
-	 * close callbacks and whatever the threads finished meanwhile. */
-	uv_run(&ctx.loop, busy ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
-	if (ctx.vet_jobs) {
+	/* Threads of the pool that are still busy: quick closes of clients'
+	 * fds end within a moment; a thread stuck in a FUSE request whose
+	 * server has read it and does not answer cannot be interrupted, not
+	 * even by SIGKILL (FLUSH, a forced request, never). Give them two
+	 * seconds, running the loop so their after-work callbacks free what
+	 * they held; the loop has nothing else to serve now. */
+	for (int i = 0; busy && i < 200 && vetting_busy(&ctx); i++) {
+		uv_run(&ctx.loop, UV_RUN_NOWAIT);
+		if (vetting_busy(&ctx))
+			usleep(10000);
+	}
+	uv_run(&ctx.loop, vetting_busy(&ctx) ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
+	if (ctx.vet_jobs || ctx.vet_holds) {
 		/* uv_loop_close() would say EBUSY, and libuv's destructor joins
-		 * its threads at exit(): leave without both. The kernel ends
-		 * the stuck threads (their waits are killable). */
+		 * its threads at exit(): leave without both. The bus name and
+		 * the control node go first; then _exit(). The process ends
+		 * when its last thread does: a thread stuck in a file system
+		 * (and the exit's own close of the clients' fds still held,
+		 * which flushes them) waits until the server answers or goes
+		 * (its death, or an abort through
+		 * /sys/fs/fuse/connections/N/abort, fails the requests). */
 		log_notice("vetting threads still in a file system: exiting without waiting for them");
 		bus_close(&ctx);
 		kernel_close(&ctx.kernel);

@@ -170,6 +170,11 @@ int main(void)
 	bad("[Limits]\nVetTimeoutSec=3601\n", 2, "VetTimeoutSec");
 	bad("[Policy]\nAllowFileSystems=fuse,nfs\n", 2, "AllowFileSystems");
 	bad("[Policy]\nAllowFileSystems=fuse/x\n", 2, "AllowFileSystems");
+	bad("[Policy]\nAllowFileSystems=nfs4 fuse.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa*\n",
+	    2, "longer than 63 characters");
+	bad("[Limits]\nMaxClosing=0\n", 2, "MaxClosing");
+	bad("[Limits]\nMaxClosingPerUser=65\n", 2, "MaxClosingPerUser");
+	bad("[Limits]\nMaxClientFds=15\n", 2, "MaxClientFds");
 	{
 		char longlist[600] = "[Policy]\nAllowFileSystems=";
 

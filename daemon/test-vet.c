@@ -57,7 +57,28 @@ static const char mountinfo[] =
 	"77 21 0:50 / /run/user/1000/x rw,nosuid,nodev,relatime shared:40 - fuse.sshfs host:/ rw,user_id=0\n"
 	"78 21 0:51 / /mnt/a\\040-\\040b rw shared:7 master:3 - fuse fuse-stall rw,user_id=0\n"
 	"90 21 0:52 / /broken rw\n"
-	"91 21 0:53 / /nfs rw - nfs4 server:/export rw,vers=4.2";
+	"91 21 0:53 / /nfs rw - nfs4 server:/export rw,vers=4.2\n"
+	"92 21 0:54 / /home/u/m rw,nosuid,nodev - fuse.sshfs u@h:/ rw,user_id=1000,group_id=1000\n"
+	"93 21 0:55 / /m rw - fuse.x x rw,group_id=0,user_id=0,default_permissions\n"
+	"94 21 0:56 / /n rw - fuse.y y rw,max_read=4096";
+
+/* vet_call() of @fd with AllowFileSystems @extra: its error name or "ok". */
+static const char *call(int fd, uint64_t off, uint64_t len, const char *extra)
+{
+	static char name[256];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	VetCall c = { .fd = fd, .caller_pidfd = -1, .offset = off, .length = len, .pagecache = true };
+	VetReport rep;
+	int r;
+
+	snprintf(c.allow_fs, sizeof(c.allow_fs), "%s", extra ? extra : "");
+	r = vet_call(NULL, &c, &rep, &e);
+	snprintf(name, sizeof(name), "%s", r < 0 ? (e.name ? e.name : "?") : "ok");
+	if (r < 0)
+		tap_diag("%s: %s", e.name, e.message);
+	sd_bus_error_free(&e);
+	return name;
+}
 
 static void fs_cases(void)
 {
@@ -101,12 +122,40 @@ static void fs_cases(void)
 	       vet_fs_allowed("nfs4", "nfs[34]") && !vet_fs_allowed("nfs", "nfs?"),
 	       "AllowFileSystems: exact names and patterns, blank separated");
 
-	/* The real thing: procfs answers for the daemon's own fds. */
+	/* FUSE mounts: only root's can be allowed (user_id=0). */
+	{
+		VetMount m;
+		const char *why = NULL;
+
+		tap_ok(vet_mountinfo_mount(mountinfo, 92, &m) == 0 && streq(m.type, "fuse.sshfs") &&
+		       m.fuse_owner == 1000, "mountinfo: a user's FUSE mount, user_id=1000");
+		tap_ok(!vet_mount_allowed(&m, "fuse.* fuse.sshfs *", &why) && why &&
+		       strstr(why, "root"), "a user's fuse.sshfs: refused whatever AllowFileSystems says");
+		tap_ok(vet_mountinfo_mount(mountinfo, 93, &m) == 0 && m.fuse_owner == 0 &&
+		       vet_mount_allowed(&m, "fuse.x", NULL) && !vet_mount_allowed(&m, "nfs4", NULL),
+		       "root's fuse.x (user_id=0 after other options): allowed by AllowFileSystems=fuse.x only");
+		tap_ok(vet_mountinfo_mount(mountinfo, 94, &m) == 0 && m.fuse_owner == -1 &&
+		       !vet_mount_allowed(&m, "fuse.*", NULL), "a FUSE mount without user_id: refused");
+		tap_ok(vet_mountinfo_mount(mountinfo, 91, &m) == 0 && m.fuse_owner == -1 &&
+		       vet_mount_allowed(&m, "nfs4", NULL) && !vet_mount_allowed(&m, NULL, NULL),
+		       "nfs4: no owner, allowed by its pattern only");
+		tap_ok(vet_mountinfo_mount(mountinfo, 36, &m) == 0 && vet_mount_allowed(&m, NULL, NULL),
+		       "ext3: allowed, built in");
+	}
+
+	/* The real thing: procfs answers for the daemon's own fds. On the
+	 * loop only the link is read ("" : decided on the thread). */
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	tap_ok(fd >= 0 && vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 && streq(type, "proc"),
-	       "an fd of /proc/self/status is on proc (%s)", fd >= 0 ? type : "?");
-	tap_ok(streq(precheck(fd, 0, 4096, false, NULL), DXM_ERROR_UNSUPPORTED_FS),
-	       "proc by default: UnsupportedFileSystem");
+	{
+		VetMount m;
+
+		tap_ok(fd >= 0 && vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 && streq(type, "") &&
+		       vet_fd_mount(fd, 0, -1, &m) == 0 && streq(m.type, "proc"),
+		       "an fd of /proc/self/status: \"\" on the loop, proc on the thread (%s)",
+		       fd >= 0 ? m.type : "?");
+	}
+	tap_ok(streq(call(fd, 0, 4096, NULL), DXM_ERROR_UNSUPPORTED_FS),
+	       "proc by default: UnsupportedFileSystem (vet_call)");
 	tap_ok(streq(precheck(fd, 0, 4096, false, "sysfs proc"), "ok"),
 	       "proc with AllowFileSystems=sysfs proc: passes the precheck");
 	tap_ok(streq(precheck(fd, 0, 4096, true, "proc"), DXM_ERROR_BAD_FILE),
@@ -225,11 +274,14 @@ int main(void)
 	{
 		char type[VET_FSTYPE_SIZE];
 
-		tap_ok(vet_fd_fstype(fd, 0, type, sizeof(type)) == 0,
-		       "the temporary file's file system: %s", type);
-		tap_ok(streq(precheck(fd, 0, 16384, true, NULL),
-			     vet_fs_allowed(type, NULL) ? "ok" : DXM_ERROR_UNSUPPORTED_FS),
-		       "precheck of the temporary file follows vet_fs_allowed(%s)", type);
+		VetMount m;
+
+		tap_ok(vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 &&
+		       vet_fd_mount(fd, 0, -1, &m) == 0,
+		       "the temporary file's file system: %s", m.type);
+		tap_ok(streq(call(fd, 0, 16384, NULL),
+			     vet_mount_allowed(&m, NULL, NULL) ? "ok" : DXM_ERROR_UNSUPPORTED_FS),
+		       "vet_call of the temporary file follows vet_mount_allowed(%s)", m.type);
 	}
 	close(op);
 	close(wo);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bus-contract.h"
@@ -59,12 +60,12 @@ int vet_fdinfo_mnt_id(const char *text, int *ret)
 	return -ENOENT;
 }
 
-int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size)
+int vet_mountinfo_mount(const char *text, int mnt_id, VetMount *ret)
 {
 	/* "36 35 98:0 /root /mnt opts [optional...] - TYPE SOURCE SUPEROPTS":
 	 * the optional fields end at " - "; spaces elsewhere are escaped. */
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		const char *end = strchr(l, '\n'), *sep, *t;
+		const char *end = strchr(l, '\n'), *sep, *t, *opts;
 		char *after;
 		size_t n;
 		long id;
@@ -80,15 +81,55 @@ int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size)
 			continue;
 		t = sep + 3;
 		n = strcspn(t, " \n");
-		if (n == 0 || size == 0)
+		if (n == 0)
 			continue;
-		if (n >= size)
-			n = size - 1;
-		memcpy(type, t, n);
-		type[n] = '\0';
+		memcpy(ret->type, t, n < sizeof(ret->type) ? n : sizeof(ret->type) - 1);
+		ret->type[n < sizeof(ret->type) ? n : sizeof(ret->type) - 1] = '\0';
+		ret->fuse_owner = -1;
+		/* TYPE SOURCE SUPEROPTS: the super options are the third field. */
+		opts = t + n;
+		if (*opts == ' ') {
+			opts += 1;
+			opts += strcspn(opts, " \n");
+		}
+		if (*opts == ' ' && strncmp(ret->type, "fuse", 4) == 0) {
+			size_t len = strcspn(++opts, " \n");
+
+			for (const char *o = opts; o < opts + len; o += strcspn(o, ",\n "), o += *o == ',') {
+				if (strncmp(o, "user_id=", 8) == 0) {
+					char *e;
+					long long v;
+
+					errno = 0;
+					v = strtoll(o + 8, &e, 10);
+					if (!errno && e > o + 8 && v >= 0)
+						ret->fuse_owner = v;
+					break;
+				}
+				if (o[strcspn(o, ",\n ")] != ',')
+					break;
+			}
+		}
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int vet_mountinfo_fstype(const char *text, int mnt_id, char *type, size_t size)
+{
+	VetMount m;
+	size_t n;
+	int r;
+
+	r = vet_mountinfo_mount(text, mnt_id, &m);
+	if (r < 0 || size == 0)
+		return r < 0 ? r : -ENOENT;
+	n = strlen(m.type);
+	if (n >= size)
+		n = size - 1;
+	memcpy(type, m.type, n);
+	type[n] = '\0';
+	return 0;
 }
 
 /* Local file systems whose files can be DAX (ext2, ext4, xfs, erofs) or
@@ -140,17 +181,13 @@ bool vet_fs_allowed(const char *type, const char *extra)
 	return false;
 }
 
-/* A procfs file, whole, NUL-terminated, into *@ret (at most 64 MiB:
- * mountinfo grows with the mounts). 0 or -errno. */
-static int read_proc(const char *path, char **ret)
+/* The rest of @fd (a procfs file), whole, NUL-terminated, into *@ret
+ * (at most 64 MiB: mountinfo grows with the mounts). 0 or -errno. */
+static int read_fd(int fd, char **ret)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n;
 
@@ -180,27 +217,63 @@ static int read_proc(const char *path, char **ret)
 	return 0;
 }
 
-int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
+static int read_proc(const char *path, char **ret)
 {
-	_cleanup_free_ char *fdinfo = NULL;
+	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, ret);
+}
+
+/* Is @fd an fd of a file on some mount? From the link's text alone, which
+ * comes from the dentry (d_path): no call into the file system, and no
+ * fdinfo, whose show_fdinfo() for an epoll fd waits for a mutex the
+ * client can hold forever (epoll_ctl() polling a FUSE file). An
+ * anonymous inode, a pipe or a socket has no mount to find. 0 or
+ * -errno. */
+static int fd_on_mount(int fd)
+{
 	char path[64], link[16];
-	int mnt_id, r;
 	ssize_t n;
 
-	/*
-	 * An fd of no file system (an anonymous inode, a pipe, a socket) has
-	 * no mount to find, and reading its fdinfo may call its driver's
-	 * show_fdinfo(), which for an epoll fd waits for a mutex the client
-	 * can hold forever (epoll_ctl() polling a FUSE file). The link's
-	 * text comes from the dentry alone.
-	 */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
-	if (link[0] != '/')
-		return -ENOENT;
+	return link[0] == '/' ? 0 : -ENOENT;
+}
+
+int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
+{
+	int r;
+
+	(void)caller;
+	r = fd_on_mount(fd);
+	if (r < 0)
+		return r;
+	if (size == 0)
+		return -EINVAL;
+	type[0] = '\0';	/* decided on the thread: vet_call() */
+	return 0;
+}
+
+static int pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 ? -errno : 0;
+}
+
+int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret)
+{
+	_cleanup_free_ char *fdinfo = NULL;
+	char path[64];
+	int mnt_id, r;
+
+	r = fd_on_mount(fd);
+	if (r < 0)
+		return r;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	r = read_proc(path, &fdinfo);
 	if (r < 0)
@@ -209,19 +282,50 @@ int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
 		return -ENOENT;
 	for (int i = 0; i < 2; i++) {
 		_cleanup_free_ char *mountinfo = NULL;
+		_cleanup_close_ int mfd = -1;
 
-		if (i == 0)
-			snprintf(path, sizeof(path), "/proc/self/mountinfo");
-		else if (caller > 0)
-			snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)caller);
-		else
-			break;
-		if (read_proc(path, &mountinfo) < 0)
+		if (i == 0) {
+			r = read_proc("/proc/self/mountinfo", &mountinfo);
+		} else {
+			/* The caller's namespace: the pid is the one the bus
+			 * named, its pidfd taken on the loop; /proc/PID opened
+			 * first, then the pidfd shows the process was still
+			 * alive, so PID was not yet anybody else's. */
+			if (caller_pid <= 0 || caller_pidfd < 0)
+				break;
+			snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)caller_pid);
+			mfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+			if (mfd < 0 || pidfd_alive(caller_pidfd) < 0)
+				break;
+			r = read_fd(mfd, &mountinfo);
+		}
+		if (r < 0)
 			continue;
-		if (vet_mountinfo_fstype(mountinfo, mnt_id, type, size) == 0)
+		if (vet_mountinfo_mount(mountinfo, mnt_id, ret) == 0)
 			return 0;
 	}
 	return -ENOENT;
+}
+
+static bool fs_is_fuse(const char *type)
+{
+	return streq(type, "fuse") || streq(type, "fuseblk") || strncmp(type, "fuse.", 5) == 0;
+}
+
+bool vet_mount_allowed(const VetMount *m, const char *extra, const char **why)
+{
+	if (vet_fs_local(m->type))
+		return true;
+	if (fs_is_fuse(m->type) && m->fuse_owner != 0) {
+		if (why)
+			*why = "a FUSE mount not made by root (any user can mount FUSE with any subtype; AllowFileSystems= cannot allow it)";
+		return false;
+	}
+	if (vet_fs_allowed(m->type, extra))
+		return true;
+	if (why)
+		*why = "not allowed (AllowFileSystems= in daxmirrord.conf allows more types)";
+	return false;
 }
 
 /* The fd's open mode (fcntl, no call into the file system): valid, not
@@ -273,6 +377,8 @@ int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, b
 	if (r < 0)
 		return r;
 
+	if (fstype && !*fstype)
+		return 0;	/* decided on the thread (vet_call()) */
 	if (!fstype)
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
 					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
@@ -405,4 +511,28 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 					 strerror(-r));
 	}
 	return 0;
+}
+
+int vet_call(VetCache *cache, const VetCall *call, VetReport *rep, sd_bus_error *error)
+{
+	const char *why = NULL;
+	VetMount m;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->numa_node = -1;
+	r = check_flags(call->fd, call->write, error);
+	if (r < 0)
+		return r;
+	/* procfs only: nothing here reaches the file's server. */
+	r = vet_fd_mount(call->fd, call->caller_pid, call->caller_pidfd, &m);
+	if (r < 0)
+		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
+					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
+	if (!vet_mount_allowed(&m, call->allow_fs, &why))
+		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
+					 "the file is on a %s file system, which cannot be DAX or local page cache: %s",
+					 m.type, why);
+	return vet_file(cache, call->fd, call->offset, call->length, call->write, call->pagecache,
+			rep, error);
 }

@@ -79,19 +79,53 @@ bool vet_fs_allowed(const char *type, const char *extra);
  * O_PATH fd (no flush) and the built-in local types. */
 bool vet_close_needs_thread(int fd, const char *fstype);
 
-/* The type of the file system under @fd, from procfs only (fdinfo's mount
- * id, then the daemon's mountinfo, then that of @caller, the caller's pid,
- * 0 for none: mount ids are unique across namespaces, and the daemon may
- * run in a mount namespace of its own). No call reaches the file system.
- * 0; -ENOENT if no mountinfo lists the mount (a pipe, a memfd, a mount
- * namespace neither sees); other -errno from procfs. */
+/* The mount under @fd as procfs tells it (vet_fd_mount()). */
+typedef struct VetMount {
+	char type[VET_FSTYPE_SIZE];
+	/* FUSE's "user_id=" super option: the uid that mounted it (-1: not
+	 * FUSE, or none given). Any user can mount FUSE (fusermount3) with
+	 * any subtype, so "fuse.sshfs" names nothing trustworthy unless root
+	 * mounted it. */
+	long long fuse_owner;
+} VetMount;
+
+/* The mount of @mnt_id in the text of a mountinfo file: its type (cut to
+ * fit) and FUSE owner. 0 or -ENOENT. */
+int vet_mountinfo_mount(const char *text, int mnt_id, VetMount *ret);
+
+/* On the LOOP (session-dbus.c): the part of the file system check that
+ * reads nothing but the fd's own link (d_path, no call into any file
+ * system, no fdinfo, no mountinfo). 0 with @type "" for a file on some
+ * mount, decided on the vetting thread by vet_call() (vet_precheck()
+ * lets "" through); -ENOENT for an fd of no file system (a pipe, a
+ * socket, an anonymous inode: refused at once); -errno. @caller is not
+ * used (the caller's mount namespace is reached by pidfd on the
+ * thread). */
 int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size);
+
+/* On a THREAD: the mount under @fd, from procfs only (fdinfo's mount id,
+ * then the daemon's mountinfo, then that of the caller, @caller_pid with
+ * its pidfd @caller_pidfd, -1 for none: the file is read only if the
+ * pidfd's process is still alive after it was opened, so a reused pid
+ * cannot redirect the read). Mount ids are unique across namespaces. No
+ * call reaches the file system, but reading mountinfo costs time in the
+ * number of mounts, which any user can raise (fusermount3): never on the
+ * loop. 0; -ENOENT if no mountinfo lists the mount; other -errno. */
+int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret);
+
+/* May files on mount @m be vetted, given AllowFileSystems @extra? The
+ * built-in local types always; a FUSE mount (fuse, fuseblk, fuse.*) only
+ * if root mounted it (user_id=0), whatever @extra says; other types if a
+ * pattern of @extra matches. On false, @why (may be NULL) says which
+ * rule refused. */
+bool vet_mount_allowed(const VetMount *m, const char *extra, const char **why);
 
 /* The checks of AttachFile that make no call into the file's file system
  * (run on the daemon's loop, before vet_file() goes to a thread): the fd,
  * not O_PATH, the access mode (fcntl(F_GETFL)), offset and length aligned
  * and not overflowing, and the file system type @fstype (vet_fd_fstype();
- * NULL: none found) allowed by vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
+ * NULL: none found; "": decided on the thread by vet_call()) allowed by
+ * vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
  * InvalidRange, UnsupportedFileSystem). */
 int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
 		 const char *extra_fs, sd_bus_error *error);
@@ -105,5 +139,25 @@ int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, b
  * thread of the pool, never on the loop. Thread-safe. */
 int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool write,
 	     bool pagecache, VetReport *rep, sd_bus_error *error);
+
+/* What a vetting thread gets: AttachFile's fd and arguments, the
+ * caller, and the AllowFileSystems in force when the call came. */
+typedef struct VetCall {
+	int fd;
+	pid_t caller_pid;		/* 0: unknown */
+	int caller_pidfd;		/* -1: none */
+	uint64_t offset, length;
+	bool write, pagecache;
+	char allow_fs[256];		/* CONFIG_FS_LIST_SIZE */
+} VetCall;
+
+/* The whole vetting of a thread, injectable (Context.vet; the host test
+ * of vetting.c passes a fake): vet_call() first finds the mount
+ * (vet_fd_mount()) and refuses a type vet_mount_allowed() does not allow
+ * (UnsupportedFileSystem) before any call into the file system, then
+ * vet_file(). */
+typedef int (*vet_call_fn)(VetCache *cache, const VetCall *call, VetReport *rep,
+			   sd_bus_error *error);
+int vet_call(VetCache *cache, const VetCall *call, VetReport *rep, sd_bus_error *error);
 
 #endif

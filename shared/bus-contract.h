@@ -34,6 +34,10 @@
 #define DXM_ERROR_BUSY			DXM_ERROR_PREFIX "Busy"
 #define DXM_ERROR_TOO_MANY_FILES	DXM_ERROR_PREFIX "TooManyFiles"
 #define DXM_ERROR_NOT_ATTACHED		DXM_ERROR_PREFIX "NotAttached"
+/* The broker holds MaxClientFds fds of clients (calls being vetted or
+ * waiting, closes waiting or stuck in a file system): a call carrying
+ * more is refused. */
+#define DXM_ERROR_TOO_MANY_FDS		DXM_ERROR_PREFIX "TooManyFds"
 
 /* The error map, name -> errno, ended by SD_BUS_ERROR_MAP_END. */
 extern const sd_bus_error_map dxm_bus_error_map[];

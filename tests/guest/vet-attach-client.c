@@ -6,6 +6,8 @@
  *	session=PATH	the session
  *	sent=1		the call is on the bus (the reply may take long)
  *	reply=ok | error=NAME + message=TEXT	when the reply comes
+ * With METHOD, sends Session.METHOD(h fd) instead (a member the broker
+ * does not have: the fd rides on a message nobody handles).
  * Exit status: 0 once a reply (of any kind) came, 1 if a step before it
  * failed (step= and errno= say which), 2 usage. */
 #define _GNU_SOURCE
@@ -53,8 +55,8 @@ int main(int argc, char **argv)
 	bool done = false;
 	int sfd, r;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vet-attach-client FILE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: vet-attach-client FILE [METHOD]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -76,8 +78,10 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		return failed("open", -errno);
 	r = sd_bus_message_new_method_call(bus, &call, DXM_BUS_NAME, path, DXM_SESSION_IFACE,
-					   "AttachFile");
-	if (r >= 0)
+					   argc == 3 ? argv[2] : "AttachFile");
+	if (r >= 0 && argc == 3)
+		r = sd_bus_message_append(call, "h", fd);
+	else if (r >= 0)
 		r = sd_bus_message_append(call, "htta{sv}", fd, (uint64_t)0, (uint64_t)4096, 0);
 	if (r >= 0)
 		r = sd_bus_call_async(bus, &slot, call, on_reply, &done, CALL_TIMEOUT_USEC);
