@@ -140,7 +140,7 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
  * file system (vet_precheck() reads procfs). 0 when the vetting is
  * queued, or an error to answer. */
 static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
-			     const char *fstype, bool close_on_thread, sd_bus_error *error)
+			     const char *fstype, sd_bus_error *error)
 {
 	Context *ctx = s->ctx;
 	AttachOptions o = { 0 };
@@ -180,18 +180,16 @@ static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
 	};
 	/* Threads are counted against the caller's uid: root attaching for
 	 * a session of another uid uses root's. */
-	return vetting_submit(s, m, uid, fd, close_on_thread, &req, attach_file_vetted, error);
+	return vetting_submit(s, m, uid, fd, &req, attach_file_vetted, error);
 }
 
-/* AttachFile, first half. Its fd may be on a file system whose close()
- * waits on a server (FUSE's FLUSH): then, whatever the answer, the loop
- * does not let sd-bus close it but leaves that to a thread. */
+/* AttachFile, first half. Its fd is never closed here: the bus filter
+ * (vetting_bus_filter()) holds every message that carries fds and has a
+ * thread drop them, since close() of a FUSE fd waits for its server. */
 int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Session *s = userdata;
-	Context *ctx = s->ctx;
 	char fstype[VET_FSTYPE_SIZE];
-	bool known, close_on_thread;
 	uid_t uid = UID_UNKNOWN;
 	pid_t pid = 0;
 	int fd, r;
@@ -201,24 +199,11 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
 					 strerror(-r));
 	r = bus_caller(m, &uid, &pid, error);
-	known = vet_fd_fstype(fd, r < 0 ? 0 : pid, fstype, sizeof(fstype)) == 0;
-	close_on_thread = vet_close_needs_thread(fd, known ? fstype : NULL);
-	if (r >= 0)
-		r = attach_file_start(s, m, fd, uid, known ? fstype : NULL, close_on_thread, error);
-	if (r >= 0)
-		return 1;	/* vetting.c answers */
-	/* Without threads (before the start, stopping) sd-bus closes it. */
-	if (!close_on_thread || !ctx->vet_running)
-		return r;
-	/* Answer now, close later on a thread. */
-	if (!sd_bus_error_is_set(error))
-		sd_bus_error_set_errno(error, r);
-	r = sd_bus_reply_method_error(m, error);
 	if (r < 0)
-		log_debug_errno(r, "session %" PRIu64 ": answering AttachFile: %m", s->id);
-	sd_bus_error_free(error);
-	vetting_release(ctx, m, uid, fd);
-	return 1;
+		return r;
+	r = vet_fd_fstype(fd, pid, fstype, sizeof(fstype));
+	r = attach_file_start(s, m, fd, uid, r == 0 ? fstype : NULL, error);
+	return r < 0 ? r : 1;	/* 1: vetting.c answers */
 }
 
 /* DetachFile(t grant): gives back a file range AttachFile attached (its

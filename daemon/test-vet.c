@@ -164,10 +164,6 @@ static void fs_cases(void)
 	       streq(precheck(fd, 100, 4096, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
 	       streq(precheck(fd, UINT64_MAX & ~4095ULL, 8192, false, "proc"),
 		     DXM_ERROR_INVALID_RANGE), "precheck: empty, unaligned, overflowing ranges");
-	tap_ok(vet_close_needs_thread(fd, "proc") && vet_close_needs_thread(fd, NULL) &&
-	       vet_close_needs_thread(fd, "fuse") && !vet_close_needs_thread(fd, "ext4") &&
-	       !vet_close_needs_thread(-1, "fuse"),
-	       "closing: on a thread unless the type is local or the fd invalid");
 	if (fd >= 0)
 		close(fd);
 	if (pipe2(pipefd, O_CLOEXEC) == 0) {

@@ -68,7 +68,7 @@ static int server_filter(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	if (r < 0)
 		return r;
 	req = (VetRequest){ .offset = off, .length = len };
-	r = vetting_submit(&T.session, m, T.uid, fd, true, &req, done_ok, &e);
+	r = vetting_submit(&T.session, m, T.uid, fd, &req, done_ok, &e);
 	if (r < 0) {
 		r = sd_bus_reply_method_error(m, &e);
 		sd_bus_error_free(&e);

@@ -150,15 +150,6 @@ bool vet_fs_local(const char *type)
 	return false;
 }
 
-bool vet_close_needs_thread(int fd, const char *fstype)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags < 0 || (flags & O_PATH))
-		return false;
-	return !fstype || !vet_fs_local(fstype);
-}
-
 bool vet_fs_allowed(const char *type, const char *extra)
 {
 	char pattern[VET_FSTYPE_SIZE];

@@ -72,12 +72,6 @@ bool vet_fs_local(const char *type);
  * matches a pattern of @extra (AllowFileSystems=, separated by blanks;
  * NULL or "" for none). */
 bool vet_fs_allowed(const char *type, const char *extra);
-/* Must closing @fd (on a file system of type @fstype, NULL if unknown)
- * be left to a thread? close() calls the file system's flush, and FUSE
- * sends FLUSH to its server and waits for the answer uninterruptibly;
- * NFS and CIFS write back a writable file. False for an invalid fd, an
- * O_PATH fd (no flush) and the built-in local types. */
-bool vet_close_needs_thread(int fd, const char *fstype);
 
 /* The mount under @fd as procfs tells it (vet_fd_mount()). */
 typedef struct VetMount {

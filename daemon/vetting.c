@@ -360,14 +360,6 @@ int vetting_bus_filter(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return 1;
 }
 
-void vetting_release(Context *ctx, sd_bus_message *call, uid_t uid, int fd)
-{
-	(void)ctx;
-	(void)call;
-	(void)uid;
-	(void)fd;
-}
-
 /* --- vetting jobs --------------------------------------------------- */
 
 static void job_unlink(VetJob *j)
@@ -665,7 +657,7 @@ static int caller_pidfd(sd_bus_message *call, pid_t *pid)
 	return fd;
 }
 
-int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd, bool close_on_thread,
+int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd,
 		   const VetRequest *req, vet_done_fn done, sd_bus_error *error)
 {
 	Context *ctx = s->ctx;
@@ -673,7 +665,6 @@ int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd, bool clo
 	VetJob *j;
 	int r;
 
-	(void)close_on_thread;	/* every fd is dropped on a thread (VetHold) */
 	if (!ctx->vet_running)
 		return sd_bus_error_setf(error, DXM_ERROR_BUSY, "the broker is not vetting files now (stopping)");
 	r = quota_vetting_check(&ctx->quota, uid, ctx->config.max_vetting_per_user, total_cap(ctx));

@@ -46,13 +46,8 @@ int vetting_start(Context *ctx);
  * queued (the method handler returns 1: the reply comes later); a
  * negative errno with @error set (Busy: a cap reached, or the daemon
  * stopping), and then nothing was taken. */
-int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd, bool close_on_thread,
+int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd,
 		   const VetRequest *req, vet_done_fn done, sd_bus_error *error);
-
-/* Nothing to do any more: the bus filter (vetting_bus_filter()) holds
- * every message that carries fds until a thread has dropped them. Kept
- * for session-dbus.c's call. */
-void vetting_release(Context *ctx, sd_bus_message *call, uid_t uid, int fd);
 
 /* sd_bus_add_filter()'s callback (daemon.c installs it, userdata the
  * Context): for each incoming message that carries fds (found through
