@@ -45,6 +45,12 @@ _Static_assert(LIBDAXMIRROR_ORDER_2M == DAXMIRROR_ORDER_2M, "order");
 _Static_assert(LIBDAXMIRROR_ORDER_1G == DAXMIRROR_ORDER_1G, "order");
 _Static_assert(LIBDAXMIRROR_MIRROR_WRITE == DAXMIRROR_MIRROR_WRITE, "flags");
 _Static_assert(sizeof(struct daxmirror_counters) == 16 * sizeof(uint64_t), "counters");
+/* The header's version is the one meson builds and installs (libclient/
+ * meson.build passes its libdaxmirror_version in parts). */
+_Static_assert(DAXMIRROR_VERSION_MAJOR == LIBDAXMIRROR_BUILD_MAJOR &&
+	       DAXMIRROR_VERSION_MINOR == LIBDAXMIRROR_BUILD_MINOR &&
+	       DAXMIRROR_VERSION_MICRO == LIBDAXMIRROR_BUILD_MICRO,
+	       "libdaxmirror.h's DAXMIRROR_VERSION_* differ from meson's libdaxmirror_version");
 
 /* A file range the broker vetted for this session (grants are never
  * withdrawn before the session ends, so a covered range needs no second
@@ -190,6 +196,16 @@ _public_ const char *daxmirror_client_session_path(const struct daxmirror_client
 _public_ const char *daxmirror_client_last_error(const struct daxmirror_client *c)
 {
 	return c ? c->last_error : NULL;
+}
+
+_public_ const char *daxmirror_version(void)
+{
+	return DAXMIRROR_VERSION_STRING;
+}
+
+_public_ int daxmirror_version_check(unsigned int major, unsigned int minor, unsigned int micro)
+{
+	return DAXMIRROR_VERSION_CHECK(major, minor, micro);
 }
 
 static void counters_from_stats(struct daxmirror_counters *out, const struct daxmirror_stats *s)

@@ -29,6 +29,13 @@
  *  - A session is bound to the address space of the process that opened
  *    it. A client must not be used after fork() in the child (the child's
  *    calls fail with EBUSY); free it in the parent only.
+ *
+ * Versions: the library's version is DAXMIRROR_VERSION_STRING of the
+ * header it was built with and what pkg-config reports (pkg-config
+ * --atleast-version=1.2 libdaxmirror); at run time daxmirror_version()
+ * and daxmirror_version_check(). Symbols carry the version node of the
+ * release that added them (LIBDAXMIRROR_1, _1.1, _1.2): a program built
+ * with a 1.2 symbol does not start against a 1.1 library.
  */
 #ifndef LIBDAXMIRROR_H
 #define LIBDAXMIRROR_H
@@ -40,6 +47,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of this header, equal to the library's it came with. */
+#define DAXMIRROR_VERSION_MAJOR		1
+#define DAXMIRROR_VERSION_MINOR		2
+#define DAXMIRROR_VERSION_MICRO		0
+#define DAXMIRROR_VERSION_STRING	"1.2.0"
+/* True (1) when the version is at least major.minor.micro:
+ * #if DAXMIRROR_VERSION_CHECK(1, 2, 0). */
+#define DAXMIRROR_VERSION_CHECK(major, minor, micro)				\
+	(DAXMIRROR_VERSION_MAJOR > (major) ||					\
+	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR > (minor)) || \
+	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR == (minor) && \
+	  DAXMIRROR_VERSION_MICRO >= (micro)))
 
 /* Flags of daxmirror_mirror_file(). */
 #define LIBDAXMIRROR_MIRROR_WRITE	0x1u /* writable mirror (session opened with Write) */
@@ -164,6 +184,30 @@ const char *daxmirror_client_last_error(const struct daxmirror_client *c);
  * kernel's errno (-ENODEV: revoked).
  */
 int daxmirror_client_counters(struct daxmirror_client *c, struct daxmirror_counters *out);
+
+/**
+ * daxmirror_version() - the library's version at run time
+ *
+ * Return: "MAJOR.MINOR.MICRO" of the loaded library (a static string), the
+ * DAXMIRROR_VERSION_STRING it was built with. Since 1.2.
+ */
+const char *daxmirror_version(void);
+
+/**
+ * daxmirror_version_check() - whether the loaded library is recent enough
+ * @major:	e.g. 1
+ * @minor:	e.g. 2
+ * @micro:	e.g. 0
+ *
+ * The run-time twin of DAXMIRROR_VERSION_CHECK(). (A program that only
+ * uses symbols of the version it was built against needs no check: the
+ * dynamic linker refuses an older library whose symbol versions lack
+ * them.) Since 1.2.
+ *
+ * Return: 1 if the loaded library's version is at least
+ * @major.@minor.@micro, 0 if not.
+ */
+int daxmirror_version_check(unsigned int major, unsigned int minor, unsigned int micro);
 
 /* ---- Graceful revoke: the client's event loop ---------------------------
  * An administrator may ask for a session to be revoked gracefully

@@ -9,6 +9,8 @@
  *    a client without a session (get_fd, get_events, process,
  *    revoke_pending, acknowledge_revoke -ENOTCONN); the flow with a session
  *    needs the module (tests/guest/test-broker-graceful);
+ *  - the version: daxmirror_version(), daxmirror_version_check() and the
+ *    header's macros agree;
  *  - the real daxmirrord, if built, with --control /nonexistent: -ENXIO.
  * TAP output; skips (exit 77) without dbus-daemon. */
 #define _GNU_SOURCE
@@ -348,6 +350,23 @@ static void test_no_client(void)
 	       "revoke calls on a NULL client -> EINVAL");
 }
 
+/* ---- The version ------------------------------------------------------------ */
+
+static void test_version(void)
+{
+	const char *v = daxmirror_version();
+
+	tap_ok(v && !strcmp(v, DAXMIRROR_VERSION_STRING), "daxmirror_version() = %s, the header's %s",
+	       v ?: "NULL", DAXMIRROR_VERSION_STRING);
+	tap_ok(DAXMIRROR_VERSION_CHECK(1, 2, 0) && DAXMIRROR_VERSION_CHECK(1, 1, 9) &&
+	       DAXMIRROR_VERSION_CHECK(0, 9, 9) && !DAXMIRROR_VERSION_CHECK(1, 2, 1) &&
+	       !DAXMIRROR_VERSION_CHECK(1, 3, 0) && !DAXMIRROR_VERSION_CHECK(2, 0, 0),
+	       "DAXMIRROR_VERSION_CHECK: 1.2.0 is at least 1.2.0, 1.1.9, 0.9.9, not 1.2.1, 1.3, 2.0");
+	tap_ok(daxmirror_version_check(1, 2, 0) == 1 && daxmirror_version_check(1, 1, 0) == 1 &&
+	       daxmirror_version_check(1, 3, 0) == 0 && daxmirror_version_check(2, 0, 0) == 0,
+	       "daxmirror_version_check() at run time: 1.1 and 1.2 yes, 1.3 and 2.0 no");
+}
+
 /* The event loop of a client without a session: a socket to poll for
  * input, nothing to process, no revoke pending, nothing to acknowledge. */
 static void test_events(struct daxmirror_client *c)
@@ -644,6 +663,7 @@ int main(void)
 		tap_bail("cannot start a private dbus-daemon: %s", strerror(-r));
 	}
 	test_no_client();
+	test_version();
 	test_unreachable();
 	test_arguments();
 	test_no_broker();
