@@ -10,25 +10,58 @@
  *    written only on success.
  *  - Handles are opaque. A *_free() function accepts NULL and returns NULL,
  *    so "p = daxmirror_x_free(p);" leaves no dangling pointer.
- *  - Errors of D-Bus calls are mapped to errnos (see daxmirror_client_new());
- *    the D-Bus error itself is kept for daxmirror_client_last_error().
+ *  - Errors of D-Bus calls are mapped to errnos (see daxmirror_client_new()).
  *    Errors of the fast path are the kernel's errnos, unchanged: ENODEV
  *    once the session was revoked or closed by the broker.
+ *  - Every int-returning call, on failure, leaves a message for
+ *    daxmirror_client_last_error() in the calling thread (argument errors
+ *    too: "offset 4097 is not a multiple of 4096"; D-Bus errors as
+ *    "<error name>: <message>"); on success it clears it. The accessors,
+ *    the *_free() functions and daxmirror_version*() leave it alone.
+ *
+ * Errnos every call taking a client or a mirror may return, besides its own:
+ *  -EINVAL   a NULL handle or pointer argument
+ *  -ECHILD   called in a child after fork() (see "Fork" below)
+ *  -ENODEV   on a mirror: daxmirror_client_free() already emptied it
  *
  * Thread safety:
- *  - The library has no global state: distinct clients are independent
- *    and may be used from different threads at the same time.
- *  - A client and all the mirrors made from it form one unit that must be
- *    used by one thread at a time (the caller serialises: a mutex per
- *    client, or one thread per client). The accessors taking a const
- *    pointer (daxmirror_mirror_addr() and friends) only read immutable
- *    fields and may be called concurrently with anything but the free of
- *    that object.
+ *  - The library has no global mutable state but each thread's last-error
+ *    message: distinct clients are independent, in any threads.
+ *  - Fast path, thread-safe on one client: daxmirror_mirror_read(),
+ *    _write(), _prefetch(), _snapshot(), _counters(), _persist() and
+ *    daxmirror_client_counters() may be called from any number of threads
+ *    at once, on the same or different mirrors of one client, and while
+ *    one other thread makes a slow-path call on that client, as long as
+ *    the mirror used is not being freed (by daxmirror_mirror_free() or
+ *    daxmirror_client_free()) at the same time (and, for
+ *    daxmirror_client_counters(), not while the daxmirror_mirror_file()
+ *    that opens the session runs). The device runs the accesses of one
+ *    session concurrently.
+ *  - Slow path, one thread at a time per client (the caller serialises
+ *    them, e.g. a mutex or one control thread): daxmirror_client_new(),
+ *    _free(), daxmirror_mirror_file(), daxmirror_mirror_free(), and the
+ *    event-loop calls daxmirror_client_get_fd(), _get_events(),
+ *    _process(), _revoke_pending(), _acknowledge_revoke().
+ *    (sd-bus connections are not thread-safe, and these calls change the
+ *    client's mirror list and session state.)
+ *  - Always safe: daxmirror_client_last_error() (per thread),
+ *    daxmirror_version(), daxmirror_version_check(), and the accessors
+ *    taking a const pointer (daxmirror_mirror_addr(), _length(),
+ *    _granularity(), _is_dax(), daxmirror_client_session_path()), which
+ *    read fields fixed at creation, concurrently with anything but the
+ *    free of that object (and, for session_path, a daxmirror_mirror_file()
+ *    that opens the session).
  *  - The CPU mapping (daxmirror_mirror_addr()) is ordinary memory: any
  *    thread may load and store through it at any time, as with mmap().
- *  - A session is bound to the address space of the process that opened
- *    it. A client must not be used after fork() in the child (the child's
- *    calls fail with EBUSY); free it in the parent only.
+ *
+ * Fork: a session is bound to the address space of the process that made
+ * the client. In a child after fork(), every call on a client or mirror
+ * made before the fork fails with -ECHILD and does nothing, except: the
+ * const accessors (they only read the handle), daxmirror_client_last_error(),
+ * and the two *_free() functions, which release the child's copy of the
+ * handle (memory, its copies of the fds, the child's copy of the mapping)
+ * without any bus call or ioctl, so the parent's session and mirrors are
+ * untouched. A child that needs the device makes its own client.
  *
  * Versions: the library's version is DAXMIRROR_VERSION_STRING of the
  * header it was built with and what pkg-config reports (pkg-config
@@ -125,6 +158,8 @@ struct daxmirror_counters {
  *		else the system bus
  *
  * Connects only; the session is opened by the first daxmirror_mirror_file().
+ * The first use may start the broker: daxmirrord is D-Bus activated, so
+ * the first OpenSession of a boot waits for its start-up.
  * D-Bus errors of later calls map to errnos as follows:
  * org.daxmirror1.Error.AccessDenied -EACCES, .QuotaExceeded -EDQUOT,
  * .ModuleNotLoaded -ENXIO, .NoSuchSession -ENOENT, .InvalidOption -EINVAL,
@@ -137,8 +172,9 @@ struct daxmirror_counters {
  * of the process (sd_bus_error_add_map()), so sd_bus_error_get_errno()
  * maps these names the same way in the application too.
  *
- * Return: 0; -EINVAL (@ret NULL), -ENOMEM, or what sd-bus returns when
- * the bus cannot be reached (e.g. -ENOENT, -ECONNREFUSED).
+ * Return: 0; -EINVAL (@ret NULL), -ENOMEM, -EMFILE/-ENFILE (no fd for the
+ * client's epoll fd), or what sd-bus returns when the bus cannot be reached
+ * (e.g. -ENOENT, -ECONNREFUSED).
  */
 int daxmirror_client_new(struct daxmirror_client **ret, const char *bus_address);
 
@@ -146,9 +182,16 @@ int daxmirror_client_new(struct daxmirror_client **ret, const char *bus_address)
  * daxmirror_client_free() - free a client
  * @c:		the client, or NULL
  *
- * Frees every mirror of @c (as daxmirror_mirror_free()), closes the
- * session (Session.Close, errors ignored), closes the session fd and
- * disconnects. Pointers to the client's mirrors are invalid afterwards.
+ * Removes and unmaps every mirror of @c the application has not freed,
+ * closes the session (Session.Close, errors ignored), closes the session fd
+ * and disconnects: the session ends at once. Mirrors not freed before stay
+ * valid *handles* without a mirror: daxmirror_mirror_free() on them is
+ * safe (and needed to free their memory; the client's memory goes with the
+ * last of them), every other call on them fails with -ENODEV, and
+ * daxmirror_mirror_addr()/_length() return NULL/0. So freeing a client
+ * before its mirrors is never a use after free. @c itself must not be used
+ * afterwards. In a child after fork(): releases the child's copy only
+ * (no Session.Close, no ioctl).
  *
  * Return: NULL.
  */
@@ -164,14 +207,23 @@ struct daxmirror_client *daxmirror_client_free(struct daxmirror_client *c);
 const char *daxmirror_client_session_path(const struct daxmirror_client *c);
 
 /**
- * daxmirror_client_last_error() - the error of the last failed D-Bus call
- * @c:		the client
+ * daxmirror_client_last_error() - why the calling thread's last call failed
+ * @c:		ignored (may be NULL, e.g. after daxmirror_client_new() failed);
+ *		the message is the calling thread's, whatever the client
  *
- * Return: "<error name>: <message>" of the last D-Bus call of @c that
- * failed (e.g. "org.daxmirror1.Error.NotDax: ..."; "sd-bus: <strerror>"
- * when the call failed without a D-Bus error), valid until the next
- * call on @c; NULL if none failed yet. A later successful call does not
- * clear it. Failures of the fast path (ioctls) do not set it.
+ * Every int-returning call of the library sets the calling thread's
+ * message when it fails and clears it when it succeeds; the accessors, the
+ * *_free() functions, daxmirror_version*() and this function leave it as
+ * it is. So right after a failed call this says why, and never names an
+ * older failure: "<D-Bus error name>: <message>" for an error of the
+ * broker (e.g. "org.daxmirror1.Error.NotDax: ..."), "sd-bus: <text>" for
+ * a bus failure without an error name, a sentence for an argument error
+ * ("offset 4097 is not a multiple of 4096"), "<ioctl>: <errno name>
+ * (<text>)" for the kernel's.
+ *
+ * Return: the message, valid in the calling thread until its next call of
+ * the library; NULL when the thread's last call succeeded (or it made
+ * none). Thread-safe.
  */
 const char *daxmirror_client_last_error(const struct daxmirror_client *c);
 
@@ -180,8 +232,11 @@ const char *daxmirror_client_last_error(const struct daxmirror_client *c);
  * @c:		the client
  * @out:	out: the counters, summed over every mirror of the session
  *
- * Return: 0; -EINVAL (NULL argument), -ENOTCONN (no session yet), or the
- * kernel's errno (-ENODEV: revoked).
+ * Fast path: thread-safe, see above.
+ *
+ * Return: 0; -EINVAL (NULL argument), -ECHILD (after fork), -ENOTCONN (no
+ * session yet), or the kernel's errno of DAXMIRROR_IOC_SESSION_INFO
+ * (-ENODEV: revoked).
  */
 int daxmirror_client_counters(struct daxmirror_client *c, struct daxmirror_counters *out);
 
@@ -231,7 +286,7 @@ int daxmirror_version_check(unsigned int major, unsigned int minor, unsigned int
  * The fd of the client's bus connection; valid until the client is freed.
  * Do not read from or write to it.
  *
- * Return: the fd; -EINVAL (@c NULL).
+ * Return: the fd; -EINVAL (@c NULL), -ECHILD (after fork).
  */
 int daxmirror_client_get_fd(struct daxmirror_client *c);
 
@@ -241,7 +296,8 @@ int daxmirror_client_get_fd(struct daxmirror_client *c);
  *
  * Return: a mask of POLLIN and POLLOUT for poll() on
  * daxmirror_client_get_fd() (POLLOUT while messages wait to be sent);
- * -EINVAL (@c NULL), or the bus's errno (e.g. -ENOTCONN).
+ * -EINVAL (@c NULL), -ECHILD (after fork), or the bus's errno (e.g.
+ * -ENOTCONN).
  */
 int daxmirror_client_get_events(struct daxmirror_client *c);
 
@@ -254,7 +310,7 @@ int daxmirror_client_get_events(struct daxmirror_client *c);
  * revoke pending (daxmirror_client_revoke_pending()).
  *
  * Return: 1 if a revoke of the session is pending, 0 if not; -EINVAL (@c
- * NULL), or the bus's errno (e.g. -ECONNRESET: the broker connection is
+ * NULL), -ECHILD (after fork), or the bus's errno (e.g. -ECONNRESET: the broker connection is
  * lost).
  */
 int daxmirror_client_process(struct daxmirror_client *c);
@@ -268,7 +324,7 @@ int daxmirror_client_process(struct daxmirror_client *c);
  * Reports what daxmirror_client_process() has seen; makes no call.
  *
  * Return: 1 if a revoke of the session is pending (requested, not yet
- * acknowledged), 0 if not; -EINVAL (@c NULL).
+ * acknowledged), 0 if not; -EINVAL (@c NULL), -ECHILD (after fork).
  */
 int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *deadline_usec);
 
@@ -283,7 +339,8 @@ int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *
  * call is in the files. The mirrors remain to be freed as usual (their CPU
  * mappings stay valid until then).
  *
- * Return: 0; -EINVAL (@c NULL), -ENOTCONN (no session), -ESRCH (no revoke
+ * Return: 0; -EINVAL (@c NULL), -ECHILD (after fork), -ENOTCONN (no
+ * session), -ESRCH (no revoke
  * was requested: the session is left alone), -ENODEV (the broker already
  * ended the session, e.g. forced at the deadline), the errors of persisting
  * (nothing acknowledged), or the D-Bus errors of daxmirror_client_new().
@@ -318,12 +375,32 @@ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
  * The session's Write option is fixed when it is opened: a WRITE mirror
  * on a client whose session was opened without it fails with -EPERM.
  *
- * Return: 0; -EINVAL (NULL argument, fd < 0, unknown flags, unaligned
- * offset or length, overflow: no bus traffic), -EPERM (WRITE on a
- * read-only session), -ERANGE (offset past the end of the file), the
- * D-Bus errors of daxmirror_client_new(), the errors of mmap (e.g.
- * -EACCES: WRITE on a read-only fd), the kernel's errnos of BIND,
- * MIRROR_ADD and FAULT (e.g. -EEXIST overlap, -EDQUOT, -ENOSPC, -ENODEV).
+ * First-use costs: the first call of a client opens the session (and,
+ * the first time after boot, D-Bus-activates daxmirrord); a writable
+ * PREFAULT of a freshly allocated (fallocate'd, never written) DAX range
+ * makes the filesystem zero every block it maps: seconds per GiB (11-17 s
+ * for 1 GiB in the project's TCG guest), paid once per block.
+ *
+ * Return: 0, or a negative errno (those marked * before any bus call):
+ * -EINVAL*: NULL argument, fd < 0, unknown flags, offset or length not a
+ *	multiple of 4096, offset + length overflows;
+ * -ECHILD*: after fork();
+ * -EPERM*: WRITE on a client whose session was opened read-only;
+ * -ERANGE*: @length 0 and @offset at or past the end of the file (an empty
+ *	file too); an explicit range past the end is the broker's
+ *	InvalidRange, -ERANGE as well;
+ * -EBADF: @fd is not a regular file (*); or the broker's BadFile: an
+ *	O_PATH fd, an fd not open for reading, or with WRITE not open O_RDWR
+ *	(so WRITE on a read-only fd is -EBADF, never -EACCES: should a
+ *	broker let such an fd through, the mapping's refusal is reported as
+ *	-EBADF too);
+ * the D-Bus errors of daxmirror_client_new() (OpenSession, AttachFile:
+ *	e.g. -EACCES, -EDQUOT, -EOPNOTSUPP not DAX, -EIO bad blocks, -ENXIO,
+ *	-EHOSTUNREACH no broker, -ETIMEDOUT, -EBUSY, -EXDEV);
+ * the errors of mapping the range (libpmem2: -ENOMEM, ...);
+ * the kernel's errnos of BIND, MIRROR_ADD and FAULT (-EDQUOT, -ENOSPC,
+ *	-ENODEV, -EFAULT, ...). -EEXIST (overlap) cannot happen: every
+ *	mirror is a new mapping at an address of its own.
  */
 int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, uint64_t length,
 			  unsigned int flags, struct daxmirror_mirror **ret);
@@ -334,7 +411,10 @@ int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, u
  *
  * Removes the device mirror (DAXMIRROR_IOC_MIRROR_REMOVE; errors such as
  * a revoked session are ignored) and unmaps the CPU mapping. The file
- * range stays attached to the session until the client is freed.
+ * range stays attached to the session until the client is freed. Also
+ * frees a handle emptied by daxmirror_client_free() (its client's memory
+ * goes with the last one). In a child after fork(): unmaps the child's
+ * copy only, no ioctl. Slow path (see "Thread safety").
  *
  * Return: NULL.
  */
@@ -344,7 +424,8 @@ struct daxmirror_mirror *daxmirror_mirror_free(struct daxmirror_mirror *m);
  * daxmirror_mirror_addr() - the CPU address of the mirror
  * @m:		the mirror
  *
- * Return: the start of the mapping (2 MiB aligned), NULL if @m is NULL.
+ * Return: the start of the mapping (2 MiB aligned), NULL if @m is NULL or
+ * its client was freed.
  */
 void *daxmirror_mirror_addr(const struct daxmirror_mirror *m);
 
@@ -352,7 +433,8 @@ void *daxmirror_mirror_addr(const struct daxmirror_mirror *m);
  * daxmirror_mirror_length() - the length of the mirror
  * @m:		the mirror
  *
- * Return: bytes, a multiple of LIBDAXMIRROR_PAGE_SIZE; 0 if @m is NULL.
+ * Return: bytes, a multiple of LIBDAXMIRROR_PAGE_SIZE; 0 if @m is NULL or
+ * its client was freed.
  */
 uint64_t daxmirror_mirror_length(const struct daxmirror_mirror *m);
 
@@ -379,7 +461,12 @@ bool daxmirror_mirror_is_dax(const struct daxmirror_mirror *m);
 
 /* ---- Fast path: ioctls on the session fd --------------------------------
  * Offsets are relative to the mirror start; [off, off + len) must be
- * inside the mirror (-EINVAL otherwise, also for len 0). */
+ * inside the mirror (-EINVAL otherwise, also for len 0). Thread-safe: any
+ * number of threads may call these at once on one client's mirrors (see
+ * "Thread safety" at the top). Besides the errnos listed per call, each
+ * returns -ECHILD after fork() and -ENODEV on a mirror whose client was
+ * freed; the kernel's errnos include -ENODEV (the session was revoked),
+ * -ESRCH (the bound process exited), -EINTR (a fatal signal). */
 
 /**
  * daxmirror_mirror_prefetch() - fill the device page table for a range
@@ -388,8 +475,12 @@ bool daxmirror_mirror_is_dax(const struct daxmirror_mirror *m);
  * @len:	bytes; the end is rounded up to a page
  * @write:	fault for writing (the mirror must be writable)
  *
+ * A write prefetch of DAX blocks that were allocated but never written
+ * makes the filesystem zero them first (seconds per GiB, once).
+ *
  * Return: 0; -EINVAL (range), -EPERM (@write on a read-only mirror), or the
- * kernel's errno of DAXMIRROR_IOC_FAULT.
+ * kernel's errno of DAXMIRROR_IOC_FAULT (-ENODEV revoked, -EFAULT, -ENOMEM,
+ * ...).
  */
 int daxmirror_mirror_prefetch(struct daxmirror_mirror *m, uint64_t off, uint64_t len, bool write);
 
@@ -441,8 +532,9 @@ int daxmirror_mirror_snapshot(struct daxmirror_mirror *m, uint64_t off, uint64_t
  * @out:	out: the session's counters, with entries_4k/2m/1g of this
  *		mirror only
  *
- * Return: 0; -EINVAL, -ENOENT (the kernel no longer lists the mirror), or
- * the kernel's errno of SESSION_INFO / MIRROR_LIST.
+ * Return: 0; -EINVAL (NULL argument), -ENOMEM, -ENOENT (the kernel no
+ * longer lists the mirror), or the kernel's errno of SESSION_INFO /
+ * MIRROR_LIST (-ENODEV revoked).
  */
 int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmirror_counters *out);
 
@@ -456,7 +548,8 @@ int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmirror_count
  * fence for "cache-line", a fence for "byte", msync for "page") over
  * [@off, @off + @len) of the CPU mapping. Device writes need no persist.
  *
- * Return: 0; -EINVAL (range).
+ * Return: 0; -EINVAL (range), or the error of libpmem2's persist (for
+ * "page": msync's, e.g. -EIO).
  */
 int daxmirror_mirror_persist(struct daxmirror_mirror *m, uint64_t off, uint64_t len);
 
