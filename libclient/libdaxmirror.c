@@ -7,10 +7,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,8 +75,12 @@ struct daxmirror_client {
 	struct attachment *attached;
 	struct daxmirror_mirror *mirrors;
 	sd_bus_slot *revoke_slot;	/* match on the session's RevokeRequested */
-	bool revoke_pending;		/* RevokeRequested seen, not acknowledged */
-	uint64_t revoke_deadline;	/* its deadline, CLOCK_MONOTONIC µs */
+	sd_bus_slot *owner_slot;	/* match on the broker's NameOwnerChanged */
+	int state;			/* DAXMIRROR_CLIENT_* */
+	uint64_t revoke_deadline;	/* of a requested revoke, CLOCK_MONOTONIC µs */
+	int epoll_fd;			/* daxmirror_client_get_fd(): bus fd + session fd */
+	bool session_polled;		/* the session fd is in epoll_fd */
+	bool bus_polled;		/* the bus fd is in epoll_fd (until it is lost) */
 	pid_t pid;			/* the process that made the client */
 	unsigned int refs;		/* 1 for the application until client_free,
 					 * + 1 per mirror handle not yet freed */
@@ -199,6 +205,7 @@ _public_ int daxmirror_client_new(struct daxmirror_client **ret, const char *bus
 	c->session_fd = -1;
 	c->pid = getpid();
 	c->refs = 1;
+	c->state = DAXMIRROR_CLIENT_NO_SESSION;
 
 	if (!bus_address) {
 		const char *env = secure_getenv(BUS_ENV);
@@ -212,6 +219,19 @@ _public_ int daxmirror_client_new(struct daxmirror_client **ret, const char *bus
 		return FINISH(error_set(r, "cannot connect to the bus %s: %s",
 					bus_address ?: "(system bus)", strerrordesc_np(-r) ?: "?"));
 	}
+	/* The pollable fd of the client: the bus fd now, the session fd too
+	 * once there is one (daxmirror_client_get_fd()). */
+	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epoll_fd < 0 ||
+	    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, sd_bus_get_fd(c->bus),
+		      &(struct epoll_event){ .events = EPOLLIN }) < 0) {
+		r = -errno;
+		safe_close(c->epoll_fd);
+		sd_bus_flush_close_unref(c->bus);
+		free(c);
+		return FINISH(r);
+	}
+	c->bus_polled = true;
 	*ret = c;
 	return FINISH(0);
 }
@@ -226,6 +246,15 @@ static void forget_attachments(struct daxmirror_client *c)
 	}
 }
 
+/* Stop watching the session fd: once it hung up, it would keep the
+ * client's fd readable for ever. */
+static void session_unpoll(struct daxmirror_client *c)
+{
+	if (c->session_polled && c->epoll_fd >= 0)
+		(void)epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, c->session_fd, NULL);
+	c->session_polled = false;
+}
+
 /* End the session: Session.Close (errors ignored: the broker may be gone;
  * not from a child after fork), then drop the fd and everything tied to
  * the session. */
@@ -237,8 +266,10 @@ static void session_close(struct daxmirror_client *c)
 		(void)sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
 					 "Close", &err, NULL, "");
 	c->revoke_slot = sd_bus_slot_unref(c->revoke_slot);
-	c->revoke_pending = false;
+	c->owner_slot = sd_bus_slot_unref(c->owner_slot);
+	c->state = DAXMIRROR_CLIENT_NO_SESSION;
 	c->revoke_deadline = 0;
+	session_unpoll(c);
 	c->session_fd = safe_close(c->session_fd);
 	freep(&c->session_path);
 	c->session_write = false;
@@ -281,6 +312,7 @@ _public_ struct daxmirror_client *daxmirror_client_free(struct daxmirror_client 
 	session_close(c);
 	/* In a child after fork, sd-bus only drops the child's copy. */
 	c->bus = sd_bus_flush_close_unref(c->bus);
+	c->epoll_fd = safe_close(c->epoll_fd);
 	client_unref(c);
 	return NULL;
 }
@@ -349,7 +381,35 @@ _public_ int daxmirror_client_counters(struct daxmirror_client *c, struct daxmir
 	return FINISH(0);
 }
 
-/* ---- Revoke requests ------------------------------------------------- */
+/* ---- The session's life: revoke requests, revokes, the broker --------- */
+
+static bool state_ended(int state)
+{
+	return state == DAXMIRROR_CLIENT_ACKNOWLEDGED || state == DAXMIRROR_CLIENT_FORCED ||
+	       state == DAXMIRROR_CLIENT_REVOKED;
+}
+
+/* Whether the kernel ended the session: the module raises EPOLLHUP on a
+ * revoked session fd (and on the exit of the bound mm, which is this
+ * process: not seen here). No bus traffic, no state change. */
+static bool session_hung_up(const struct daxmirror_client *c)
+{
+	struct pollfd p = { .fd = c->session_fd };
+
+	return c->session_fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* Record what the session fd says: a hung-up session was revoked, forced
+ * if a request was pending (the broker's deadline ran out, or it was
+ * revoked at once meanwhile), at once otherwise. */
+static void session_refresh(struct daxmirror_client *c)
+{
+	if (!c->session_path || state_ended(c->state) || !session_hung_up(c))
+		return;
+	c->state = c->state == DAXMIRROR_CLIENT_REVOKE_REQUESTED ? DAXMIRROR_CLIENT_FORCED
+								  : DAXMIRROR_CLIENT_REVOKED;
+	session_unpoll(c);
+}
 
 static int on_revoke_requested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -358,8 +418,31 @@ static int on_revoke_requested(sd_bus_message *m, void *userdata, sd_bus_error *
 
 	if (sd_bus_message_read(m, "t", &deadline) < 0)
 		return 0;
-	c->revoke_pending = true;
+	if (c->state != DAXMIRROR_CLIENT_ACTIVE && c->state != DAXMIRROR_CLIENT_BROKER_GONE)
+		return 0;
+	c->state = DAXMIRROR_CLIENT_REVOKE_REQUESTED;
 	c->revoke_deadline = deadline;
+	return 0;
+}
+
+/* org.daxmirror1 changed hands: its owner left (a pending request goes
+ * with it: requests are not carried over a restart), or a broker is back
+ * (it takes the kernel session back, see docs/daxmirrord.md). */
+static int on_broker_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct daxmirror_client *c = userdata;
+	const char *name, *old_owner, *new_owner;
+
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+	    strcmp(name, DXM_BUS_NAME))
+		return 0;
+	if (!*new_owner && (c->state == DAXMIRROR_CLIENT_ACTIVE ||
+			    c->state == DAXMIRROR_CLIENT_REVOKE_REQUESTED)) {
+		c->state = DAXMIRROR_CLIENT_BROKER_GONE;
+		c->revoke_deadline = 0;
+	} else if (*new_owner && c->state == DAXMIRROR_CLIENT_BROKER_GONE) {
+		c->state = DAXMIRROR_CLIENT_ACTIVE;
+	}
 	return 0;
 }
 
@@ -379,7 +462,7 @@ _public_ int daxmirror_client_get_fd(struct daxmirror_client *c)
 	r = check_client(c);
 	if (r < 0)
 		return FINISH(r);
-	return FINISH(sd_bus_get_fd(c->bus));
+	return FINISH(c->epoll_fd);
 }
 
 _public_ int daxmirror_client_get_events(struct daxmirror_client *c)
@@ -390,7 +473,27 @@ _public_ int daxmirror_client_get_events(struct daxmirror_client *c)
 	r = check_client(c);
 	if (r < 0)
 		return FINISH(r);
-	return FINISH(sd_bus_get_events(c->bus));
+	/* The epoll fd is readable when the bus fd is ready for what sd-bus
+	 * waits for (input, and output while messages wait to be sent) or
+	 * the session fd hung up: arm the bus fd for this poll. */
+	r = sd_bus_get_events(c->bus);
+	if (r >= 0 && c->bus_polled) {
+		struct epoll_event ev = { .events = (r & POLLIN ? EPOLLIN : 0) |
+						    (r & POLLOUT ? EPOLLOUT : 0) };
+
+		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, sd_bus_get_fd(c->bus), &ev) < 0)
+			return FINISH(-errno);
+	} else if (r < 0 && !c->session_path) {
+		return FINISH(r);
+	}
+	return FINISH(POLLIN);
+}
+
+/* The 1 of daxmirror_client_process(): anything but "no session" and
+ * "active". */
+static int state_news(const struct daxmirror_client *c)
+{
+	return c->state != DAXMIRROR_CLIENT_NO_SESSION && c->state != DAXMIRROR_CLIENT_ACTIVE;
 }
 
 _public_ int daxmirror_client_process(struct daxmirror_client *c)
@@ -404,9 +507,20 @@ _public_ int daxmirror_client_process(struct daxmirror_client *c)
 	do {
 		r = sd_bus_process(c->bus, NULL);
 	} while (r > 0);
-	if (r < 0)
-		return FINISH(r);
-	return FINISH(c->revoke_pending);
+	if (r < 0) {
+		if (!c->session_path)
+			return FINISH(r);
+		/* The connection is lost: no request can reach the client any
+		 * more, and the broker revokes a session whose owner left the
+		 * bus. The bus fd would keep the epoll fd readable. */
+		if (!state_ended(c->state))
+			c->state = DAXMIRROR_CLIENT_BROKER_GONE;
+		if (c->bus_polled)
+			(void)epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, sd_bus_get_fd(c->bus), NULL);
+		c->bus_polled = false;
+	}
+	session_refresh(c);
+	return FINISH(state_news(c));
 }
 
 _public_ int daxmirror_client_revoke_pending(const struct daxmirror_client *c,
@@ -418,9 +532,24 @@ _public_ int daxmirror_client_revoke_pending(const struct daxmirror_client *c,
 	r = check_client(c);
 	if (r < 0)
 		return FINISH(r);
-	if (c->revoke_pending && deadline_usec)
+	/* A revoke forced since the last process() is no longer pending. */
+	if (c->state != DAXMIRROR_CLIENT_REVOKE_REQUESTED || session_hung_up(c))
+		return FINISH(0);
+	if (deadline_usec)
 		*deadline_usec = c->revoke_deadline;
-	return FINISH(c->revoke_pending);
+	return FINISH(1);
+}
+
+_public_ int daxmirror_client_get_state(struct daxmirror_client *c)
+{
+	int r;
+
+	error_begin();
+	r = check_client(c);
+	if (r < 0)
+		return FINISH(r);
+	session_refresh(c);
+	return FINISH(c->state);
 }
 
 _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
@@ -434,6 +563,12 @@ _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 		return FINISH(r);
 	if (!c->session_path)
 		return FINISH(error_set(-ENOTCONN, "the client has no session"));
+	session_refresh(c);
+	if (state_ended(c->state))
+		return FINISH(error_set(-ENODEV, "the session has already ended (%s)",
+					c->state == DAXMIRROR_CLIENT_FORCED ? "forced" :
+					c->state == DAXMIRROR_CLIENT_REVOKED ? "revoked" :
+					"acknowledged"));
 	/* Everything stored through the CPU mappings becomes durable (device
 	 * writes to DAX are already; to page-cache files msync makes them). */
 	for (struct daxmirror_mirror *m = c->mirrors; m; m = m->next) {
@@ -452,9 +587,15 @@ _public_ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c)
 			    sd_bus_error_has_name(&err, SD_BUS_ERROR_UNKNOWN_METHOD);
 
 		r = bus_failed(c, &err, r);
-		return FINISH(gone ? -ENODEV : r);
+		if (gone) {
+			session_refresh(c);
+			r = -ENODEV;
+		}
+		return FINISH(r);
 	}
-	c->revoke_pending = false;
+	c->state = DAXMIRROR_CLIENT_ACKNOWLEDGED;
+	c->revoke_deadline = 0;
+	session_unpoll(c);
 	return FINISH(0);
 }
 
@@ -501,6 +642,28 @@ static int session_open(struct daxmirror_client *c, bool write)
 		session_close(c);
 		return r;
 	}
+	/* The broker leaving the bus (or coming back): only org.daxmirror1's
+	 * NameOwnerChanged, not every client's. */
+	r = sd_bus_add_match_async(c->bus, &c->owner_slot,
+				   "type='signal',sender='org.freedesktop.DBus',"
+				   "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
+				   "member='NameOwnerChanged',arg0='" DXM_BUS_NAME "'",
+				   on_broker_owner_changed, on_revoke_match_installed, c);
+	if (r < 0) {
+		session_close(c);
+		return r;
+	}
+	/* A revoke of any kind hangs the session fd up (EPOLLHUP, always
+	 * reported by epoll); its EPOLLIN events are the broker's, not
+	 * watched. */
+	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->session_fd,
+		      &(struct epoll_event){ .events = EPOLLHUP }) < 0) {
+		r = -errno;
+		session_close(c);
+		return r;
+	}
+	c->session_polled = true;
+	c->state = DAXMIRROR_CLIENT_ACTIVE;
 	return 0;
 }
 
@@ -603,6 +766,10 @@ static int mirror_args(struct daxmirror_client *c, int fd, uint64_t offset, uint
 	if (*length > UINT64_MAX - offset)
 		return error_set(-EINVAL, "offset %llu + length %llu overflows",
 				 (unsigned long long)offset, (unsigned long long)*length);
+	session_refresh(c);
+	if (state_ended(c->state))
+		return error_set(-ENODEV, "the client's session %s was revoked: the client is "
+				 "finished, make a new one", c->session_path);
 	if (write && c->session_path && !c->session_write)
 		return error_set(-EPERM, "a writable mirror on a session opened read-only "
 				 "(the first mirror of a client fixes it)");

@@ -41,7 +41,7 @@
  *    them, e.g. a mutex or one control thread): daxmirror_client_new(),
  *    _free(), daxmirror_mirror_file(), daxmirror_mirror_free(), and the
  *    event-loop calls daxmirror_client_get_fd(), _get_events(),
- *    _process(), _revoke_pending(), _acknowledge_revoke().
+ *    _process(), _revoke_pending(), _get_state(), _acknowledge_revoke().
  *    (sd-bus connections are not thread-safe, and these calls change the
  *    client's mirror list and session state.)
  *  - Always safe: daxmirror_client_last_error() (per thread),
@@ -87,12 +87,52 @@ extern "C" {
 #define DAXMIRROR_VERSION_MICRO		0
 #define DAXMIRROR_VERSION_STRING	"1.2.0"
 /* True (1) when the version is at least major.minor.micro:
- * #if DAXMIRROR_VERSION_CHECK(1, 2, 0). */
+ * #if DAXMIRROR_VERSION_CHECK(1, 2, 0) for the state API below. */
 #define DAXMIRROR_VERSION_CHECK(major, minor, micro)				\
 	(DAXMIRROR_VERSION_MAJOR > (major) ||					\
 	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR > (minor)) || \
 	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR == (minor) && \
 	  DAXMIRROR_VERSION_MICRO >= (micro)))
+
+/**
+ * enum daxmirror_client_state - the life of a client's session, as
+ * daxmirror_client_get_state() reports it (since 1.2)
+ * @DAXMIRROR_CLIENT_NO_SESSION: no session yet (before the first mirror,
+ *	or after a daxmirror_mirror_file() that opened one failed)
+ * @DAXMIRROR_CLIENT_ACTIVE: the session lives, nothing is pending
+ * @DAXMIRROR_CLIENT_REVOKE_REQUESTED: an administrator asked for a graceful
+ *	revoke (RevokeRequested; daxmirror_client_revoke_pending() gives the
+ *	deadline): finish the device writes, then
+ *	daxmirror_client_acknowledge_revoke() (logind's PauseDevice "pause")
+ * @DAXMIRROR_CLIENT_ACKNOWLEDGED: ended: this client acknowledged a
+ *	requested revoke and the broker revoked the session
+ * @DAXMIRROR_CLIENT_FORCED: ended: revoked without an acknowledgement while
+ *	a request was pending (the deadline ran out) (logind's "force")
+ * @DAXMIRROR_CLIENT_REVOKED: ended: revoked without a request (root's
+ *	Session.Revoke/Manager.RevokeSession, "daxmirrorctl revoke" without
+ *	--grace, Session.Close by root, the broker revoking for any other
+ *	reason)
+ * @DAXMIRROR_CLIENT_BROKER_GONE: the broker left the bus, or the client's
+ *	bus connection was lost (logind's "gone"). A pending request went
+ *	with it. The kernel session may live on (a restarted broker takes it
+ *	back, and the state returns to ACTIVE when org.daxmirror1 has an
+ *	owner again; a lost connection is final: the broker revokes a session
+ *	whose owner left the bus).
+ *
+ * In the three ended states the client is finished: device calls fail
+ * with -ENODEV, a new daxmirror_mirror_file() fails with -ENODEV,
+ * daxmirror_client_session_path() still names the dead object. Free the
+ * mirrors and the client; make a new client to mirror again.
+ */
+enum daxmirror_client_state {
+	DAXMIRROR_CLIENT_NO_SESSION = 0,
+	DAXMIRROR_CLIENT_ACTIVE = 1,
+	DAXMIRROR_CLIENT_REVOKE_REQUESTED = 2,
+	DAXMIRROR_CLIENT_ACKNOWLEDGED = 3,
+	DAXMIRROR_CLIENT_FORCED = 4,
+	DAXMIRROR_CLIENT_REVOKED = 5,
+	DAXMIRROR_CLIENT_BROKER_GONE = 6,
+};
 
 /* Flags of daxmirror_mirror_file(). */
 #define LIBDAXMIRROR_MIRROR_WRITE	0x1u /* writable mirror (session opened with Write) */
@@ -264,27 +304,39 @@ const char *daxmirror_version(void);
  */
 int daxmirror_version_check(unsigned int major, unsigned int minor, unsigned int micro);
 
-/* ---- Graceful revoke: the client's event loop ---------------------------
+/* ---- The client's event loop: revoke requests and the end of a session --
  * An administrator may ask for a session to be revoked gracefully
  * (Session.RequestRevoke, "daxmirrorctl revoke --grace"): the broker sends
  * the session's owner a RevokeRequested signal with a deadline and revokes
- * when the owner acknowledges, or at the deadline. The library sees the
- * signal on the bus connection: poll daxmirror_client_get_fd() for
- * daxmirror_client_get_events(), call daxmirror_client_process() when it
- * is ready (and before every poll: other calls of the library may have
- * read the signal off the socket and queued it), and when it returns 1,
- * finish what the device is writing and call
- * daxmirror_client_acknowledge_revoke(). The library makes no timed
- * calls of its own, so no poll timeout is needed. The kernel session fd
- * is no event source for this: its events are the broker's. Since 1.1
- * (symbol version LIBDAXMIRROR_1.1). */
+ * when the owner acknowledges, or at the deadline ("forced"). Root may
+ * also revoke at once ("daxmirrorctl revoke", Session.Revoke), and the
+ * broker may leave the bus. daxmirror_client_get_fd() is readable for all
+ * of these: it is an epoll fd over the client's bus connection (the
+ * broker's signals) and the kernel session fd (which the module hangs up,
+ * EPOLLHUP, when the session is revoked in any way). The loop: call
+ * daxmirror_client_process() (before every poll as well: other calls of
+ * the library may have read a signal off the socket and queued it), and
+ * when it returns 1 look at daxmirror_client_get_state(); otherwise poll
+ * daxmirror_client_get_fd() for daxmirror_client_get_events(). The library
+ * makes no timed calls of its own, so no poll timeout is needed.
+ * REVOKE_REQUESTED: finish what the device is writing and call
+ * daxmirror_client_acknowledge_revoke(). FORCED, REVOKED: the session is
+ * gone (nothing to acknowledge). BROKER_GONE: no request can come until a
+ * broker is back. get_fd, get_events, process, revoke_pending and
+ * acknowledge_revoke since 1.1 (LIBDAXMIRROR_1.1); the epoll fd, the
+ * session fd's hang-up and get_state since 1.2 (LIBDAXMIRROR_1.2; in 1.1
+ * only a request woke the fd). */
 
 /**
- * daxmirror_client_get_fd() - the fd to poll for the broker's messages
+ * daxmirror_client_get_fd() - the fd to poll for the end of the session
  * @c:		the client
  *
- * The fd of the client's bus connection; valid until the client is freed.
- * Do not read from or write to it.
+ * An epoll fd (O_CLOEXEC) owned by the client, valid until it is freed;
+ * it becomes readable when the broker sent something (or the bus
+ * connection needs attention) and when the kernel session was revoked.
+ * Poll it (poll, epoll, an event library) for POLLIN; never read from,
+ * write to, close or epoll_ctl() it. After daxmirror_client_process()
+ * recorded the end of the session, the session fd no longer wakes it.
  *
  * Return: the fd; -EINVAL (@c NULL), -ECHILD (after fork).
  */
@@ -294,24 +346,36 @@ int daxmirror_client_get_fd(struct daxmirror_client *c);
  * daxmirror_client_get_events() - the poll events to wait for
  * @c:		the client
  *
- * Return: a mask of POLLIN and POLLOUT for poll() on
- * daxmirror_client_get_fd() (POLLOUT while messages wait to be sent);
- * -EINVAL (@c NULL), -ECHILD (after fork), or the bus's errno (e.g.
- * -ENOTCONN).
+ * Call it before every poll: it arms the bus connection inside the fd for
+ * what sd-bus waits for (input, and output while messages wait to be
+ * sent).
+ *
+ * Return: POLLIN (the events for poll() on daxmirror_client_get_fd()
+ * since 1.2; in 1.1 a mask of POLLIN and POLLOUT for the bus fd);
+ * -EINVAL (@c NULL), -ECHILD (after fork), the bus's errno when the
+ * connection is gone and there is no session (e.g. -ENOTCONN), or the
+ * errno of epoll_ctl().
  */
 int daxmirror_client_get_events(struct daxmirror_client *c);
 
 /**
- * daxmirror_client_process() - handle what the broker sent
+ * daxmirror_client_process() - handle what the broker and the kernel said
  * @c:		the client
  *
  * Reads and dispatches every message waiting on the connection, without
- * blocking: a RevokeRequested signal for the client's session marks a
- * revoke pending (daxmirror_client_revoke_pending()).
+ * blocking, then looks at the session fd: a RevokeRequested signal for the
+ * client's session makes the state REVOKE_REQUESTED; a hung-up session fd
+ * FORCED (if a request was pending) or REVOKED; the broker's name losing
+ * its owner, or the connection lost, BROKER_GONE (see enum
+ * daxmirror_client_state).
  *
- * Return: 1 if a revoke of the session is pending, 0 if not; -EINVAL (@c
- * NULL), -ECHILD (after fork), or the bus's errno (e.g. -ECONNRESET: the broker connection is
- * lost).
+ * Return: 1 if the state is anything but NO_SESSION and ACTIVE (a revoke
+ * requested, the session ended, the broker gone: see
+ * daxmirror_client_get_state(); it stays 1 as long as the state does, so
+ * a loop that goes on polling acts on changes of the state), 0 if not;
+ * -EINVAL (@c NULL), -ECHILD
+ * (after fork), or the bus's errno when the connection is lost while the
+ * client has no session (e.g. -ECONNRESET).
  */
 int daxmirror_client_process(struct daxmirror_client *c);
 
@@ -321,12 +385,28 @@ int daxmirror_client_process(struct daxmirror_client *c);
  * @deadline_usec: out (may be NULL): when the broker forces the revoke,
  *		CLOCK_MONOTONIC microseconds; written only when 1 is returned
  *
- * Reports what daxmirror_client_process() has seen; makes no call.
+ * Reports what daxmirror_client_process() has seen, and checks the
+ * session fd (no bus call): a request whose session was revoked since
+ * (forced) is no longer pending.
  *
  * Return: 1 if a revoke of the session is pending (requested, not yet
- * acknowledged), 0 if not; -EINVAL (@c NULL), -ECHILD (after fork).
+ * acknowledged, the session still alive), 0 if not; -EINVAL (@c NULL),
+ * -ECHILD (after fork).
  */
 int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *deadline_usec);
+
+/**
+ * daxmirror_client_get_state() - what became of the client's session
+ * @c:		the client
+ *
+ * Reports what daxmirror_client_process() has seen, after checking the
+ * session fd (no bus call): an ended session is seen even before the
+ * next process(). Since 1.2.
+ *
+ * Return: an enum daxmirror_client_state value (>= 0); -EINVAL (@c NULL),
+ * -ECHILD (after fork).
+ */
+int daxmirror_client_get_state(struct daxmirror_client *c);
 
 /**
  * daxmirror_client_acknowledge_revoke() - persist, then let the revoke happen
@@ -334,15 +414,15 @@ int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *
  *
  * Persists every writable mirror of @c whole (daxmirror_mirror_persist())
  * and acknowledges the request (Session.AcknowledgeRevoke). When this
- * returns 0 the session is revoked: device calls on its mirrors fail with
- * -ENODEV, and every device write and persisted CPU store made before this
- * call is in the files. The mirrors remain to be freed as usual (their CPU
- * mappings stay valid until then).
+ * returns 0 the session is revoked (state ACKNOWLEDGED): device calls on
+ * its mirrors fail with -ENODEV, and every device write and persisted CPU
+ * store made before this call is in the files. The mirrors remain to be
+ * freed as usual (their CPU mappings stay valid until then).
  *
  * Return: 0; -EINVAL (@c NULL), -ECHILD (after fork), -ENOTCONN (no
- * session), -ESRCH (no revoke
- * was requested: the session is left alone), -ENODEV (the broker already
- * ended the session, e.g. forced at the deadline), the errors of persisting
+ * session), -ESRCH (no revoke was requested: the session is left alone),
+ * -ENODEV (the session already ended: forced at the deadline, revoked,
+ * acknowledged before; no bus call then), the errors of persisting
  * (nothing acknowledged), or the D-Bus errors of daxmirror_client_new().
  */
 int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
@@ -385,6 +465,8 @@ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
  * -EINVAL*: NULL argument, fd < 0, unknown flags, offset or length not a
  *	multiple of 4096, offset + length overflows;
  * -ECHILD*: after fork();
+ * -ENODEV*: the client's session has ended (revoked): the client is
+ *	finished, make a new one;
  * -EPERM*: WRITE on a client whose session was opened read-only;
  * -ERANGE*: @length 0 and @offset at or past the end of the file (an empty
  *	file too); an explicit range past the end is the broker's

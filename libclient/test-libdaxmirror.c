@@ -356,7 +356,8 @@ static void test_no_client(void)
 	tap_ok(daxmirror_client_get_fd(NULL) == -EINVAL && daxmirror_client_get_events(NULL) == -EINVAL &&
 	       daxmirror_client_process(NULL) == -EINVAL &&
 	       daxmirror_client_revoke_pending(NULL, NULL) == -EINVAL &&
-	       daxmirror_client_acknowledge_revoke(NULL) == -EINVAL,
+	       daxmirror_client_acknowledge_revoke(NULL) == -EINVAL &&
+	       daxmirror_client_get_state(NULL) == -EINVAL,
 	       "revoke calls on a NULL client -> EINVAL");
 }
 
@@ -439,6 +440,7 @@ static void test_fork(struct daxmirror_client *c, sd_bus *bus, int fd)
 		CHILD_ECHILD(daxmirror_client_get_events(c));
 		CHILD_ECHILD(daxmirror_client_process(c));
 		CHILD_ECHILD(daxmirror_client_revoke_pending(c, &dl));
+		CHILD_ECHILD(daxmirror_client_get_state(c));
 		CHILD_ECHILD(daxmirror_client_acknowledge_revoke(c));
 		CHILD_ECHILD(daxmirror_client_counters(c, &cnt));
 		CHILD_ECHILD(daxmirror_mirror_file(c, fd, 0, 0, 0, &m));
@@ -451,7 +453,7 @@ static void test_fork(struct daxmirror_client *c, sd_bus *bus, int fd)
 	tap_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status),
 	       "a child calls everything on its parent's client");
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	       "... get_fd, get_events, process, revoke_pending, acknowledge_revoke, "
+	       "... get_fd, get_events, process, revoke_pending, get_state, acknowledge_revoke, "
 	       "client_counters, mirror_file: all -ECHILD with a message (failed: mask 0x%x)",
 	       WIFEXITED(status) ? WEXITSTATUS(status) : 0xff);
 	mock_stats_get(bus, &o2, &a2, &c2);
@@ -459,7 +461,7 @@ static void test_fork(struct daxmirror_client *c, sd_bus *bus, int fd)
 	       "the child sent nothing to the broker (%u %u %u)", o2 - opens, a2 - attaches,
 	       c2 - closes);
 	tap_ok(daxmirror_client_get_fd(c) >= 0 && daxmirror_client_process(c) == 0 &&
-	       daxmirror_client_revoke_pending(c, NULL) == 0,
+	       daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION,
 	       "the parent's client still works");
 }
 
@@ -471,10 +473,17 @@ static void test_events(struct daxmirror_client *c)
 	struct stat st;
 	int fd, ev;
 
+	char link[64] = "", proc[64];
+
 	fd = daxmirror_client_get_fd(c);
-	tap_ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode), "get_fd: a socket (%d)", fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	tap_ok(fd >= 0 && fstat(fd, &st) == 0 && readlink(proc, link, sizeof(link) - 1) > 0 &&
+	       !strcmp(link, "anon_inode:[eventpoll]"),
+	       "get_fd: an epoll fd (%d, %s)", fd, link);
 	ev = daxmirror_client_get_events(c);
-	tap_ok(ev >= 0 && (ev & POLLIN), "get_events: POLLIN (%d)", ev);
+	tap_ok(ev == POLLIN, "get_events: POLLIN (%d)", ev);
+	tap_ok(daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION,
+	       "get_state: NO_SESSION");
 	tap_ok(daxmirror_client_process(c) == 0, "process: nothing pending -> 0");
 	tap_ok(daxmirror_client_revoke_pending(c, &deadline) == 0 && deadline == 42,
 	       "revoke_pending: 0, deadline untouched");
@@ -529,7 +538,7 @@ static void test_arguments(void)
 	tap_ok(daxmirror_mirror_file(c, fd, 4097, 0, 0, &m) == -EINVAL &&
 	       starts_with(daxmirror_client_last_error(c), "offset 4097 is not a multiple of 4096"),
 	       "an argument error sets last_error (%s)", daxmirror_client_last_error(c) ?: "NULL");
-	tap_ok(daxmirror_client_revoke_pending(c, NULL) == 0 &&
+	tap_ok(daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION &&
 	       daxmirror_client_last_error(c) == NULL, "a successful call clears it");
 	{
 		int empty = make_file(0, O_RDWR);
