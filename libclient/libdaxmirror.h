@@ -10,25 +10,65 @@
  *    written only on success.
  *  - Handles are opaque. A *_free() function accepts NULL and returns NULL,
  *    so "p = daxmirror_x_free(p);" leaves no dangling pointer.
- *  - Errors of D-Bus calls are mapped to errnos (see daxmirror_client_new());
- *    the D-Bus error itself is kept for daxmirror_client_last_error().
+ *  - Errors of D-Bus calls are mapped to errnos (see daxmirror_client_new()).
  *    Errors of the fast path are the kernel's errnos, unchanged: ENODEV
  *    once the session was revoked or closed by the broker.
+ *  - Every int-returning call, on failure, leaves a message for
+ *    daxmirror_client_last_error() in the calling thread (argument errors
+ *    too: "offset 4097 is not a multiple of 4096"; D-Bus errors as
+ *    "<error name>: <message>"); on success it clears it. The accessors,
+ *    the *_free() functions and daxmirror_version*() leave it alone.
+ *
+ * Errnos every call taking a client or a mirror may return, besides its own:
+ *  -EINVAL   a NULL handle or pointer argument
+ *  -ECHILD   called in a child after fork() (see "Fork" below)
+ *  -ENODEV   on a mirror: daxmirror_client_free() already emptied it
  *
  * Thread safety:
- *  - The library has no global state: distinct clients are independent
- *    and may be used from different threads at the same time.
- *  - A client and all the mirrors made from it form one unit that must be
- *    used by one thread at a time (the caller serialises: a mutex per
- *    client, or one thread per client). The accessors taking a const
- *    pointer (daxmirror_mirror_addr() and friends) only read immutable
- *    fields and may be called concurrently with anything but the free of
- *    that object.
+ *  - The library has no global mutable state but each thread's last-error
+ *    message: distinct clients are independent, in any threads.
+ *  - Fast path, thread-safe on one client: daxmirror_mirror_read(),
+ *    _write(), _prefetch(), _snapshot(), _counters(), _persist() and
+ *    daxmirror_client_counters() may be called from any number of threads
+ *    at once, on the same or different mirrors of one client, and while
+ *    one other thread makes a slow-path call on that client, as long as
+ *    the mirror used is not being freed (by daxmirror_mirror_free() or
+ *    daxmirror_client_free()) at the same time (and, for
+ *    daxmirror_client_counters(), not while the daxmirror_mirror_file()
+ *    that opens the session runs). The device runs the accesses of one
+ *    session concurrently.
+ *  - Slow path, one thread at a time per client (the caller serialises
+ *    them, e.g. a mutex or one control thread): daxmirror_client_new(),
+ *    _free(), daxmirror_mirror_file(), daxmirror_mirror_free(), and the
+ *    event-loop calls daxmirror_client_get_fd(), _get_events(),
+ *    _process(), _revoke_pending(), _get_state(), _acknowledge_revoke().
+ *    (sd-bus connections are not thread-safe, and these calls change the
+ *    client's mirror list and session state.)
+ *  - Always safe: daxmirror_client_last_error() (per thread),
+ *    daxmirror_version(), daxmirror_version_check(), and the accessors
+ *    taking a const pointer (daxmirror_mirror_addr(), _length(),
+ *    _granularity(), _is_dax(), daxmirror_client_session_path()), which
+ *    read fields fixed at creation, concurrently with anything but the
+ *    free of that object (and, for session_path, a daxmirror_mirror_file()
+ *    that opens the session).
  *  - The CPU mapping (daxmirror_mirror_addr()) is ordinary memory: any
  *    thread may load and store through it at any time, as with mmap().
- *  - A session is bound to the address space of the process that opened
- *    it. A client must not be used after fork() in the child (the child's
- *    calls fail with EBUSY); free it in the parent only.
+ *
+ * Fork: a session is bound to the address space of the process that made
+ * the client. In a child after fork(), every call on a client or mirror
+ * made before the fork fails with -ECHILD and does nothing, except: the
+ * const accessors (they only read the handle), daxmirror_client_last_error(),
+ * and the two *_free() functions, which release the child's copy of the
+ * handle (memory, its copies of the fds, the child's copy of the mapping)
+ * without any bus call or ioctl, so the parent's session and mirrors are
+ * untouched. A child that needs the device makes its own client.
+ *
+ * Versions: the library's version is DAXMIRROR_VERSION_STRING of the
+ * header it was built with and what pkg-config reports (pkg-config
+ * --atleast-version=1.2 libdaxmirror); at run time daxmirror_version()
+ * and daxmirror_version_check(). Symbols carry the version node of the
+ * release that added them (LIBDAXMIRROR_1, _1.1, _1.2): a program built
+ * with a 1.2 symbol does not start against a 1.1 library.
  */
 #ifndef LIBDAXMIRROR_H
 #define LIBDAXMIRROR_H
@@ -40,6 +80,59 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of this header, equal to the library's it came with. */
+#define DAXMIRROR_VERSION_MAJOR		1
+#define DAXMIRROR_VERSION_MINOR		2
+#define DAXMIRROR_VERSION_MICRO		0
+#define DAXMIRROR_VERSION_STRING	"1.2.0"
+/* True (1) when the version is at least major.minor.micro:
+ * #if DAXMIRROR_VERSION_CHECK(1, 2, 0) for the state API below. */
+#define DAXMIRROR_VERSION_CHECK(major, minor, micro)				\
+	(DAXMIRROR_VERSION_MAJOR > (major) ||					\
+	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR > (minor)) || \
+	 (DAXMIRROR_VERSION_MAJOR == (major) && DAXMIRROR_VERSION_MINOR == (minor) && \
+	  DAXMIRROR_VERSION_MICRO >= (micro)))
+
+/**
+ * enum daxmirror_client_state - the life of a client's session, as
+ * daxmirror_client_get_state() reports it (since 1.2)
+ * @DAXMIRROR_CLIENT_NO_SESSION: no session yet (before the first mirror,
+ *	or after a daxmirror_mirror_file() that opened one failed)
+ * @DAXMIRROR_CLIENT_ACTIVE: the session lives, nothing is pending
+ * @DAXMIRROR_CLIENT_REVOKE_REQUESTED: an administrator asked for a graceful
+ *	revoke (RevokeRequested; daxmirror_client_revoke_pending() gives the
+ *	deadline): finish the device writes, then
+ *	daxmirror_client_acknowledge_revoke() (logind's PauseDevice "pause")
+ * @DAXMIRROR_CLIENT_ACKNOWLEDGED: ended: this client acknowledged a
+ *	requested revoke and the broker revoked the session
+ * @DAXMIRROR_CLIENT_FORCED: ended: revoked without an acknowledgement while
+ *	a request was pending (the deadline ran out) (logind's "force")
+ * @DAXMIRROR_CLIENT_REVOKED: ended: revoked without a request (root's
+ *	Session.Revoke/Manager.RevokeSession, "daxmirrorctl revoke" without
+ *	--grace, Session.Close by root, the broker revoking for any other
+ *	reason)
+ * @DAXMIRROR_CLIENT_BROKER_GONE: the broker left the bus, or the client's
+ *	bus connection was lost (logind's "gone"). A pending request went
+ *	with it. The kernel session may live on (a restarted broker takes it
+ *	back, and the state returns to ACTIVE when org.daxmirror1 has an
+ *	owner again; a lost connection is final: the broker revokes a session
+ *	whose owner left the bus).
+ *
+ * In the three ended states the client is finished: device calls fail
+ * with -ENODEV, a new daxmirror_mirror_file() fails with -ENODEV,
+ * daxmirror_client_session_path() still names the dead object. Free the
+ * mirrors and the client; make a new client to mirror again.
+ */
+enum daxmirror_client_state {
+	DAXMIRROR_CLIENT_NO_SESSION = 0,
+	DAXMIRROR_CLIENT_ACTIVE = 1,
+	DAXMIRROR_CLIENT_REVOKE_REQUESTED = 2,
+	DAXMIRROR_CLIENT_ACKNOWLEDGED = 3,
+	DAXMIRROR_CLIENT_FORCED = 4,
+	DAXMIRROR_CLIENT_REVOKED = 5,
+	DAXMIRROR_CLIENT_BROKER_GONE = 6,
+};
 
 /* Flags of daxmirror_mirror_file(). */
 #define LIBDAXMIRROR_MIRROR_WRITE	0x1u /* writable mirror (session opened with Write) */
@@ -105,6 +198,8 @@ struct daxmirror_counters {
  *		else the system bus
  *
  * Connects only; the session is opened by the first daxmirror_mirror_file().
+ * The first use may start the broker: daxmirrord is D-Bus activated, so
+ * the first OpenSession of a boot waits for its start-up.
  * D-Bus errors of later calls map to errnos as follows:
  * org.daxmirror1.Error.AccessDenied -EACCES, .QuotaExceeded -EDQUOT,
  * .ModuleNotLoaded -ENXIO, .NoSuchSession -ENOENT, .InvalidOption -EINVAL,
@@ -117,8 +212,9 @@ struct daxmirror_counters {
  * of the process (sd_bus_error_add_map()), so sd_bus_error_get_errno()
  * maps these names the same way in the application too.
  *
- * Return: 0; -EINVAL (@ret NULL), -ENOMEM, or what sd-bus returns when
- * the bus cannot be reached (e.g. -ENOENT, -ECONNREFUSED).
+ * Return: 0; -EINVAL (@ret NULL), -ENOMEM, -EMFILE/-ENFILE (no fd for the
+ * client's epoll fd), or what sd-bus returns when the bus cannot be reached
+ * (e.g. -ENOENT, -ECONNREFUSED).
  */
 int daxmirror_client_new(struct daxmirror_client **ret, const char *bus_address);
 
@@ -126,9 +222,16 @@ int daxmirror_client_new(struct daxmirror_client **ret, const char *bus_address)
  * daxmirror_client_free() - free a client
  * @c:		the client, or NULL
  *
- * Frees every mirror of @c (as daxmirror_mirror_free()), closes the
- * session (Session.Close, errors ignored), closes the session fd and
- * disconnects. Pointers to the client's mirrors are invalid afterwards.
+ * Removes and unmaps every mirror of @c the application has not freed,
+ * closes the session (Session.Close, errors ignored), closes the session fd
+ * and disconnects: the session ends at once. Mirrors not freed before stay
+ * valid *handles* without a mirror: daxmirror_mirror_free() on them is
+ * safe (and needed to free their memory; the client's memory goes with the
+ * last of them), every other call on them fails with -ENODEV, and
+ * daxmirror_mirror_addr()/_length() return NULL/0. So freeing a client
+ * before its mirrors is never a use after free. @c itself must not be used
+ * afterwards. In a child after fork(): releases the child's copy only
+ * (no Session.Close, no ioctl).
  *
  * Return: NULL.
  */
@@ -144,14 +247,23 @@ struct daxmirror_client *daxmirror_client_free(struct daxmirror_client *c);
 const char *daxmirror_client_session_path(const struct daxmirror_client *c);
 
 /**
- * daxmirror_client_last_error() - the error of the last failed D-Bus call
- * @c:		the client
+ * daxmirror_client_last_error() - why the calling thread's last call failed
+ * @c:		ignored (may be NULL, e.g. after daxmirror_client_new() failed);
+ *		the message is the calling thread's, whatever the client
  *
- * Return: "<error name>: <message>" of the last D-Bus call of @c that
- * failed (e.g. "org.daxmirror1.Error.NotDax: ..."; "sd-bus: <strerror>"
- * when the call failed without a D-Bus error), valid until the next
- * call on @c; NULL if none failed yet. A later successful call does not
- * clear it. Failures of the fast path (ioctls) do not set it.
+ * Every int-returning call of the library sets the calling thread's
+ * message when it fails and clears it when it succeeds; the accessors, the
+ * *_free() functions, daxmirror_version*() and this function leave it as
+ * it is. So right after a failed call this says why, and never names an
+ * older failure: "<D-Bus error name>: <message>" for an error of the
+ * broker (e.g. "org.daxmirror1.Error.NotDax: ..."), "sd-bus: <text>" for
+ * a bus failure without an error name, a sentence for an argument error
+ * ("offset 4097 is not a multiple of 4096"), "<ioctl>: <errno name>
+ * (<text>)" for the kernel's.
+ *
+ * Return: the message, valid in the calling thread until its next call of
+ * the library; NULL when the thread's last call succeeded (or it made
+ * none). Thread-safe.
  */
 const char *daxmirror_client_last_error(const struct daxmirror_client *c);
 
@@ -160,34 +272,73 @@ const char *daxmirror_client_last_error(const struct daxmirror_client *c);
  * @c:		the client
  * @out:	out: the counters, summed over every mirror of the session
  *
- * Return: 0; -EINVAL (NULL argument), -ENOTCONN (no session yet), or the
- * kernel's errno (-ENODEV: revoked).
+ * Fast path: thread-safe, see above.
+ *
+ * Return: 0; -EINVAL (NULL argument), -ECHILD (after fork), -ENOTCONN (no
+ * session yet), or the kernel's errno of DAXMIRROR_IOC_SESSION_INFO
+ * (-ENODEV: revoked).
  */
 int daxmirror_client_counters(struct daxmirror_client *c, struct daxmirror_counters *out);
 
-/* ---- Graceful revoke: the client's event loop ---------------------------
+/**
+ * daxmirror_version() - the library's version at run time
+ *
+ * Return: "MAJOR.MINOR.MICRO" of the loaded library (a static string), the
+ * DAXMIRROR_VERSION_STRING it was built with. Since 1.2.
+ */
+const char *daxmirror_version(void);
+
+/**
+ * daxmirror_version_check() - whether the loaded library is recent enough
+ * @major:	e.g. 1
+ * @minor:	e.g. 2
+ * @micro:	e.g. 0
+ *
+ * The run-time twin of DAXMIRROR_VERSION_CHECK(). (A program that only
+ * uses symbols of the version it was built against needs no check: the
+ * dynamic linker refuses an older library whose symbol versions lack
+ * them.) Since 1.2.
+ *
+ * Return: 1 if the loaded library's version is at least
+ * @major.@minor.@micro, 0 if not.
+ */
+int daxmirror_version_check(unsigned int major, unsigned int minor, unsigned int micro);
+
+/* ---- The client's event loop: revoke requests and the end of a session --
  * An administrator may ask for a session to be revoked gracefully
  * (Session.RequestRevoke, "daxmirrorctl revoke --grace"): the broker sends
  * the session's owner a RevokeRequested signal with a deadline and revokes
- * when the owner acknowledges, or at the deadline. The library sees the
- * signal on the bus connection: poll daxmirror_client_get_fd() for
- * daxmirror_client_get_events(), call daxmirror_client_process() when it
- * is ready (and before every poll: other calls of the library may have
- * read the signal off the socket and queued it), and when it returns 1,
- * finish what the device is writing and call
- * daxmirror_client_acknowledge_revoke(). The library makes no timed
- * calls of its own, so no poll timeout is needed. The kernel session fd
- * is no event source for this: its events are the broker's. Since 1.1
- * (symbol version LIBDAXMIRROR_1.1). */
+ * when the owner acknowledges, or at the deadline ("forced"). Root may
+ * also revoke at once ("daxmirrorctl revoke", Session.Revoke), and the
+ * broker may leave the bus. daxmirror_client_get_fd() is readable for all
+ * of these: it is an epoll fd over the client's bus connection (the
+ * broker's signals) and the kernel session fd (which the module hangs up,
+ * EPOLLHUP, when the session is revoked in any way). The loop: call
+ * daxmirror_client_process() (before every poll as well: other calls of
+ * the library may have read a signal off the socket and queued it), and
+ * when it returns 1 look at daxmirror_client_get_state(); otherwise poll
+ * daxmirror_client_get_fd() for daxmirror_client_get_events(). The library
+ * makes no timed calls of its own, so no poll timeout is needed.
+ * REVOKE_REQUESTED: finish what the device is writing and call
+ * daxmirror_client_acknowledge_revoke(). FORCED, REVOKED: the session is
+ * gone (nothing to acknowledge). BROKER_GONE: no request can come until a
+ * broker is back. get_fd, get_events, process, revoke_pending and
+ * acknowledge_revoke since 1.1 (LIBDAXMIRROR_1.1); the epoll fd, the
+ * session fd's hang-up and get_state since 1.2 (LIBDAXMIRROR_1.2; in 1.1
+ * only a request woke the fd). */
 
 /**
- * daxmirror_client_get_fd() - the fd to poll for the broker's messages
+ * daxmirror_client_get_fd() - the fd to poll for the end of the session
  * @c:		the client
  *
- * The fd of the client's bus connection; valid until the client is freed.
- * Do not read from or write to it.
+ * An epoll fd (O_CLOEXEC) owned by the client, valid until it is freed;
+ * it becomes readable when the broker sent something (or the bus
+ * connection needs attention) and when the kernel session was revoked.
+ * Poll it (poll, epoll, an event library) for POLLIN; never read from,
+ * write to, close or epoll_ctl() it. After daxmirror_client_process()
+ * recorded the end of the session, the session fd no longer wakes it.
  *
- * Return: the fd; -EINVAL (@c NULL).
+ * Return: the fd; -EINVAL (@c NULL), -ECHILD (after fork).
  */
 int daxmirror_client_get_fd(struct daxmirror_client *c);
 
@@ -195,23 +346,36 @@ int daxmirror_client_get_fd(struct daxmirror_client *c);
  * daxmirror_client_get_events() - the poll events to wait for
  * @c:		the client
  *
- * Return: a mask of POLLIN and POLLOUT for poll() on
- * daxmirror_client_get_fd() (POLLOUT while messages wait to be sent);
- * -EINVAL (@c NULL), or the bus's errno (e.g. -ENOTCONN).
+ * Call it before every poll: it arms the bus connection inside the fd for
+ * what sd-bus waits for (input, and output while messages wait to be
+ * sent).
+ *
+ * Return: POLLIN (the events for poll() on daxmirror_client_get_fd()
+ * since 1.2; in 1.1 a mask of POLLIN and POLLOUT for the bus fd);
+ * -EINVAL (@c NULL), -ECHILD (after fork), the bus's errno when the
+ * connection is gone and there is no session (e.g. -ENOTCONN), or the
+ * errno of epoll_ctl().
  */
 int daxmirror_client_get_events(struct daxmirror_client *c);
 
 /**
- * daxmirror_client_process() - handle what the broker sent
+ * daxmirror_client_process() - handle what the broker and the kernel said
  * @c:		the client
  *
  * Reads and dispatches every message waiting on the connection, without
- * blocking: a RevokeRequested signal for the client's session marks a
- * revoke pending (daxmirror_client_revoke_pending()).
+ * blocking, then looks at the session fd: a RevokeRequested signal for the
+ * client's session makes the state REVOKE_REQUESTED; a hung-up session fd
+ * FORCED (if a request was pending) or REVOKED; the broker's name losing
+ * its owner, or the connection lost, BROKER_GONE (see enum
+ * daxmirror_client_state).
  *
- * Return: 1 if a revoke of the session is pending, 0 if not; -EINVAL (@c
- * NULL), or the bus's errno (e.g. -ECONNRESET: the broker connection is
- * lost).
+ * Return: 1 if the state is anything but NO_SESSION and ACTIVE (a revoke
+ * requested, the session ended, the broker gone: see
+ * daxmirror_client_get_state(); it stays 1 as long as the state does, so
+ * a loop that goes on polling acts on changes of the state), 0 if not;
+ * -EINVAL (@c NULL), -ECHILD
+ * (after fork), or the bus's errno when the connection is lost while the
+ * client has no session (e.g. -ECONNRESET).
  */
 int daxmirror_client_process(struct daxmirror_client *c);
 
@@ -221,12 +385,28 @@ int daxmirror_client_process(struct daxmirror_client *c);
  * @deadline_usec: out (may be NULL): when the broker forces the revoke,
  *		CLOCK_MONOTONIC microseconds; written only when 1 is returned
  *
- * Reports what daxmirror_client_process() has seen; makes no call.
+ * Reports what daxmirror_client_process() has seen, and checks the
+ * session fd (no bus call): a request whose session was revoked since
+ * (forced) is no longer pending.
  *
  * Return: 1 if a revoke of the session is pending (requested, not yet
- * acknowledged), 0 if not; -EINVAL (@c NULL).
+ * acknowledged, the session still alive), 0 if not; -EINVAL (@c NULL),
+ * -ECHILD (after fork).
  */
 int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *deadline_usec);
+
+/**
+ * daxmirror_client_get_state() - what became of the client's session
+ * @c:		the client
+ *
+ * Reports what daxmirror_client_process() has seen, after checking the
+ * session fd (no bus call): an ended session is seen even before the
+ * next process(). Since 1.2.
+ *
+ * Return: an enum daxmirror_client_state value (>= 0); -EINVAL (@c NULL),
+ * -ECHILD (after fork).
+ */
+int daxmirror_client_get_state(struct daxmirror_client *c);
 
 /**
  * daxmirror_client_acknowledge_revoke() - persist, then let the revoke happen
@@ -234,14 +414,15 @@ int daxmirror_client_revoke_pending(const struct daxmirror_client *c, uint64_t *
  *
  * Persists every writable mirror of @c whole (daxmirror_mirror_persist())
  * and acknowledges the request (Session.AcknowledgeRevoke). When this
- * returns 0 the session is revoked: device calls on its mirrors fail with
- * -ENODEV, and every device write and persisted CPU store made before this
- * call is in the files. The mirrors remain to be freed as usual (their CPU
- * mappings stay valid until then).
+ * returns 0 the session is revoked (state ACKNOWLEDGED): device calls on
+ * its mirrors fail with -ENODEV, and every device write and persisted CPU
+ * store made before this call is in the files. The mirrors remain to be
+ * freed as usual (their CPU mappings stay valid until then).
  *
- * Return: 0; -EINVAL (@c NULL), -ENOTCONN (no session), -ESRCH (no revoke
- * was requested: the session is left alone), -ENODEV (the broker already
- * ended the session, e.g. forced at the deadline), the errors of persisting
+ * Return: 0; -EINVAL (@c NULL), -ECHILD (after fork), -ENOTCONN (no
+ * session), -ESRCH (no revoke was requested: the session is left alone),
+ * -ENODEV (the session already ended: forced at the deadline, revoked,
+ * acknowledged before; no bus call then), the errors of persisting
  * (nothing acknowledged), or the D-Bus errors of daxmirror_client_new().
  */
 int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
@@ -274,12 +455,34 @@ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
  * The session's Write option is fixed when it is opened: a WRITE mirror
  * on a client whose session was opened without it fails with -EPERM.
  *
- * Return: 0; -EINVAL (NULL argument, fd < 0, unknown flags, unaligned
- * offset or length, overflow: no bus traffic), -EPERM (WRITE on a
- * read-only session), -ERANGE (offset past the end of the file), the
- * D-Bus errors of daxmirror_client_new(), the errors of mmap (e.g.
- * -EACCES: WRITE on a read-only fd), the kernel's errnos of BIND,
- * MIRROR_ADD and FAULT (e.g. -EEXIST overlap, -EDQUOT, -ENOSPC, -ENODEV).
+ * First-use costs: the first call of a client opens the session (and,
+ * the first time after boot, D-Bus-activates daxmirrord); a writable
+ * PREFAULT of a freshly allocated (fallocate'd, never written) DAX range
+ * makes the filesystem zero every block it maps: seconds per GiB (11-17 s
+ * for 1 GiB in the project's TCG guest), paid once per block.
+ *
+ * Return: 0, or a negative errno (those marked * before any bus call):
+ * -EINVAL*: NULL argument, fd < 0, unknown flags, offset or length not a
+ *	multiple of 4096, offset + length overflows;
+ * -ECHILD*: after fork();
+ * -ENODEV*: the client's session has ended (revoked): the client is
+ *	finished, make a new one;
+ * -EPERM*: WRITE on a client whose session was opened read-only;
+ * -ERANGE*: @length 0 and @offset at or past the end of the file (an empty
+ *	file too); an explicit range past the end is the broker's
+ *	InvalidRange, -ERANGE as well;
+ * -EBADF: @fd is not a regular file (*); or the broker's BadFile: an
+ *	O_PATH fd, an fd not open for reading, or with WRITE not open O_RDWR
+ *	(so WRITE on a read-only fd is -EBADF, never -EACCES: should a
+ *	broker let such an fd through, the mapping's refusal is reported as
+ *	-EBADF too);
+ * the D-Bus errors of daxmirror_client_new() (OpenSession, AttachFile:
+ *	e.g. -EACCES, -EDQUOT, -EOPNOTSUPP not DAX, -EIO bad blocks, -ENXIO,
+ *	-EHOSTUNREACH no broker, -ETIMEDOUT, -EBUSY, -EXDEV);
+ * the errors of mapping the range (libpmem2: -ENOMEM, ...);
+ * the kernel's errnos of BIND, MIRROR_ADD and FAULT (-EDQUOT, -ENOSPC,
+ *	-ENODEV, -EFAULT, ...). -EEXIST (overlap) cannot happen: every
+ *	mirror is a new mapping at an address of its own.
  */
 int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, uint64_t length,
 			  unsigned int flags, struct daxmirror_mirror **ret);
@@ -290,7 +493,10 @@ int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, u
  *
  * Removes the device mirror (DAXMIRROR_IOC_MIRROR_REMOVE; errors such as
  * a revoked session are ignored) and unmaps the CPU mapping. The file
- * range stays attached to the session until the client is freed.
+ * range stays attached to the session until the client is freed. Also
+ * frees a handle emptied by daxmirror_client_free() (its client's memory
+ * goes with the last one). In a child after fork(): unmaps the child's
+ * copy only, no ioctl. Slow path (see "Thread safety").
  *
  * Return: NULL.
  */
@@ -300,7 +506,8 @@ struct daxmirror_mirror *daxmirror_mirror_free(struct daxmirror_mirror *m);
  * daxmirror_mirror_addr() - the CPU address of the mirror
  * @m:		the mirror
  *
- * Return: the start of the mapping (2 MiB aligned), NULL if @m is NULL.
+ * Return: the start of the mapping (2 MiB aligned), NULL if @m is NULL or
+ * its client was freed.
  */
 void *daxmirror_mirror_addr(const struct daxmirror_mirror *m);
 
@@ -308,7 +515,8 @@ void *daxmirror_mirror_addr(const struct daxmirror_mirror *m);
  * daxmirror_mirror_length() - the length of the mirror
  * @m:		the mirror
  *
- * Return: bytes, a multiple of LIBDAXMIRROR_PAGE_SIZE; 0 if @m is NULL.
+ * Return: bytes, a multiple of LIBDAXMIRROR_PAGE_SIZE; 0 if @m is NULL or
+ * its client was freed.
  */
 uint64_t daxmirror_mirror_length(const struct daxmirror_mirror *m);
 
@@ -335,7 +543,12 @@ bool daxmirror_mirror_is_dax(const struct daxmirror_mirror *m);
 
 /* ---- Fast path: ioctls on the session fd --------------------------------
  * Offsets are relative to the mirror start; [off, off + len) must be
- * inside the mirror (-EINVAL otherwise, also for len 0). */
+ * inside the mirror (-EINVAL otherwise, also for len 0). Thread-safe: any
+ * number of threads may call these at once on one client's mirrors (see
+ * "Thread safety" at the top). Besides the errnos listed per call, each
+ * returns -ECHILD after fork() and -ENODEV on a mirror whose client was
+ * freed; the kernel's errnos include -ENODEV (the session was revoked),
+ * -ESRCH (the bound process exited), -EINTR (a fatal signal). */
 
 /**
  * daxmirror_mirror_prefetch() - fill the device page table for a range
@@ -344,8 +557,12 @@ bool daxmirror_mirror_is_dax(const struct daxmirror_mirror *m);
  * @len:	bytes; the end is rounded up to a page
  * @write:	fault for writing (the mirror must be writable)
  *
+ * A write prefetch of DAX blocks that were allocated but never written
+ * makes the filesystem zero them first (seconds per GiB, once).
+ *
  * Return: 0; -EINVAL (range), -EPERM (@write on a read-only mirror), or the
- * kernel's errno of DAXMIRROR_IOC_FAULT.
+ * kernel's errno of DAXMIRROR_IOC_FAULT (-ENODEV revoked, -EFAULT, -ENOMEM,
+ * ...).
  */
 int daxmirror_mirror_prefetch(struct daxmirror_mirror *m, uint64_t off, uint64_t len, bool write);
 
@@ -397,8 +614,9 @@ int daxmirror_mirror_snapshot(struct daxmirror_mirror *m, uint64_t off, uint64_t
  * @out:	out: the session's counters, with entries_4k/2m/1g of this
  *		mirror only
  *
- * Return: 0; -EINVAL, -ENOENT (the kernel no longer lists the mirror), or
- * the kernel's errno of SESSION_INFO / MIRROR_LIST.
+ * Return: 0; -EINVAL (NULL argument), -ENOMEM, -ENOENT (the kernel no
+ * longer lists the mirror), or the kernel's errno of SESSION_INFO /
+ * MIRROR_LIST (-ENODEV revoked).
  */
 int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmirror_counters *out);
 
@@ -412,7 +630,8 @@ int daxmirror_mirror_counters(struct daxmirror_mirror *m, struct daxmirror_count
  * fence for "cache-line", a fence for "byte", msync for "page") over
  * [@off, @off + @len) of the CPU mapping. Device writes need no persist.
  *
- * Return: 0; -EINVAL (range).
+ * Return: 0; -EINVAL (range), or the error of libpmem2's persist (for
+ * "page": msync's, e.g. -EIO).
  */
 int daxmirror_mirror_persist(struct daxmirror_mirror *m, uint64_t off, uint64_t len);
 

@@ -8,7 +8,13 @@
  *    called, no fd and no mapping left behind); the event-loop calls of
  *    a client without a session (get_fd, get_events, process,
  *    revoke_pending, acknowledge_revoke -ENOTCONN); the flow with a session
- *    needs the module (tests/guest/test-broker-graceful);
+ *    needs the module (tests/guest/test-broker-graceful, test-lib-client);
+ *  - the calling thread's last error: set by every failure (argument
+ *    errors too), cleared by every success, per thread;
+ *  - the version: daxmirror_version(), daxmirror_version_check() and the
+ *    header's macros agree;
+ *  - fork: every call of a child on its parent's client fails with ECHILD
+ *    and sends nothing, client_free in the child closes nothing;
  *  - the real daxmirrord, if built, with --control /nonexistent: -ENXIO.
  * TAP output; skips (exit 77) without dbus-daemon. */
 #define _GNU_SOURCE
@@ -16,11 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,8 +91,9 @@ static int start_bus(const char *dbus_daemon)
  * Manager.OpenSession and Session.AttachFile/Close, plus a Test interface
  * to script them: SetMode(s open_error, s attach_error) ("" = succeed),
  * Stats() -> (u opens, u attaches, u closes). A successful OpenSession
- * passes /dev/null as the "session fd": the library's BIND then fails with
- * ENOTTY, which exercises the unwinding of mirror_file. */
+ * passes an eventfd as the "session fd" (pollable, as the real one): the
+ * library's BIND then fails with ENOTTY, which exercises the unwinding of
+ * mirror_file. */
 
 static char mock_open_error[128], mock_attach_error[128];
 static unsigned mock_opens, mock_attaches, mock_closes;
@@ -104,7 +113,7 @@ static int mock_open_session(sd_bus_message *m, void *ud, sd_bus_error *e)
 		return r;
 	if (*mock_open_error)
 		return mock_reply(m, mock_open_error);
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	fd = eventfd(0, EFD_CLOEXEC);
 	r = sd_bus_reply_method_return(m, "oh", DXM_SESSION_PREFIX "/1", fd);
 	close(fd);
 	return r;
@@ -326,7 +335,10 @@ static void test_no_client(void)
 	tap_ok(daxmirror_client_new(NULL, bus_address) == -EINVAL, "client_new(NULL) -> EINVAL");
 	tap_ok(daxmirror_client_free(NULL) == NULL, "client_free(NULL) -> NULL");
 	tap_ok(daxmirror_client_session_path(NULL) == NULL, "session_path(NULL) -> NULL");
-	tap_ok(daxmirror_client_last_error(NULL) == NULL, "last_error(NULL) -> NULL");
+	tap_ok(daxmirror_client_counters(NULL, &cnt) == -EINVAL &&
+	       starts_with(daxmirror_client_last_error(NULL), "the client is NULL"),
+	       "last_error(NULL): the thread's last error (%s)",
+	       daxmirror_client_last_error(NULL) ?: "NULL");
 	tap_ok(daxmirror_client_counters(NULL, &cnt) == -EINVAL, "client_counters(NULL) -> EINVAL");
 	tap_ok(daxmirror_mirror_file(NULL, 0, 0, 0, 0, &m) == -EINVAL && m == (void *)1,
 	       "mirror_file(NULL client) -> EINVAL, *ret untouched");
@@ -344,8 +356,113 @@ static void test_no_client(void)
 	tap_ok(daxmirror_client_get_fd(NULL) == -EINVAL && daxmirror_client_get_events(NULL) == -EINVAL &&
 	       daxmirror_client_process(NULL) == -EINVAL &&
 	       daxmirror_client_revoke_pending(NULL, NULL) == -EINVAL &&
-	       daxmirror_client_acknowledge_revoke(NULL) == -EINVAL,
+	       daxmirror_client_acknowledge_revoke(NULL) == -EINVAL &&
+	       daxmirror_client_get_state(NULL) == -EINVAL,
 	       "revoke calls on a NULL client -> EINVAL");
+}
+
+static bool mock_stats_get(sd_bus *bus, unsigned *opens, unsigned *attaches, unsigned *closes);
+
+/* ---- The thread's last error, the version ------------------------------ */
+
+struct thread_result {
+	bool fresh;		/* no message in a new thread */
+	bool own;		/* its own failure's message */
+	char msg[256];
+};
+
+static void *error_thread(void *arg)
+{
+	struct thread_result *t = arg;
+	struct daxmirror_counters cnt;
+
+	t->fresh = daxmirror_client_last_error(NULL) == NULL;
+	t->own = daxmirror_mirror_read(NULL, 0, &cnt, 1) == -EINVAL &&
+		 starts_with(daxmirror_client_last_error(NULL), "the mirror is NULL");
+	snprintf(t->msg, sizeof(t->msg), "%s", daxmirror_client_last_error(NULL) ?: "NULL");
+	return NULL;
+}
+
+static void test_last_error_threads(void)
+{
+	struct thread_result t = { 0 };
+	pthread_t th;
+	const char *e;
+
+	tap_ok(daxmirror_client_counters(NULL, NULL) == -EINVAL, "a failure in the main thread");
+	e = daxmirror_client_last_error(NULL);
+	tap_ok(starts_with(e, "the client is NULL"), "... sets its last error (%s)", e ?: "NULL");
+	if (pthread_create(&th, NULL, error_thread, &t) || pthread_join(th, NULL)) {
+		tap_ok(false, "a second thread");
+		return;
+	}
+	tap_ok(t.fresh, "a new thread has no last error");
+	tap_ok(t.own, "its failure gives it its own message (%s)", t.msg);
+	tap_ok(daxmirror_client_last_error(NULL) == e && starts_with(e, "the client is NULL"),
+	       "the main thread's message is untouched (%s)", daxmirror_client_last_error(NULL) ?: "NULL");
+}
+
+static void test_version(void)
+{
+	const char *v = daxmirror_version();
+
+	tap_ok(v && !strcmp(v, DAXMIRROR_VERSION_STRING), "daxmirror_version() = %s, the header's %s",
+	       v ?: "NULL", DAXMIRROR_VERSION_STRING);
+	tap_ok(DAXMIRROR_VERSION_CHECK(1, 2, 0) && DAXMIRROR_VERSION_CHECK(1, 1, 9) &&
+	       DAXMIRROR_VERSION_CHECK(0, 9, 9) && !DAXMIRROR_VERSION_CHECK(1, 2, 1) &&
+	       !DAXMIRROR_VERSION_CHECK(1, 3, 0) && !DAXMIRROR_VERSION_CHECK(2, 0, 0),
+	       "DAXMIRROR_VERSION_CHECK: 1.2.0 is at least 1.2.0, 1.1.9, 0.9.9, not 1.2.1, 1.3, 2.0");
+	tap_ok(daxmirror_version_check(1, 2, 0) == 1 && daxmirror_version_check(1, 1, 0) == 1 &&
+	       daxmirror_version_check(1, 3, 0) == 0 && daxmirror_version_check(2, 0, 0) == 0,
+	       "daxmirror_version_check() at run time: 1.1 and 1.2 yes, 1.3 and 2.0 no");
+}
+
+/* A child after fork: every call on the parent's client is -ECHILD and
+ * reaches neither the broker (mock: no OpenSession) nor the kernel;
+ * client_free in the child releases its copy only. */
+static void test_fork(struct daxmirror_client *c, sd_bus *bus, int fd)
+{
+	unsigned opens, attaches, closes, o2, a2, c2;
+	struct daxmirror_counters cnt;
+	int status = -1;
+	pid_t pid;
+
+	mock_stats_get(bus, &opens, &attaches, &closes);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct daxmirror_mirror *m = NULL;
+		uint64_t dl;
+		int bad = 0, i = 0;
+
+#define CHILD_ECHILD(call) do { if ((call) != -ECHILD) bad |= 1 << i; i++; } while (0)
+		CHILD_ECHILD(daxmirror_client_get_fd(c));
+		CHILD_ECHILD(daxmirror_client_get_events(c));
+		CHILD_ECHILD(daxmirror_client_process(c));
+		CHILD_ECHILD(daxmirror_client_revoke_pending(c, &dl));
+		CHILD_ECHILD(daxmirror_client_get_state(c));
+		CHILD_ECHILD(daxmirror_client_acknowledge_revoke(c));
+		CHILD_ECHILD(daxmirror_client_counters(c, &cnt));
+		CHILD_ECHILD(daxmirror_mirror_file(c, fd, 0, 0, 0, &m));
+		if (!starts_with(daxmirror_client_last_error(c), "the client belongs to process"))
+			bad |= 1 << i;
+		i++;
+		daxmirror_client_free(c);
+		_exit(bad);
+	}
+	tap_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+	       "a child calls everything on its parent's client");
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "... get_fd, get_events, process, revoke_pending, get_state, acknowledge_revoke, "
+	       "client_counters, mirror_file: all -ECHILD with a message (failed: mask 0x%x)",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 0xff);
+	mock_stats_get(bus, &o2, &a2, &c2);
+	tap_ok(o2 == opens && a2 == attaches && c2 == closes,
+	       "the child sent nothing to the broker (%u %u %u)", o2 - opens, a2 - attaches,
+	       c2 - closes);
+	tap_ok(daxmirror_client_get_fd(c) >= 0 && daxmirror_client_process(c) == 0 &&
+	       daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION,
+	       "the parent's client still works");
 }
 
 /* The event loop of a client without a session: a socket to poll for
@@ -356,10 +473,17 @@ static void test_events(struct daxmirror_client *c)
 	struct stat st;
 	int fd, ev;
 
+	char link[64] = "", proc[64];
+
 	fd = daxmirror_client_get_fd(c);
-	tap_ok(fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode), "get_fd: a socket (%d)", fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	tap_ok(fd >= 0 && fstat(fd, &st) == 0 && readlink(proc, link, sizeof(link) - 1) > 0 &&
+	       !strcmp(link, "anon_inode:[eventpoll]"),
+	       "get_fd: an epoll fd (%d, %s)", fd, link);
 	ev = daxmirror_client_get_events(c);
-	tap_ok(ev >= 0 && (ev & POLLIN), "get_events: POLLIN (%d)", ev);
+	tap_ok(ev == POLLIN, "get_events: POLLIN (%d)", ev);
+	tap_ok(daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION,
+	       "get_state: NO_SESSION");
 	tap_ok(daxmirror_client_process(c) == 0, "process: nothing pending -> 0");
 	tap_ok(daxmirror_client_revoke_pending(c, &deadline) == 0 && deadline == 42,
 	       "revoke_pending: 0, deadline untouched");
@@ -410,8 +534,24 @@ static void test_arguments(void)
 	tap_ok(daxmirror_mirror_file(c, fd, UINT64_MAX & ~4095ULL, 8192, 0, &m) == -EINVAL,
 	       "offset + length overflows -> EINVAL");
 	tap_ok(m == NULL, "no mirror returned");
-	tap_ok(daxmirror_client_last_error(c) == NULL && daxmirror_client_session_path(c) == NULL,
-	       "argument errors did not touch the bus");
+	tap_ok(daxmirror_client_session_path(c) == NULL, "argument errors did not touch the bus");
+	tap_ok(daxmirror_mirror_file(c, fd, 4097, 0, 0, &m) == -EINVAL &&
+	       starts_with(daxmirror_client_last_error(c), "offset 4097 is not a multiple of 4096"),
+	       "an argument error sets last_error (%s)", daxmirror_client_last_error(c) ?: "NULL");
+	tap_ok(daxmirror_client_get_state(c) == DAXMIRROR_CLIENT_NO_SESSION &&
+	       daxmirror_client_last_error(c) == NULL, "a successful call clears it");
+	{
+		int empty = make_file(0, O_RDWR);
+
+		tap_ok(daxmirror_mirror_file(c, empty, 0, 0, 0, &m) == -ERANGE &&
+		       starts_with(daxmirror_client_last_error(c), "offset 0 is at or past the end"),
+		       "an empty file, length 0 -> ERANGE, no bus call (%s)",
+		       daxmirror_client_last_error(c) ?: "NULL");
+		tap_ok(daxmirror_mirror_file(c, fd, 4 << 20, 0, 0, &m) == -ERANGE,
+		       "offset at the end of the file, length 0 -> ERANGE");
+		close(empty);
+	}
+	tap_ok(daxmirror_client_session_path(c) == NULL, "still no bus traffic");
 	c = daxmirror_client_free(c);
 	tap_ok(c == NULL, "client_free returns NULL");
 	close(fd);
@@ -512,6 +652,7 @@ static void test_mock(void)
 		goto out;
 	fd = make_file(4 << 20, O_RDWR);
 	test_events(c);
+	test_fork(c, bus, fd);
 
 	/* Each broker error of OpenSession becomes its errno. */
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
@@ -559,9 +700,22 @@ static void test_mock(void)
 	{
 		int ro = make_file(1 << 20, O_RDONLY);
 
+		unsigned o3, a3, c3;
+
+		mock_stats_get(bus, &opens, &attaches, &closes);
 		r = daxmirror_mirror_file(c, ro, 0, 0, LIBDAXMIRROR_MIRROR_WRITE, &m);
-		tap_ok(r == -EACCES, "writable mirror of a read-only fd -> EACCES from mmap (%d)", r);
+		mock_stats_get(bus, &o3, &a3, &c3);
+		tap_ok(r == -EBADF && strstr(daxmirror_client_last_error(c) ?: "", "not open for"),
+		       "writable mirror of a read-only fd the broker let through -> EBADF, "
+		       "not mmap's EACCES (%d, %s)", r, daxmirror_client_last_error(c) ?: "NULL");
+		tap_ok(o3 == opens + 1 && a3 == attaches + 1 && c3 == closes + 1,
+		       "... the session opened for it was closed again");
 		tap_ok(count_fds() == fds + 1 && count_maps(ro) == 0, "nothing left behind");
+		close(ro);
+		ro = make_file(1 << 20, O_WRONLY);
+		r = daxmirror_mirror_file(c, ro, 0, 0, 0, &m);
+		tap_ok(r == -EBADF, "a mirror of an O_WRONLY fd the broker let through -> EBADF (%d, %s)",
+		       r, daxmirror_client_last_error(c) ?: "NULL");
 		close(ro);
 	}
 	tap_ok(daxmirror_mirror_file(c, fd, 8 << 20, 0, 0, &m) == -ERANGE,
@@ -644,6 +798,8 @@ int main(void)
 		tap_bail("cannot start a private dbus-daemon: %s", strerror(-r));
 	}
 	test_no_client();
+	test_last_error_threads();
+	test_version();
 	test_unreachable();
 	test_arguments();
 	test_no_broker();
