@@ -55,15 +55,20 @@ _Static_assert(DAXMIRROR_VERSION_MAJOR == LIBDAXMIRROR_BUILD_MAJOR &&
 	       DAXMIRROR_VERSION_MICRO == LIBDAXMIRROR_BUILD_MICRO,
 	       "libdaxmirror.h's DAXMIRROR_VERSION_* differ from meson's libdaxmirror_version");
 
-/* A file range the broker vetted for this session (grants are never
- * withdrawn before the session ends, so a covered range needs no second
- * AttachFile). */
+/* A file range the broker vetted for this session: a mirror inside a
+ * covered range needs no second AttachFile. When the last mirror using it
+ * is freed, it is given back (Session.DetachFile of its grant), so a
+ * session's MaxFilesPerSession ranges are not used up by mirrors long
+ * gone. */
 struct attachment {
 	struct attachment *next;
 	dev_t dev;
 	ino_t ino;
 	uint64_t offset, length;
 	bool write;
+	uint64_t grant;			/* AttachFile's "Grant"; 0: the broker
+					 * gave none (it cannot be detached) */
+	unsigned int users;		/* mirrors using it */
 };
 
 struct daxmirror_client {
@@ -89,6 +94,8 @@ struct daxmirror_client {
 struct daxmirror_mirror {
 	struct daxmirror_client *client;
 	struct daxmirror_mirror *prev, *next;
+	struct attachment *attachment;	/* the range it is in; NULL once
+					 * daxmirror_client_free() emptied it */
 	struct dmp_map *map;
 	uint64_t id;			/* the kernel's mirror id, 0: not added */
 	uint64_t start;			/* CPU (= device) address */
@@ -295,6 +302,7 @@ static void mirror_orphan(struct daxmirror_mirror *m)
 		(void)mirror_remove(m);
 	m->id = 0;
 	m->map = dmp_map_free(m->map);
+	m->attachment = NULL;	/* the session's ranges go with it */
 	m->start = 0;
 	m->length = 0;
 	DXM_LIST_UNLINK(&c->mirrors, NULL, m);
@@ -667,38 +675,65 @@ static int session_open(struct daxmirror_client *c, bool write)
 	return 0;
 }
 
-static bool attached(const struct daxmirror_client *c, const struct stat *st,
-		     uint64_t offset, uint64_t length, bool write)
+static struct attachment *attached(const struct daxmirror_client *c, const struct stat *st,
+				   uint64_t offset, uint64_t length, bool write)
 {
-	for (const struct attachment *a = c->attached; a; a = a->next)
+	for (struct attachment *a = c->attached; a; a = a->next)
 		if (a->dev == st->st_dev && a->ino == st->st_ino &&
 		    a->offset <= offset && offset + length <= a->offset + a->length &&
 		    (a->write || !write))
-			return true;
-	return false;
+			return a;
+	return NULL;
 }
 
-static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st,
-		       uint64_t offset, uint64_t length, bool write)
+/* AttachFile's report: its "Grant" (0 if the broker sent none). */
+static int report_grant(sd_bus_message *reply, uint64_t *grant)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
-	_cleanup_free_ struct attachment *a = NULL;
+	const char *key;
 	int r;
 
-	if (attached(c, st, offset, length, write))
+	*grant = 0;
+	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		r = sd_bus_message_read(reply, "s", &key);
+		if (r >= 0 && strcmp(key, "Grant") == 0)
+			r = sd_bus_message_read(reply, "v", "t", grant);
+		else if (r >= 0)
+			r = sd_bus_message_skip(reply, "v");
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+	}
+	return r;
+}
+
+/* The attachment covering the range, from an earlier call or a new
+ * AttachFile; its users count is not changed. */
+static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st,
+		       uint64_t offset, uint64_t length, bool write, struct attachment **ret)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ struct attachment *a = NULL;
+	uint64_t grant = 0;
+	int r;
+
+	*ret = attached(c, st, offset, length, write);
+	if (*ret)
 		return 0;
 	a = calloc(1, sizeof(*a));
 	if (!a)
-		return -ENOMEM;
+		return error_set(-ENOMEM, "out of memory");
 	if (write)
 		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
-				       "AttachFile", &err, NULL, "htta{sv}", fd, offset, length,
+				       "AttachFile", &err, &reply, "htta{sv}", fd, offset, length,
 				       1, "Write", "b", 1);
 	else
 		r = sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
-				       "AttachFile", &err, NULL, "htta{sv}", fd, offset, length, 0);
+				       "AttachFile", &err, &reply, "htta{sv}", fd, offset, length, 0);
 	if (r < 0)
 		return bus_failed(c, &err, r);
+	if (report_grant(reply, &grant) < 0)
+		grant = 0;	/* a report we cannot read: keep the range */
 	*a = (struct attachment){
 		.next = c->attached,
 		.dev = st->st_dev,
@@ -706,9 +741,33 @@ static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st
 		.offset = offset,
 		.length = length,
 		.write = write,
+		.grant = grant,
 	};
+	*ret = a;
 	c->attached = TAKE_PTR(a);
 	return 0;
+}
+
+/* A mirror stops using @a: the last one gives the range back
+ * (DetachFile), so the session's MaxFilesPerSession is not used up by
+ * mirrors long freed. Called after the mirror left the kernel, since the
+ * broker refuses (Busy) while a live mirror maps the range; if it refuses
+ * anyway, or is gone, the range stays attached for a later mirror. */
+static void attachment_put(struct daxmirror_client *c, struct attachment *a)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+
+	if (!a || --a->users > 0 || !a->grant || !c->session_path)
+		return;
+	if (sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
+			       "DetachFile", &err, NULL, "t", a->grant) < 0)
+		return;
+	for (struct attachment **pp = &c->attached; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	free(a);
 }
 
 static bool fd_is_dax(int fd)
@@ -793,6 +852,7 @@ static int mirror_file(struct daxmirror_client *c, int fd, uint64_t offset,
 	bool write = flags & LIBDAXMIRROR_MIRROR_WRITE, opened = false;
 	struct daxmirror_mirror_add add = { 0 };
 	struct daxmirror_mirror *m;
+	struct attachment *a = NULL;
 	struct stat st;
 	int r;
 
@@ -812,9 +872,11 @@ static int mirror_file(struct daxmirror_client *c, int fd, uint64_t offset,
 			goto fail;
 		opened = true;
 	}
-	r = attach_file(c, fd, &st, offset, length, write);
+	r = attach_file(c, fd, &st, offset, length, write, &a);
 	if (r < 0)
 		goto fail;
+	a->users++;
+	m->attachment = a;
 
 	r = dmp_map_new(&m->map, fd, offset, length, write, MIRROR_ALIGN);
 	if (r == -EACCES) {
@@ -875,9 +937,13 @@ static int mirror_file(struct daxmirror_client *c, int fd, uint64_t offset,
 fail:
 	(void)mirror_remove(m);
 	dmp_map_free(m->map);
-	free(m);
-	if (opened)
+	if (opened) {
 		session_close(c);
+	} else if (m->attachment) {
+		/* The failure's message, not DetachFile's, is the one to keep. */
+		attachment_put(c, m->attachment);
+	}
+	free(m);
 	return r;
 }
 
@@ -893,6 +959,10 @@ _public_ struct daxmirror_mirror *daxmirror_mirror_free(struct daxmirror_mirror 
 			(void)mirror_remove(m);
 		dmp_map_free(m->map);
 		DXM_LIST_UNLINK(&c->mirrors, NULL, m);
+		/* Its range goes back with the last mirror using it (not from
+		 * a child after fork: the parent's session). */
+		if (!in_child(c))
+			attachment_put(c, m->attachment);
 	}
 	free(m);
 	client_unref(c);

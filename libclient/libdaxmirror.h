@@ -205,7 +205,8 @@ struct daxmirror_counters {
  * .ModuleNotLoaded -ENXIO, .NoSuchSession -ENOENT, .InvalidOption -EINVAL,
  * .InvalidRange -ERANGE, .BadFile -EBADF, .NotDax -EOPNOTSUPP,
  * .BadBlocks -EIO, .Revoked -ENODEV, .Kernel -EPROTO, .NotRequested -ESRCH,
- * .UnsupportedFileSystem -EXDEV, .Timeout -ETIMEDOUT, .Busy -EBUSY;
+ * .UnsupportedFileSystem -EXDEV, .Timeout -ETIMEDOUT, .Busy -EBUSY,
+ * .TooManyFiles -ENOSPC, .NotAttached -ENOENT, .TooManyFds -EMFILE;
  * any other error name as sd-bus maps it (e.g.
  * org.freedesktop.DBus.Error.ServiceUnknown -EHOSTUNREACH when no broker
  * runs), else -EIO. The first call adds this table to sd-bus's error maps
@@ -478,7 +479,11 @@ int daxmirror_client_acknowledge_revoke(struct daxmirror_client *c);
  *	-EBADF too);
  * the D-Bus errors of daxmirror_client_new() (OpenSession, AttachFile:
  *	e.g. -EACCES, -EDQUOT, -EOPNOTSUPP not DAX, -EIO bad blocks, -ENXIO,
- *	-EHOSTUNREACH no broker, -ETIMEDOUT, -EBUSY, -EXDEV);
+ *	-EHOSTUNREACH no broker, -ETIMEDOUT, -EBUSY, -EXDEV, -EMFILE the
+ *	broker holds too many fds; -ENOSPC: the session has as many file
+ *	ranges attached as the broker's MaxFilesPerSession allows (the last
+ *	error names the limit): a range is given back when the last mirror
+ *	over it is freed);
  * the errors of mapping the range (libpmem2: -ENOMEM, ...);
  * the kernel's errnos of BIND, MIRROR_ADD and FAULT (-EDQUOT, -ENOSPC,
  *	-ENODEV, -EFAULT, ...). -EEXIST (overlap) cannot happen: every
@@ -493,7 +498,10 @@ int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, u
  *
  * Removes the device mirror (DAXMIRROR_IOC_MIRROR_REMOVE; errors such as
  * a revoked session are ignored) and unmaps the CPU mapping. The file
- * range stays attached to the session until the client is freed. Also
+ * range it was attached with is given back to the broker
+ * (Session.DetachFile) when this was the last mirror of the client inside
+ * it, so freed mirrors do not use up the session's MaxFilesPerSession
+ * ranges; if the broker refuses, the range stays for a later mirror. Also
  * frees a handle emptied by daxmirror_client_free() (its client's memory
  * goes with the last one). In a child after fork(): unmaps the child's
  * copy only, no ioctl. Slow path (see "Thread safety").

@@ -31,6 +31,15 @@
  *	safe (device read -ENODEV, addr NULL), prints "client_freed=1", waits
  *	3 s (the script checks that the session is gone meanwhile), then
  *	frees the mirror. Prints "read_after=ERRNO".
+ *
+ *   lib-client ranges FILE
+ *	Under a broker with MaxFilesPerSession=2: mirrors 6 distinct 64 KiB
+ *	ranges of FILE one after the other, each freed before the next
+ *	(freeing the last mirror of a range gives it back), prints
+ *	"cycle=ERRNO" (the first failure, or 0); then holds two ranges and
+ *	asks for a third: "third=ERRNO" and "third_names_limit=0|1" (the
+ *	last error names MaxFilesPerSession=2); frees one and asks again:
+ *	"after_free=ERRNO".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -325,6 +334,42 @@ static int cmd_free_first(const char *path)
 	return r == -ENODEV ? 0 : 1;
 }
 
+static int cmd_ranges(const char *path)
+{
+	_cleanup_client_ struct daxmirror_client *c = NULL;
+	_cleanup_mirror_ struct daxmirror_mirror *a = NULL, *b = NULL, *x = NULL;
+	const uint64_t len = 64 * 1024;
+	int fd = open(path, O_RDWR | O_CLOEXEC), r = 0;
+	const char *msg;
+
+	if (fd < 0 || daxmirror_client_new(&c, NULL) < 0)
+		return 2;
+	for (int i = 0; i < 6 && r == 0; i++) {
+		r = daxmirror_mirror_file(c, fd, (uint64_t)i * len, len, 0, &x);
+		x = daxmirror_mirror_free(x);
+	}
+	kv("cycle", "%s", ename(r));
+	r = daxmirror_mirror_file(c, fd, 0, len, 0, &a);
+	if (r == 0)
+		r = daxmirror_mirror_file(c, fd, len, len, 0, &b);
+	if (r < 0) {
+		kv("two", "%s", ename(r));
+		return 1;
+	}
+	r = daxmirror_mirror_file(c, fd, 2 * len, len, 0, &x);
+	msg = daxmirror_client_last_error(c);
+	kv("third", "%s", ename(r));
+	kv("third_names_limit", "%d", msg && strstr(msg, "MaxFilesPerSession=2") ? 1 : 0);
+	if (msg)
+		kv("third_error", "%s", msg);
+	a = daxmirror_mirror_free(a);
+	x = daxmirror_mirror_free(x);
+	r = daxmirror_mirror_file(c, fd, 2 * len, len, 0, &x);
+	kv("after_free", "%s", ename(r));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "wait"))
@@ -335,6 +380,8 @@ int main(int argc, char **argv)
 		return cmd_fork(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "free-first"))
 		return cmd_free_first(argv[2]);
-	fprintf(stderr, "usage: lib-client wait|threads|fork|free-first FILE [N]\n");
+	if (argc == 3 && !strcmp(argv[1], "ranges"))
+		return cmd_ranges(argv[2]);
+	fprintf(stderr, "usage: lib-client wait|threads|fork|free-first|ranges FILE [N]\n");
 	return 2;
 }
