@@ -102,6 +102,7 @@ static long dxm_ctl_grant(void __user *uarg)
 	struct daxmirror_grant a;
 	struct dxm_session *s;
 	struct file *file;
+	struct kstat st;
 	fmode_t need = FMODE_READ;
 	long ret;
 
@@ -128,12 +129,17 @@ static long dxm_ctl_grant(void __user *uarg)
 		ret = -EBADF;
 		goto out_fput;
 	}
+	/* What stat(2) says of it: UNGRANT names the grant by that. */
+	ret = vfs_getattr(&file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT);
+	if (ret)
+		goto out_fput;
 	s = dxm_session_lookup(a.session_id);
 	if (!s) {
 		ret = -ENOENT;
 		goto out_fput;
 	}
-	ret = dxm_session_grant(s, file, a.offset, a.length, a.flags);
+	ret = dxm_session_grant(s, file, a.offset, a.length, a.flags,
+				new_encode_dev(st.dev), st.ino);
 	dxm_session_put(s);
 out_fput:
 	fput(file);
@@ -158,8 +164,8 @@ static long dxm_ctl_ungrant(void __user *uarg)
 	s = dxm_session_lookup(a.session_id);
 	if (!s)
 		return -ENOENT;
-	ret = dxm_session_ungrant(s, new_decode_dev((u32)a.dev), a.ino,
-				  a.offset, a.length, a.flags);
+	ret = dxm_session_ungrant(s, (u32)a.dev, a.ino, a.offset, a.length,
+				  a.flags);
 	dxm_session_put(s);
 	return ret;
 }

@@ -134,12 +134,18 @@ struct dxm_pt_cursor {
  * @offset:	first byte
  * @length:	bytes
  * @flags:	DAXMIRROR_GRANT_*
+ * @dev:	st_dev of the file as stat(2) gives it (encoded): what UNGRANT
+ *		names it by (btrfs and overlayfs report another device than
+ *		their superblock's, so not i_sb->s_dev)
+ * @ino:	st_ino as stat(2) gives it
  */
 struct dxm_grant {
 	struct file *file;
 	u64 offset;
 	u64 length;
 	u32 flags;
+	u32 dev;
+	u64 ino;
 };
 
 /**
@@ -346,11 +352,11 @@ int dxm_session_publish(struct dxm_session *s);
 struct dxm_session *dxm_session_lookup(u64 id);
 long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
 void dxm_sessions_exit(void);
-int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
+int dxm_session_ungrant(struct dxm_session *s, u32 dev, u64 ino,
 			u64 offset, u64 length, u32 flags);
 u32 dxm_session_nr_grants(struct dxm_session *s);
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
-		      u64 length, u32 flags);
+		      u64 length, u32 flags, u32 dev, u64 ino);
 int dxm_session_revoke(struct dxm_session *s);
 void dxm_session_reap(struct dxm_session *s);
 long dxm_session_info(struct dxm_session *s, void __user *uarg);

@@ -271,22 +271,17 @@ static struct dxm_grants *dxm_grants_locked(struct dxm_session *s)
 
 /*
  * Publish @new in place of the current table (caller holds grant_lock);
- * the old one is freed, with @put's reference, after a grace period.
+ * the old one is freed after a grace period (its files live on in @new).
  */
-static void dxm_grants_publish(struct dxm_session *s, struct dxm_grants *new,
-			       struct file *put)
+static void dxm_grants_publish(struct dxm_session *s, struct dxm_grants *new)
 {
 	struct dxm_grants *old;
 
 	lockdep_assert_held(&s->grant_lock);
 	old = rcu_replace_pointer(s->grants, new,
 				  lockdep_is_held(&s->grant_lock));
-	if (old) {
-		old->put = put;
+	if (old)
 		call_rcu(&old->rcu, dxm_grants_free_rcu);
-	} else if (put) {
-		fput(put);
-	}
 }
 
 u32 dxm_session_nr_grants(struct dxm_session *s)
@@ -302,7 +297,7 @@ u32 dxm_session_nr_grants(struct dxm_session *s)
 }
 
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
-		      u64 length, u32 flags)
+		      u64 length, u32 flags, u32 dev, u64 ino)
 {
 	struct dxm_grants *new, *cur;
 	int ret = 0;
@@ -335,9 +330,9 @@ int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 		new->put_all = false;
 		new->g[new->nr++] = (struct dxm_grant){
 			.file = get_file(file), .offset = offset,
-			.length = length, .flags = flags,
+			.length = length, .flags = flags, .dev = dev, .ino = ino,
 		};
-		dxm_grants_publish(s, new, NULL);
+		dxm_grants_publish(s, new);
 		new = NULL;
 	}
 	spin_unlock(&s->grant_lock);
@@ -345,10 +340,16 @@ int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 	return ret;
 }
 
-/* Is [@offset, +@length) of the file (@dev, @ino) under a live mirror? */
-static bool dxm_grant_in_use(struct dxm_session *s, u32 dev, u64 ino,
+/*
+ * Is [@offset, +@length) of @inode under a live mirror? As each mirror
+ * was when it was added: the file of its first VMA (MIRROR_LIST's dev and
+ * ino), over its whole length.
+ */
+static bool dxm_grant_in_use(struct dxm_session *s, struct inode *inode,
 			     u64 offset, u64 length)
 {
+	u32 dev = new_encode_dev(inode->i_sb->s_dev);
+	u64 ino = inode->i_ino;
 	struct dxm_mirror *m;
 	bool busy = false;
 
@@ -377,11 +378,11 @@ static bool dxm_grant_in_use(struct dxm_session *s, u32 dev, u64 ino,
  * finds the grant gone (EACCES) or runs on a mirror this check sees, and
  * then the grant is put back. The file is released after a grace period.
  */
-int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
+int dxm_session_ungrant(struct dxm_session *s, u32 dev, u64 ino,
 			u64 offset, u64 length, u32 flags)
 {
 	struct dxm_grants *without, *spare, *cur;
-	struct dxm_grant removed;
+	struct dxm_grant removed = {};
 	u32 i, n, found = U32_MAX;
 	int ret = 0;
 
@@ -395,11 +396,10 @@ int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
 	cur = dxm_grants_locked(s);
 	n = cur ? cur->nr : 0;
 	for (i = 0; i < n && found == U32_MAX; i++) {
-		struct inode *inode = file_inode(cur->g[i].file);
+		struct dxm_grant *g = &cur->g[i];
 
-		if (inode->i_sb->s_dev == dev && inode->i_ino == ino &&
-		    cur->g[i].offset == offset &&
-		    cur->g[i].length == length && cur->g[i].flags == flags)
+		if (g->dev == dev && g->ino == ino && g->offset == offset &&
+		    g->length == length && g->flags == flags)
 			found = i;
 	}
 	if (READ_ONCE(s->closed)) {
@@ -416,7 +416,7 @@ int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
 		without->nr = n - 1;
 		without->put = NULL;
 		without->put_all = false;
-		dxm_grants_publish(s, without, NULL);
+		dxm_grants_publish(s, without);
 		without = NULL;
 	}
 	spin_unlock(&s->grant_lock);
@@ -426,7 +426,7 @@ int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
 	/* Pairs with the barrier in dxm_granted(). */
 	smp_mb();
 	spare->put_all = false;
-	if (!dxm_grant_in_use(s, new_encode_dev(dev), ino, offset, length)) {
+	if (!dxm_grant_in_use(s, file_inode(removed.file), offset, length)) {
 		/* Readers of the old table may still look at the file. */
 		spare->nr = 0;
 		spare->put = removed.file;
@@ -445,7 +445,7 @@ int dxm_session_ungrant(struct dxm_session *s, dev_t dev, u64 ino,
 		spare->g[n] = removed;
 		spare->nr = n + 1;
 		spare->put = NULL;
-		dxm_grants_publish(s, spare, NULL);
+		dxm_grants_publish(s, spare);
 		spare = NULL;
 	}
 	spin_unlock(&s->grant_lock);

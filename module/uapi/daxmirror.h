@@ -144,11 +144,18 @@ struct daxmirror_grant {
  * Removes the session's grant of that file with exactly this range and
  * these flags, and the module's reference to the open file, unless a live
  * mirror of the session maps part of that range of that file (released
- * mirrors do not count). Never waits for the session's client. A mirror
- * added over the range while this runs finds no grant at its next fault
- * (EACCES). Errors: ENOENT (no such session, or no such grant), EBUSY (a
- * live mirror maps part of it; the grant stays), ENODEV (revoked), ENOMEM,
- * EINVAL (flags, pad, reserved, a range no grant can have).
+ * mirrors do not count). That check knows a mirror by the file of its
+ * first VMA when it was added (MIRROR_LIST's dev, ino, file_offset): a
+ * mirror over several VMAs, or one whose range the client remapped to
+ * another file with MAP_FIXED, keeps device entries of a file whose grant
+ * is gone until they are invalidated; no fault makes new ones (EACCES).
+ * A grant is a permission the broker gave the session's own client, so
+ * this is not a way to revoke: DAXMIRROR_CTL_REVOKE is. Never waits for
+ * the session's client. A mirror added over the range while this runs
+ * finds no grant at its next fault (EACCES).
+ * Errors: ENOENT (no such session, or no such grant), EBUSY (a live mirror
+ * maps part of it; the grant stays), ENODEV (revoked), ENOMEM, EINVAL
+ * (flags, pad, reserved, a range no grant can have).
  */
 struct daxmirror_ungrant {
 	__u64 session_id;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dmt.h"
@@ -48,6 +49,7 @@ union arg {
 	struct daxmirror_version version;
 	struct daxmirror_session_create create;
 	struct daxmirror_grant grant;
+	struct daxmirror_ungrant ungrant;
 	struct daxmirror_session_list list;
 	struct daxmirror_revoke revoke;
 	struct daxmirror_session_info info;
@@ -70,6 +72,7 @@ static const struct kind kinds[] = {
 	{ "VERSION", DAXMIRROR_IOC_VERSION, false },
 	{ "CREATE_SESSION", DAXMIRROR_CTL_CREATE_SESSION, true },
 	{ "GRANT_FILE", DAXMIRROR_CTL_GRANT_FILE, true },
+	{ "UNGRANT", DAXMIRROR_CTL_UNGRANT, true },
 	{ "LIST_SESSIONS", DAXMIRROR_CTL_LIST_SESSIONS, true },
 	{ "REVOKE", DAXMIRROR_CTL_REVOKE, true },
 	{ "SESSION_INFO", DAXMIRROR_IOC_SESSION_INFO, true },
@@ -116,6 +119,17 @@ static long run(struct ctx *c, const struct kind *k, const struct spoil *sp)
 		a.grant = (struct daxmirror_grant){ .session_id = c->s.id,
 			.fd = c->f.fd, .length = DMT_PAGE };
 		break;
+	case DAXMIRROR_CTL_UNGRANT: {
+		struct stat st;
+
+		/* A grant to give back (given back below if refused). */
+		if (fstat(c->f.fd, &st) < 0 ||
+		    dmt_grant(c->s.ctl, c->s.id, c->f.fd, 0, 0, DMT_PAGE) < 0)
+			return -ENOTRECOVERABLE;
+		a.ungrant = (struct daxmirror_ungrant){ .session_id = c->s.id,
+			.dev = st.st_dev, .ino = st.st_ino, .length = DMT_PAGE };
+		break;
+	}
 	case DAXMIRROR_CTL_LIST_SESSIONS:
 		a.list = (struct daxmirror_session_list){
 			.ids = (uintptr_t)c->ids, .capacity = 4 };
@@ -173,6 +187,15 @@ static long run(struct ctx *c, const struct kind *k, const struct spoil *sp)
 		dmt_mirror_remove(c->s.sfd, a.add.id);
 	if (have_victim)
 		dmt_mirror_remove(c->s.sfd, victim); /* still there if refused */
+	if (r < 0 && k->req == DAXMIRROR_CTL_UNGRANT) {
+		struct daxmirror_ungrant u = a.ungrant;
+
+		memset(&a, 0, sizeof(a));
+		a.ungrant = (struct daxmirror_ungrant){ .session_id = c->s.id,
+			.dev = u.dev, .ino = u.ino, .length = DMT_PAGE };
+		/* Refused: the grant made above is still there. */
+		(void)dmt_ioctl(c->s.ctl, DAXMIRROR_CTL_UNGRANT, &a);
+	}
 	return r;
 }
 
@@ -205,7 +228,10 @@ static const struct field_case field_cases[] = {
 	FLAGS(daxmirror_grant, DAXMIRROR_CTL_GRANT_FILE, DAXMIRROR_GRANT_WRITE << 1),
 	FLAGS(daxmirror_session_list, DAXMIRROR_CTL_LIST_SESSIONS, 1),
 	FLAGS(daxmirror_revoke, DAXMIRROR_CTL_REVOKE, 1),
-	FLAGS(daxmirror_session_info, DAXMIRROR_IOC_SESSION_INFO, 1),
+	FLAGS(daxmirror_session_info, DAXMIRROR_IOC_SESSION_INFO,
+	      DAXMIRROR_INFO_ACK_CHANGE << 1),
+	FLAGS(daxmirror_ungrant, DAXMIRROR_CTL_UNGRANT, DAXMIRROR_GRANT_WRITE << 1),
+	PAD(daxmirror_ungrant, DAXMIRROR_CTL_UNGRANT),
 	FLAGS(daxmirror_mirror_list, DAXMIRROR_IOC_MIRROR_LIST, 1),
 	FLAGS(daxmirror_mirror_add, DAXMIRROR_IOC_MIRROR_ADD, DAXMIRROR_MIRROR_WRITE << 1),
 	FLAGS(daxmirror_mirror_remove, DAXMIRROR_IOC_MIRROR_REMOVE, 1),
@@ -226,6 +252,7 @@ static const struct field_case field_cases[] = {
 	RESERVED(daxmirror_version, DAXMIRROR_IOC_VERSION),
 	RESERVED(daxmirror_session_create, DAXMIRROR_CTL_CREATE_SESSION),
 	RESERVED(daxmirror_grant, DAXMIRROR_CTL_GRANT_FILE),
+	RESERVED(daxmirror_ungrant, DAXMIRROR_CTL_UNGRANT),
 	RESERVED(daxmirror_session_list, DAXMIRROR_CTL_LIST_SESSIONS),
 	RESERVED(daxmirror_revoke, DAXMIRROR_CTL_REVOKE),
 	RESERVED(daxmirror_session_info, DAXMIRROR_IOC_SESSION_INFO),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dmt.h"
@@ -155,6 +156,7 @@ struct fx {
 	union {
 		struct daxmirror_session_create create;
 		struct daxmirror_grant grant;
+		struct daxmirror_ungrant ungrant;
 		struct daxmirror_session_list list;
 		struct daxmirror_session_info info;
 		struct daxmirror_mirror_list mlist;
@@ -320,6 +322,34 @@ static const char *check_grant(struct fx *fx, long ret)
 		return "SESSION_INFO failed";
 	if (info.nr_grants != (ret < 0 ? 0U : 1U))
 		return ret < 0 ? "a failed GRANT_FILE left a grant" : "the grant is not counted";
+	return NULL;
+}
+
+static void prep_ungrant(struct fx *fx)
+{
+	struct stat st;
+
+	if (fstat(fx->file.fd, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	fx->a.ungrant = (struct daxmirror_ungrant){
+		.session_id = fx->s.id, .flags = DAXMIRROR_GRANT_WRITE, .dev = st.st_dev,
+		.ino = st.st_ino, .length = LEN,
+	};
+}
+
+static long call_ungrant(struct fx *fx)
+{
+	return dmt_ioctl(fx->s.ctl, DAXMIRROR_CTL_UNGRANT, &fx->a.ungrant);
+}
+
+static const char *check_ungrant(struct fx *fx, long ret)
+{
+	struct daxmirror_session_info info;
+
+	if (info_of(fx, &info) < 0)
+		return "SESSION_INFO failed";
+	if (info.nr_grants != (ret < 0 ? 1U : 0U))
+		return ret < 0 ? "a failed UNGRANT removed the grant" : "the grant is still counted";
 	return NULL;
 }
 
@@ -632,6 +662,7 @@ static const char *check_events(struct fx *fx, long ret)
 static const struct op ops[] = {
 	{ "CREATE_SESSION", 0, prep_create, call_create, check_create },
 	{ "GRANT_FILE", NEED_BOUND, prep_grant, call_grant, check_grant },
+	{ "UNGRANT", NEED_BOUND | NEED_GRANT, prep_ungrant, call_ungrant, check_ungrant },
 	{ "LIST_SESSIONS", 0, prep_list, call_list, check_list },
 	{ "SESSION_INFO (control)", NEED_BOUND | NEED_MIRROR, prep_info, call_info_ctl,
 	  check_info },
