@@ -48,6 +48,7 @@ static void bus_dispatch(Context *ctx)
 		/* What the module reported before this message was sent is
 		 * known before it is answered. */
 		kernel_dispatch_events(&ctx->kernel);
+		ctx->bus_msg_seq++;	/* the getters' reads are per message */
 		r = sd_bus_process(ctx->bus, NULL);
 		if (r < 0) {
 			if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)

@@ -81,7 +81,13 @@ typedef struct Context {
 	/* The vetting a thread runs: vet_call(), or a test's fake (NULL:
 	 * vet_call()). */
 	vet_call_fn vet;
-	uv_timer_t refresh_timer;	/* counters, at most once a second */
+	uv_timer_t refresh_timer;	/* the poll of a module without
+					 * SESSION_CHANGED, once a second */
+	uv_timer_t change_timer;	/* re-reads sessions whose changes came
+					 * too fast (session.c) */
+	uint64_t bus_msg_seq;		/* bumped per bus message dispatched:
+					 * getters read the module once per
+					 * session per message */
 	/* Told of sessions coming, changing and going (daemon.c sets it:
 	 * fdstore.c and revoke.c listen; NULL in the fuzz harnesses). */
 	void (*session_hook)(Session *s, SessionEvent ev);

@@ -298,6 +298,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	uv_timer_init(&ctx.loop, &ctx.bus_timer);
 	uv_prepare_init(&ctx.loop, &ctx.bus_prepare);
 	uv_timer_init(&ctx.loop, &ctx.refresh_timer);
+	uv_timer_init(&ctx.loop, &ctx.change_timer);
 	uv_timer_init(&ctx.loop, &ctx.watchdog_timer);
 	uv_signal_init(&ctx.loop, &ctx.sigterm);
 	uv_signal_init(&ctx.loop, &ctx.sigint);
@@ -321,6 +322,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	if (ctx.kernel.poll_init)
 		close_handle((uv_handle_t *)&ctx.kernel.poll);
 	close_handle((uv_handle_t *)&ctx.refresh_timer);
+	close_handle((uv_handle_t *)&ctx.change_timer);
 	close_handle((uv_handle_t *)&ctx.watchdog_timer);
 	close_handle((uv_handle_t *)&ctx.sigterm);
 	close_handle((uv_handle_t *)&ctx.sigint);

@@ -243,28 +243,24 @@ int kernel_list_sessions(Kernel *k, uint64_t **ids, size_t *n)
 void kernel_dispatch_events(Kernel *k)
 {
 	struct daxmirror_event evs[32];
+	ssize_t n;
 
 	if (k->fd < 0 || !k->on_event)
 		return;
-	for (;;) {
-		ssize_t n = read(k->fd, evs, sizeof(evs));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				log_error_errno(errno, "reading control node events: %m");
-			return;
-		}
-		if (n == 0)
-			return;
-		if ((size_t)n % sizeof(evs[0]))
-			log_warning("control node: short event record (%zd bytes)", n);
-		for (size_t i = 0; i < (size_t)n / sizeof(evs[0]); i++)
-			k->on_event(k, &evs[i], k->userdata);
-		if ((size_t)n < sizeof(evs))
-			return;
+	/* One batch a call: more wait for the next (the poll stays
+	 * readable), so a flood of events cannot hold the loop. */
+	do
+		n = read(k->fd, evs, sizeof(evs));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			log_error_errno(errno, "reading control node events: %m");
+		return;
 	}
+	if ((size_t)n % sizeof(evs[0]))
+		log_warning("control node: short event record (%zd bytes)", n);
+	for (size_t i = 0; i < (size_t)n / sizeof(evs[0]); i++)
+		k->on_event(k, &evs[i], k->userdata);
 }
 
 static void on_control_event(uv_poll_t *h, int status, int events)

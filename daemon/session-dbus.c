@@ -293,24 +293,39 @@ static int method_revoke(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* --- properties ----------------------------------------------------- */
 
+/* Is a getter answering a bus message (not a signal being emitted)?
+ * Then what it read for this message may serve the message's other
+ * properties and objects (GetAll, GetManagedObjects): one SESSION_INFO
+ * and one MIRROR_LIST per session per message, not one per property. */
+static bool in_message(sd_bus *bus)
+{
+	return sd_bus_get_current_message(bus) != NULL;
+}
+
 /*
  * What the module says of @s now, or the daemon's last view of it if the
  * module cannot say (gone, or no module). Getters read the kernel when
  * asked, so what busctl shows is current; nothing reads it in between.
  */
-static void session_now(const Session *s, struct daxmirror_session_info *info)
+static void session_now(sd_bus *bus, Session *s, struct daxmirror_session_info *info)
 {
-	if (kernel_session_peek(&s->ctx->kernel, s->id, info) < 0)
-		*info = s->info;
+	uint64_t seq = s->ctx->bus_msg_seq;
+
+	if (!in_message(bus) || !seq || s->now_seq != seq) {
+		if (kernel_session_peek(&s->ctx->kernel, s->id, &s->now) < 0)
+			s->now = s->info;
+		s->now_seq = in_message(bus) ? seq : 0;
+	}
+	*info = s->now;
 }
 
 static int get_pid(sd_bus *bus, const char *path, const char *iface, const char *prop,
 		   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const Session *s = userdata;
+	Session *s = userdata;
 	struct daxmirror_session_info info;
 
-	session_now(s, &info);
+	session_now(bus, s, &info);
 	return sd_bus_message_append(reply, "u",
 				     (uint32_t)(info.pid > 0 ? info.pid : s->open_pid));
 }
@@ -320,7 +335,7 @@ static int get_state(sd_bus *bus, const char *path, const char *iface, const cha
 {
 	struct daxmirror_session_info info;
 
-	session_now(userdata, &info);
+	session_now(bus, userdata, &info);
 	return sd_bus_message_append(reply, "s", session_state_name(info.state));
 }
 
@@ -357,17 +372,33 @@ static int get_files(sd_bus *bus, const char *path, const char *iface, const cha
 static int get_mirrors(sd_bus *bus, const char *path, const char *iface, const char *prop,
 		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const Session *s = userdata;
-	_cleanup_(freep) struct daxmirror_mirror_info *now = NULL;
+	Session *s = userdata;
 	const struct daxmirror_mirror_info *mirrors = s->mirrors;
 	size_t n = s->n_mirrors;
+	uint64_t seq = s->ctx->bus_msg_seq;
 	int r;
 
-	/* The entry counts change with every device fault: read them now. */
-	if (kernel_mirror_list(&s->ctx->kernel, s->id, &now, &n) >= 0)
-		mirrors = now;
-	else
-		n = s->n_mirrors;
+	/* The entry counts change with every device fault: read them now
+	 * (once per bus message). */
+	bool fresh = in_message(bus) && seq && s->now_mirrors_seq == seq;
+
+	if (!fresh) {
+		struct daxmirror_mirror_info *now = NULL;
+		size_t nn = 0;
+
+		s->now_mirrors_seq = 0;
+		if (kernel_mirror_list(&s->ctx->kernel, s->id, &now, &nn) >= 0) {
+			free(s->now_mirrors);
+			s->now_mirrors = now;
+			s->n_now_mirrors = nn;
+			s->now_mirrors_seq = in_message(bus) ? seq : 0;
+			fresh = true;
+		}
+	}
+	if (fresh) {
+		mirrors = s->now_mirrors;
+		n = s->n_now_mirrors;
+	}
 	r = sd_bus_message_open_container(reply, 'a', "(tttsbttt)");
 	if (r < 0)
 		return r;
@@ -393,7 +424,7 @@ static int get_mirrored_bytes(sd_bus *bus, const char *path, const char *iface,
 {
 	struct daxmirror_session_info info;
 
-	session_now(userdata, &info);
+	session_now(bus, userdata, &info);
 	return sd_bus_message_append(reply, "t", (uint64_t)info.mirrored_pages * DM_PAGE_SIZE);
 }
 
@@ -416,7 +447,7 @@ static int get_counter(sd_bus *bus, const char *path, const char *iface, const c
 {
 	struct daxmirror_session_info info;
 
-	session_now(userdata, &info);
+	session_now(bus, userdata, &info);
 	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
 		uint64_t v;
 

@@ -20,8 +20,12 @@
 
 /* The poll of a module without DAXMIRROR_EVENT_SESSION_CHANGED. */
 #define REFRESH_INTERVAL_MS 1000
+/* A session's changes are re-read at most this often. */
+#define CHANGE_MIN_MS 100
 
 static int session_refresh(Session *s);
+static void on_change_timer(uv_timer_t *t);
+static void session_changed(Session *s);
 
 /* --- lookup --------------------------------------------------------- */
 
@@ -93,6 +97,7 @@ static Session *session_free(Session *s)
 		free(s->files[i].path);
 	free(s->files);
 	free(s->mirrors);
+	free(s->now_mirrors);
 	free(s->owner);
 	safe_close(s->fd);
 	free(s);
@@ -342,8 +347,14 @@ int session_adopt(Context *ctx, SessionAdoption *a,
 	s->owner = a->owner;
 	s->files = a->files;
 	s->n_files = a->n_files;
+	/* Grant ids as the record kept them (the client holds them); a
+	 * version-1 record's ranges get new ones, which nobody knows. */
 	for (size_t i = 0; i < s->n_files; i++)
-		s->files[i].grant = ++s->next_grant;
+		if (s->files[i].grant > s->next_grant)
+			s->next_grant = s->files[i].grant;
+	for (size_t i = 0; i < s->n_files; i++)
+		if (!s->files[i].grant)
+			s->files[i].grant = ++s->next_grant;
 	s->stored = a->stored;
 	s->state_gen = a->state_gen;
 	a->fd = -1;
@@ -405,12 +416,7 @@ void sessions_kernel_event(Context *ctx, const struct daxmirror_event *ev)
 		session_end(s, SESSION_END_KERNEL_GONE);
 		break;
 	case DAXMIRROR_EVENT_SESSION_CHANGED:
-		/* Bound, or a mirror came or went: re-read (which re-arms the
-		 * event) and announce what changed. */
-		if (session_refresh(s)) {
-			sessions_update_totals(ctx);
-			context_update_status(ctx);
-		}
+		session_changed(s);
 		break;
 	default:
 		log_debug("control node: unknown event type %u", ev->type);
@@ -419,6 +425,45 @@ void sessions_kernel_event(Context *ctx, const struct daxmirror_event *ev)
 }
 
 /* --- refresh -------------------------------------------------------- */
+
+/*
+ * Bound, or a mirror came or went (SESSION_CHANGED): re-read the session
+ * (which re-arms the event) and announce what changed; at most once per
+ * CHANGE_MIN_MS per session, so a client reshaping its mirrors in a loop
+ * costs the broker (and the bus's listeners) ten re-reads a second, not
+ * one per change. Getters read the module themselves: what a caller is
+ * shown is current either way.
+ */
+static void session_changed(Session *s)
+{
+	Context *ctx = s->ctx;
+	uint64_t now = uv_now(&ctx->loop);
+
+	if (s->refreshed_ms && now - s->refreshed_ms < CHANGE_MIN_MS) {
+		s->change_pending = true;
+		if (!uv_is_active((uv_handle_t *)&ctx->change_timer))
+			uv_timer_start(&ctx->change_timer, on_change_timer, CHANGE_MIN_MS, 0);
+		return;
+	}
+	s->change_pending = false;
+	s->refreshed_ms = now;
+	if (session_refresh(s)) {
+		sessions_update_totals(ctx);
+		context_update_status(ctx);
+	}
+}
+
+static void on_change_timer(uv_timer_t *t)
+{
+	Context *ctx = container_of(t, Context, change_timer);
+	Session *s, *next;
+
+	for (s = ctx->sessions_head; s; s = next) {
+		next = s->next;
+		if (s->change_pending && !s->ending)
+			session_changed(s);
+	}
+}
 
 /* The same mirrors, in the same states? Their entry counts do not
  * count: they change with every device fault and are read when asked. */

@@ -34,8 +34,8 @@ typedef struct SessionFile {
 				 * attached by a daemon that did not record
 				 * them, and cannot be detached) */
 	uint64_t grant;		/* its id on the bus (AttachFile's "Grant",
-				 * DetachFile), per session, not kept over a
-				 * restart (not persisted: set at take-back) */
+				 * DetachFile), per session, kept in the
+				 * fd-store record over a restart */
 } SessionFile;
 
 /* Options of OpenSession, validated. */
@@ -66,6 +66,15 @@ struct Session {
 	struct daxmirror_session_info info;	/* cached SESSION_INFO */
 	struct daxmirror_mirror_info *mirrors;	/* cached MIRROR_LIST */
 	size_t n_mirrors;
+	uint64_t refreshed_ms;		/* uv_now() of the last re-read */
+	bool change_pending;		/* a SESSION_CHANGED waits for
+					 * ctx->change_timer */
+	/* What the getters read for the bus message ctx->bus_msg_seq
+	 * (session-dbus.c). */
+	uint64_t now_seq, now_mirrors_seq;
+	struct daxmirror_session_info now;
+	struct daxmirror_mirror_info *now_mirrors;
+	size_t n_now_mirrors;
 	bool ending;			/* session_end() runs */
 	SessionEnd end;			/* why, once ending */
 	/* What session_end() undoes. */

@@ -26,12 +26,14 @@
  *   max-mirrors 64
  *   max-bytes 68719476736
  *   attached 8388608
- *   file 0 8388608 w 66305 12 /mnt/ext4dax/data
- *        (zero or more: offset, length, r or w, st_dev, st_ino, path)
+ *   file 0 8388608 w 66305 12 3 /mnt/ext4dax/data
+ *        (zero or more: offset, length, r or w, st_dev, st_ino, the
+ *        range's Grant id on the bus, path)
  *   end
  *
  * Version 1 (written before DetachFile existed) is read too: its file
- * lines have no st_dev and st_ino, and those ranges cannot be detached.
+ * lines have no st_dev, st_ino and grant, and those ranges cannot be
+ * detached.
  *
  * A path is the rest of its line with '\\' written as "\\\\" and bytes
  * below 0x20 and 0x7f as "\xHH", so any path fits on one line.
@@ -170,8 +172,8 @@ int session_record_format(const SessionRecord *r, char **text, size_t *size)
 	for (size_t i = 0; i < r->n_files; i++) {
 		const SessionFile *f = &r->files[i];
 
-		buf_printf(&b, "file %" PRIu64 " %" PRIu64 " %c %" PRIu64 " %" PRIu64 " ",
-			   f->offset, f->length, f->write ? 'w' : 'r', f->dev, f->ino);
+		buf_printf(&b, "file %" PRIu64 " %" PRIu64 " %c %" PRIu64 " %" PRIu64 " %" PRIu64 " ",
+			   f->offset, f->length, f->write ? 'w' : 'r', f->dev, f->ino, f->grant);
 		buf_add_path(&b, f->path);
 		buf_add(&b, "\n", 1);
 	}
@@ -312,7 +314,7 @@ bad:
 	return -EBADMSG;
 }
 
-/* "OFFSET LENGTH r|w DEV INO PATH" (version 1: no DEV INO) */
+/* "OFFSET LENGTH r|w DEV INO GRANT PATH" (version 1: no DEV INO GRANT) */
 static int parse_file(const char *v, size_t vlen, int version, SessionFile *f)
 {
 	const char *end = v + vlen, *sp;
@@ -336,6 +338,10 @@ static int parse_file(const char *v, size_t vlen, int version, SessionFile *f)
 		v = sp + 1;
 		sp = v < end ? memchr(v, ' ', (size_t)(end - v)) : NULL;
 		if (!sp || !parse_u64_exact(v, (size_t)(sp - v), &f->ino))
+			return -EBADMSG;
+		v = sp + 1;
+		sp = v < end ? memchr(v, ' ', (size_t)(end - v)) : NULL;
+		if (!sp || !parse_u64_exact(v, (size_t)(sp - v), &f->grant) || !f->grant)
 			return -EBADMSG;
 		v = sp + 1;
 	}

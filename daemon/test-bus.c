@@ -801,6 +801,54 @@ static void session_phase(const char *fake)
 		       "(%" PRIu64 " then %" PRIu64 ")", t0, t);
 		sd_bus_error_free(&e);
 	}
+	/* GetAll reads the session once (PID, State, MirroredBytes and six
+	 * counters come from one SESSION_INFO), then a Get once more. */
+	{
+		uint64_t in_all = 0, after = 0;
+		const char *key;
+
+		r = sd_bus_call_method(bus, DEST, p1, "org.freedesktop.DBus.Properties", "GetAll",
+				       &e, &reply, "s", DXM_SESSION_IFACE);
+		if (r >= 0)
+			r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+		while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+			r = sd_bus_message_read(reply, "s", &key);
+			if (r >= 0 && strcmp(key, "DeviceFaults") == 0)
+				r = sd_bus_message_read(reply, "v", "t", &in_all);
+			else if (r >= 0)
+				r = sd_bus_message_skip(reply, "v");
+			if (r >= 0)
+				r = sd_bus_message_exit_container(reply);
+		}
+		reply = sd_bus_message_unref(reply);
+		sd_bus_error_free(&e);
+		if (r >= 0)
+			r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE,
+							"DeviceFaults", &e, 't', &after);
+		tap_ok(r >= 0 && in_all > 0 && after == in_all + 1,
+		       "GetAll asks the module once for all the session's counters "
+		       "(%" PRIu64 " then %" PRIu64 ")", in_all, after);
+		sd_bus_error_free(&e);
+	}
+	/* A burst of SESSION_CHANGED (a client reshaping mirrors in a loop)
+	 * is re-read at most once per 100 ms, not once per event. */
+	{
+		uint64_t before = 0, after = 0, id1 = strtoull(strrchr(p1, '/') + 1, NULL, 10);
+
+		r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE,
+						"DeviceFaults", &e, 't', &before);
+		sd_bus_error_free(&e);
+		for (int i = 0; i < 50; i++)
+			send_event(fifo, DAXMIRROR_EVENT_SESSION_CHANGED, id1);
+		pump(bus, 350);
+		if (r >= 0)
+			r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE,
+							"DeviceFaults", &e, 't', &after);
+		tap_ok(r >= 0 && after - before - 1 >= 1 && after - before - 1 <= 5,
+		       "50 SESSION_CHANGED at once: %" PRIu64 " re-reads in 350 ms",
+		       after - before - 1);
+		sd_bus_error_free(&e);
+	}
 
 	/* Revoke (root), or Close as the owner otherwise. */
 	c.removed = 0;

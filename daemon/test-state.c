@@ -21,8 +21,8 @@ static const char good[] =
 	"max-mirrors 64\n"
 	"max-bytes 68719476736\n"
 	"attached 12288\n"
-	"file 0 8192 w 66305 12 /mnt/ext4dax/data\n"
-	"file 4096 4096 r 2049 7 /odd\\\\name\\x0a with space\n"
+	"file 0 8192 w 66305 12 1 /mnt/ext4dax/data\n"
+	"file 4096 4096 r 2049 7 5 /odd\\\\name\\x0a with space\n"
 	"end\n";
 
 /* What a daemon before DetachFile wrote: no st_dev, st_ino. */
@@ -67,9 +67,11 @@ int main(void)
 		{ "daxmirrord-session-state 2", "daxmirrord-session-state 3", "version 3" },
 		{ "daxmirrord-session-state 2", "daxmirrord-session-state 12", "version 12" },
 		{ "daxmirrord-session-state 2\n", "", "no magic line" },
-		{ "w 66305 12 /mnt", "w 66305 /mnt", "a version-2 file line without st_ino" },
-		{ "w 66305 12 /mnt", "w 066305 12 /mnt", "a non-canonical st_dev" },
-		{ "w 66305 12 /mnt", "w 66305 12x /mnt", "a bad st_ino" },
+		{ "w 66305 12 1 /mnt", "w 66305 1 /mnt", "a version-2 file line without st_ino" },
+		{ "w 66305 12 1 /mnt", "w 066305 12 1 /mnt", "a non-canonical st_dev" },
+		{ "w 66305 12 1 /mnt", "w 66305 12x 1 /mnt", "a bad st_ino" },
+		{ "w 66305 12 1 /mnt", "w 66305 12 0 /mnt", "grant 0" },
+		{ "w 66305 12 1 /mnt", "w 66305 12 /mnt", "no grant" },
 		{ "id 42", "id 042", "non-canonical id" },
 		{ "id 42", "id 0", "id 0" },
 		{ "id 42", "id -1", "negative id" },
@@ -124,7 +126,8 @@ int main(void)
 	       strcmp(r.files[1].path, "/odd\\name\n with space") == 0,
 	       "two files, the second path unescaped (backslash, newline, space)");
 	tap_ok(r.files[0].dev == 66305 && r.files[0].ino == 12 && r.files[1].dev == 2049 &&
-	       r.files[1].ino == 7, "the files' st_dev and st_ino");
+	       r.files[1].ino == 7 && r.files[0].grant == 1 && r.files[1].grant == 5,
+	       "the files' st_dev, st_ino and grant");
 	{
 		SessionRecord old;
 

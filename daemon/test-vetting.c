@@ -1,7 +1,7 @@
 /* test-vetting.c - host test of vetting.c's orderings, with a fake vetting
  * (Context.vet) that blocks on a pipe per call until the test opens its
- * gate: the per-uid cap and the line, Busy, the deadline counted from a
- * call's arrival, a session ended or revoked while its file is vetted,
+ * gate: the per-uid cap and the line, Busy, the deadlines in line and on
+ * a thread, a session ended or revoked while its file is vetted,
  * the bus filter that keeps a message's fds until the vetting is done and
  * then drops them on a thread, MaxClientFds, and shutdown with a thread
  * still blocked. Over a socketpair: a "daemon" connection with the
@@ -207,7 +207,7 @@ int main(void)
 	int p[2], fds[17][2];
 	uint64_t sent;
 
-	tap_plan(12);
+	tap_plan(13);
 	setup();
 
 	/* The cap, the line, Busy, then the line moves. */
@@ -227,7 +227,9 @@ int main(void)
 	pump_until(&b, 500);
 	tap_ok(b.done && streq(b.name, "ok"), "then it passes too (%s)", b.name);
 
-	/* The deadline counts from the arrival, not from the start. */
+	/* In line at most VetTimeoutSec, then on a thread at most
+	 * VetTimeoutSec more: a call that waited 0.4 s in line and then
+	 * hangs gets Timeout VetTimeoutSec after it STARTED. */
 	attach(&a, T.ctx.vet_null_fd, 3);
 	pump(400);
 	sent = now_usec(CLOCK_MONOTONIC);
@@ -236,10 +238,26 @@ int main(void)
 	open_gate(3, 'o');
 	pump_until(&b, 3000);
 	tap_ok(a.done && streq(a.name, "ok") && b.done && streq(b.name, DXM_ERROR_TIMEOUT) &&
-	       b.usec - sent < 1250000,
-	       "a call that waited in line gets Timeout VetTimeoutSec after it ARRIVED (%s after %.2f s)",
-	       b.name, (double)(b.usec - sent) / 1e6);
+	       b.usec - sent > 1250000 && b.usec - sent < 2000000,
+	       "a call that waited in line, then hangs, gets Timeout VetTimeoutSec after it "
+	       "started (%s after %.2f s)", b.name, (double)(b.usec - sent) / 1e6);
 	open_gate(4, 'o');	/* its thread returns, unobserved */
+	pump(100);
+
+	/* Behind a thread that hangs, a call in line gets Timeout
+	 * VetTimeoutSec after it arrived ("no vetting thread was free"). */
+	attach(&a, T.ctx.vet_null_fd, 12);
+	pump(400);
+	sent = now_usec(CLOCK_MONOTONIC);
+	attach(&b, T.ctx.vet_null_fd, 13);
+	pump_until(&b, 3000);
+	tap_ok(b.done && (streq(b.name, DXM_ERROR_TIMEOUT) || streq(b.name, DXM_ERROR_BUSY)) &&
+	       b.usec - sent < 1250000,
+	       "a call in line behind a hung thread is answered within VetTimeoutSec of its "
+	       "arrival (%s after %.2f s)", b.name, (double)(b.usec - sent) / 1e6);
+	pump_until(&a, 3000);
+	open_gate(12, 'o');
+	open_gate(13, 'o');
 	pump(100);
 
 	/* The session ends while its file is vetted: Revoked at once; the

@@ -71,7 +71,10 @@ struct VetJob {
 	Session *session;		/* NULL once the session ended */
 	bool waiting;			/* the caller still waits for its answer */
 	uint64_t session_id;		/* for messages once the session is gone */
-	uint64_t deadline_usec;		/* CLOCK_MONOTONIC, from the call's arrival */
+	uint64_t deadline_usec;		/* CLOCK_MONOTONIC: VetTimeoutSec from
+					 * its arrival while in line, then from
+					 * the start of its thread */
+	uint64_t started_usec;		/* its thread was queued (0: in line) */
 	/* Written by the thread, read by the loop after it returned. */
 	int r;
 	VetReport rep;
@@ -476,6 +479,8 @@ static void job_queue(VetJob *j)
 	int r;
 
 	j->queued = true;
+	j->started_usec = now_usec(CLOCK_MONOTONIC);
+	j->deadline_usec = j->started_usec + (uint64_t)j->ctx->config.vet_timeout_sec * 1000000ULL;
 	r = uv_queue_work(&j->ctx->loop, &j->work, work, after_work);
 	if (r < 0) {	/* only for a NULL callback: cannot happen */
 		log_error("uv_queue_work: %s", uv_strerror(r));
@@ -505,12 +510,18 @@ static void start_waiting(Context *ctx)
 		hold_try_close(h);
 }
 
-/* A job of @uid running whose caller still waits: what a call waiting for
- * a slot of @uid (or, @any_uid, for any slot) may hope to follow. */
+/* A job of @uid on a thread for less than VetTimeoutSec (not stuck in a
+ * file system, whether or not its caller still waits): what a call
+ * waiting for a slot of @uid (or, @any_uid, for any slot) may hope to
+ * follow. */
 static bool live_job(const Context *ctx, uid_t uid, bool any_uid)
 {
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	uint64_t limit = (uint64_t)ctx->config.vet_timeout_sec * 1000000ULL;
+
 	for (const VetJob *j = ctx->vet_jobs; j; j = j->next)
-		if (j->queued && j->counted && j->waiting && (any_uid || j->uid == uid))
+		if (j->queued && j->counted && now - j->started_usec < limit &&
+		    (any_uid || j->uid == uid))
 			return true;
 	return false;
 }

@@ -1,5 +1,5 @@
 /* vetting.h - AttachFile's vetting off the loop: vet_call() on a thread of
- * libuv's pool, a deadline per call counted from its arrival, per-uid and
+ * libuv's pool, a deadline per call (in line, then on its thread), per-uid and
  * global caps on threads in use, the caller answered when the thread
  * returns, the deadline passes, the session ends or the daemon stops,
  * whichever comes first; and a bus filter that keeps every client fd

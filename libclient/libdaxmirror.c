@@ -686,6 +686,9 @@ static struct attachment *attached(const struct daxmirror_client *c, const struc
 	return NULL;
 }
 
+/* DetachFile is an answer of the broker's own, no file system involved. */
+#define DETACH_TIMEOUT_USEC (5ULL * 1000 * 1000)
+
 /* AttachFile's report: its "Grant" (0 if the broker sent none). */
 static int report_grant(sd_bus_message *reply, uint64_t *grant)
 {
@@ -756,11 +759,19 @@ static int attach_file(struct daxmirror_client *c, int fd, const struct stat *st
 static void attachment_put(struct daxmirror_client *c, struct attachment *a)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
 
 	if (!a || --a->users > 0 || !a->grant || !c->session_path)
 		return;
-	if (sd_bus_call_method(c->bus, DXM_BUS_NAME, c->session_path, DXM_SESSION_IFACE,
-			       "DetachFile", &err, NULL, "t", a->grant) < 0)
+	/* Nothing to give back once the session ended or the broker went
+	 * (its ranges went with it); and never start a broker for it. */
+	if (state_ended(c->state) || c->state == DAXMIRROR_CLIENT_BROKER_GONE)
+		return;
+	if (sd_bus_message_new_method_call(c->bus, &call, DXM_BUS_NAME, c->session_path,
+					   DXM_SESSION_IFACE, "DetachFile") < 0 ||
+	    sd_bus_message_set_auto_start(call, false) < 0 ||
+	    sd_bus_message_append(call, "t", a->grant) < 0 ||
+	    sd_bus_call(c->bus, call, DETACH_TIMEOUT_USEC, &err, NULL) < 0)
 		return;
 	for (struct attachment **pp = &c->attached; *pp; pp = &(*pp)->next)
 		if (*pp == a) {

@@ -501,7 +501,9 @@ int daxmirror_mirror_file(struct daxmirror_client *c, int fd, uint64_t offset, u
  * range it was attached with is given back to the broker
  * (Session.DetachFile) when this was the last mirror of the client inside
  * it, so freed mirrors do not use up the session's MaxFilesPerSession
- * ranges; if the broker refuses, the range stays for a later mirror. Also
+ * ranges; if the broker refuses, the range stays for a later mirror. Not
+ * once the session ended or the broker is gone; never starts a broker;
+ * waits at most 5 s for it. Also
  * frees a handle emptied by daxmirror_client_free() (its client's memory
  * goes with the last one). In a child after fork(): unmaps the child's
  * copy only, no ioctl. Slow path (see "Thread safety").
