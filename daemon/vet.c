@@ -251,9 +251,14 @@ int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
 	return 0;
 }
 
+/* 0 if the process of @pidfd still lives: signal 0 says ESRCH once it
+ * exited; EPERM (the daemon, unprivileged, may not signal a client of
+ * another uid) is still a living process. */
 static int pidfd_alive(int pidfd)
 {
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 ? -errno : 0;
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno == EPERM)
+		return 0;
+	return -errno;
 }
 
 int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret)
