@@ -1,0 +1,785 @@
+/* test-edges.c - edges the other guest tests do not reach, each asserted
+ * by what a user of the module sees (SNAPSHOT bytes, device READ/WRITE
+ * data and errnos, MIRROR_LIST, events read from the session fd):
+ *  - a write FAULT racing mprotect(PROT_READ): once mprotect returned, no
+ *    page is writable on the device and a device WRITE fails (EPERM);
+ *  - mirrors that end or start inside a 2 MiB block of a THP or a
+ *    PMD-mapped DAX file: that block's pages get 4 KiB entries, no entry
+ *    lies past a mirror's end or before its start (MIRROR_LIST counts),
+ *    and memory put in place of the neighbouring blocks' other halves
+ *    reads back new, never the old pages;
+ *  - the DAX and ZONE_DEVICE snapshot bits of THP, page-cache and DAX
+ *    entries;
+ *  - the session's event ring of 64 at and around its boundary: 64 unread
+ *    events all arrive, the 65th unread one costs one OVERFLOW and exactly
+ *    the oldest event;
+ *  - munmap of a mirror's first or last page keeps the mirror live; the
+ *    rest unmapped too, it is released.
+ * Every loop is bounded by a count and by time. Runs in the guest as
+ * root. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmt.h"
+
+#define ANON_RW (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- a write FAULT racing mprotect(PROT_READ) ---------------------------- */
+
+#define RACE_LEN	(4UL << 20)
+#define RACE_PAGES	(RACE_LEN / DMT_PAGE)
+#define RACE_SEED	1101
+#define RACE_ROUNDS	3000
+#define RACE_SECONDS	8.0
+
+struct racer {
+	int sfd;
+	uint8_t *p;
+	atomic_int stop;
+	unsigned long ok, eperm, other;
+	int other_err;
+};
+
+/* FAULT the whole range for writing, again and again. */
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		int ret = dmt_fault(r->sfd, r->p, RACE_LEN, DAXMIRROR_FAULT_WRITE);
+
+		if (ret == 0) {
+			r->ok++;
+		} else if (ret == -EPERM) {
+			r->eperm++;
+		} else {
+			r->other++;
+			r->other_err = -ret;
+		}
+	}
+	return NULL;
+}
+
+/* Busy-wait up to @us microseconds: mprotect lands anywhere in a FAULT. */
+static void spin_us(unsigned int us)
+{
+	double end = now_s() + us / 1e6;
+
+	while (now_s() < end)
+		;
+}
+
+/* Writable pages of a snapshot of the race range; -1 if it failed. */
+static long writable_pages(int sfd, const void *p, uint8_t *snap)
+{
+	long n = 0;
+
+	if (dmt_snapshot(sfd, p, RACE_LEN, snap) < 0)
+		return -1;
+	for (size_t i = 0; i < RACE_PAGES; i++)
+		if ((snap[i] & DAXMIRROR_SNAP_STATE_MASK) == DAXMIRROR_SNAP_WRITE)
+			n++;
+	return n;
+}
+
+/* Thread A write-FAULTs a 4 MiB writable mirror of anonymous memory in a
+ * loop; this thread flips the memory read-only and back. Each time
+ * mprotect(PROT_READ) has returned, the device must see the range as the
+ * CPU does: no writable entry (SNAPSHOT), and a device WRITE fails with
+ * EPERM and changes no byte. A fault whose CPU walk an mprotect overtook
+ * must not install what it walked. */
+static void g_race(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	static uint8_t snap[RACE_PAGES];
+	uint8_t junk[DMT_PAGE];
+	struct racer rc = { 0 };
+	unsigned long rounds = 0, bad_rounds = 0, wr_pages = 0, bad_writes = 0,
+		      changed = 0, snap_err = 0;
+	int last_wr_err = 0, r;
+	unsigned int seed = 7;
+	pthread_t t;
+	double end;
+	uint8_t *p;
+
+	(void)arg;
+	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	    dmt_map_anon(&m, RACE_LEN, DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	p = m.addr;
+	/* 4 KiB pages: one device entry per page, as a GPU sees most memory */
+	madvise(p, RACE_LEN, MADV_NOHUGEPAGE);
+	dmt_pattern_fill(p, RACE_LEN, RACE_SEED, 0);
+	memset(junk, 0x5a, sizeof(junk));
+	rc.sfd = s.sfd;
+	rc.p = p;
+	if (dmt_mirror_add(s.sfd, p, RACE_LEN, DAXMIRROR_MIRROR_WRITE, NULL) < 0 ||
+	    pthread_create(&t, NULL, racer_main, &rc) != 0) {
+		tap_fail_rest("mirror/thread setup failed: %s", strerror(errno));
+		return;
+	}
+	end = now_s() + RACE_SECONDS;
+	while (rounds < RACE_ROUNDS && now_s() < end) {
+		size_t pg = (rounds * 97) % RACE_PAGES;
+		long w1, w2;
+
+		spin_us(rand_r(&seed) % 1500);
+		if (mprotect(p, RACE_LEN, PROT_READ) < 0) {
+			tap_diag("mprotect(PROT_READ): %s", tap_errname(errno));
+			break;
+		}
+		w1 = writable_pages(s.sfd, p, snap);
+		r = dmt_dev_write(s.sfd, p + pg * DMT_PAGE, junk, DMT_PAGE);
+		if (r != -EPERM) {
+			bad_writes++;
+			last_wr_err = -r;
+		}
+		if (dmt_pattern_check(p + pg * DMT_PAGE, DMT_PAGE, RACE_SEED,
+				      pg * DMT_PAGE) >= 0) {
+			changed++;
+			/* put it back, so later rounds check it again */
+			mprotect(p, RACE_LEN, PROT_READ | PROT_WRITE);
+			dmt_pattern_fill(p + pg * DMT_PAGE, DMT_PAGE, RACE_SEED,
+					 pg * DMT_PAGE);
+		}
+		w2 = writable_pages(s.sfd, p, snap);
+		if (w1 < 0 || w2 < 0)
+			snap_err++;
+		if (w1 > 0 || w2 > 0) {
+			if (bad_rounds < 5)
+				tap_diag("round %lu: %ld then %ld pages writable on the device under PROT_READ",
+					 rounds, w1, w2);
+			bad_rounds++;
+			wr_pages += (unsigned long)(w1 > w2 ? w1 : w2);
+		}
+		rounds++;
+		if (mprotect(p, RACE_LEN, PROT_READ | PROT_WRITE) < 0) {
+			tap_diag("mprotect(PROT_READ|PROT_WRITE): %s", tap_errname(errno));
+			break;
+		}
+	}
+	atomic_store(&rc.stop, 1);
+	pthread_join(t, NULL);
+	tap_diag("%lu rounds in %.1f s; FAULTs: %lu ok, %lu EPERM, %lu other",
+		 rounds, RACE_SECONDS - (end - now_s()), rc.ok, rc.eperm, rc.other);
+
+	tap_ok(rounds >= 20 && rc.ok >= 10 && rc.eperm >= 1,
+	       "the race ran: %lu mprotect rounds, %lu write FAULTs done, %lu refused",
+	       rounds, rc.ok, rc.eperm);
+	if (!tap_ok(bad_rounds == 0 && snap_err == 0,
+		    "once mprotect(PROT_READ) returned, SNAPSHOT shows no writable page (%lu rounds)",
+		    rounds))
+		tap_diag("%lu rounds had writable pages (%lu in all), %lu SNAPSHOT errors",
+			 bad_rounds, wr_pages, snap_err);
+	if (!tap_ok(bad_writes == 0 && changed == 0,
+		    "device WRITE into the read-only range: EPERM every round, no byte changed"))
+		tap_diag("%lu WRITEs did not fail with EPERM (last: %s), %lu changed the page",
+			 bad_writes, last_wr_err ? tap_errname(last_wr_err) : "success",
+			 changed);
+	if (!tap_ok(rc.other == 0, "the racing FAULTs failed only with EPERM (read-only)"))
+		tap_diag("%lu other failures, last %s", rc.other, tap_errname(rc.other_err));
+	dmt_pattern_fill(junk, sizeof(junk), RACE_SEED + 1, 0);
+	r = dmt_dev_write(s.sfd, p + 5 * DMT_PAGE, junk, DMT_PAGE);
+	if (!tap_ok(r == 0 && !memcmp(p + 5 * DMT_PAGE, junk, DMT_PAGE),
+		    "read-write again: a device WRITE lands in the memory"))
+		tap_diag("write: %s", tap_errname(-r));
+}
+
+/* ---- mirrors that end or start inside a 2 MiB block ---------------------- */
+
+/* 6 MiB, three 2 MiB blocks at X:
+ *   E = [X, X+3M)      ends inside block 1
+ *   gap [X+3M, X+5M)   not mirrored (until replaced and mirrored as G)
+ *   S = [X+5M, X+6M)   starts inside block 2 */
+#define EDGE_LEN	(6UL << 20)
+#define EDGE_PAGES	(EDGE_LEN / DMT_PAGE)
+#define MIB		(1UL << 20)
+#define E_END		(3 * MIB)
+#define S_START		(5 * MIB)
+#define EDGE_SEED	1201
+#define GAP_SEED	1202
+
+enum edge_kind { EDGE_THP, EDGE_DAX };
+
+/* MIRROR_LIST entries of mirror @id equal @n4k 4 KiB and @n2m 2 MiB ones. */
+static bool mirror_entries_are(int sfd, uint64_t id, const char *name,
+			       uint64_t n4k, uint64_t n2m, uint64_t pages)
+{
+	struct daxmirror_mirror_info mi;
+	int r = dmt_mirror_get(sfd, 0, id, &mi);
+	uint64_t counted;
+
+	if (r < 0) {
+		tap_diag("MIRROR_LIST %s: %s", name, tap_errname(-r));
+		return false;
+	}
+	counted = mi.entries[DAXMIRROR_ORDER_4K] +
+		  512 * mi.entries[DAXMIRROR_ORDER_2M] +
+		  512 * 512 * mi.entries[DAXMIRROR_ORDER_1G];
+	if (mi.state == DAXMIRROR_MIRROR_LIVE &&
+	    mi.entries[DAXMIRROR_ORDER_4K] == n4k &&
+	    mi.entries[DAXMIRROR_ORDER_2M] == n2m &&
+	    mi.entries[DAXMIRROR_ORDER_1G] == 0 && counted <= pages)
+		return true;
+	tap_diag("%s: state %u entries 4K %llu 2M %llu 1G %llu = %llu pages "
+		 "for a mirror of %llu (want 4K %llu 2M %llu)", name, mi.state,
+		 (unsigned long long)mi.entries[0], (unsigned long long)mi.entries[1],
+		 (unsigned long long)mi.entries[2], (unsigned long long)counted,
+		 (unsigned long long)pages, (unsigned long long)n4k,
+		 (unsigned long long)n2m);
+	return false;
+}
+
+/* Device READ [off, off + len) of the region; compare with pattern @seed
+ * at @base. */
+static bool dev_reads_pattern(int sfd, const uint8_t *x, size_t off, size_t len,
+			      uint8_t *buf, uint64_t seed, uint64_t base,
+			      const char *what)
+{
+	int r = dmt_dev_read(sfd, x + off, buf, len);
+	ssize_t d;
+
+	if (r < 0) {
+		tap_diag("%s: device READ: %s", what, tap_errname(-r));
+		return false;
+	}
+	d = dmt_pattern_check(buf, len, seed, base);
+	if (d >= 0) {
+		tap_diag("%s: byte %zd (address +0x%zx) differs from the CPU's",
+			 what, d, off + (size_t)d);
+		return false;
+	}
+	return true;
+}
+
+static void g_edge(const void *arg)
+{
+	const enum edge_kind kind = *(const enum edge_kind *)arg;
+	const char *name = kind == EDGE_THP ? "THP" : "DAX";
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ uint8_t *snap = NULL;
+	size_t bad_order = 0, bad_bits = 0, mapped = 0, first_bad = 0;
+	uint64_t e_id = 0, s_id = 0, g_id = 0;
+	struct dmt_snap sn;
+	uint8_t *x, *q;
+	bool ok;
+	int r;
+
+	buf = malloc(EDGE_LEN);
+	snap = malloc(EDGE_PAGES);
+	if (!buf || !snap ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	if (kind == EDGE_THP) {
+		char mode[32] = "";
+		long huge;
+
+		r = dmt_thp_mode(mode, sizeof(mode));
+		if (r < 0 || !strcmp(mode, "never")) {
+			tap_skip_rest("transparent hugepages are %s",
+				      r < 0 ? "not available" : "disabled (never)");
+			return;
+		}
+		if (dmt_map_anon(&m, EDGE_LEN, DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
+			tap_fail_rest("mmap: %s", strerror(errno));
+			return;
+		}
+		if (madvise(m.addr, EDGE_LEN, MADV_HUGEPAGE) < 0) {
+			tap_skip_rest("madvise(MADV_HUGEPAGE): %s", tap_errname(errno));
+			return;
+		}
+		dmt_pattern_fill(m.addr, EDGE_LEN, EDGE_SEED, 0);
+		huge = dmt_smaps_kb(m.addr, "AnonHugePages");
+		if (huge < (long)(EDGE_LEN >> 10)) {
+			tap_skip_rest("the kernel gave %ld kB of huge pages, not %lu (THP mode %s)",
+				      huge, EDGE_LEN >> 10, mode);
+			return;
+		}
+		tap_ok(true, "THP: 6 MiB of anonymous memory in 3 huge pages (%ld kB)", huge);
+	} else {
+		const char *dir = dmt_env_dir(DMT_ENV_EXT4_DAX);
+		char why[256] = "";
+
+		if (!dir) {
+			tap_fail_rest("no ext4 -o dax directory");
+			return;
+		}
+		r = dmt_file_create_aligned(&f, dir, EDGE_LEN, DMT_2M, EDGE_SEED,
+					    why, sizeof(why));
+		if (!tap_ok(r == 0, "DAX: a 6 MiB file with 2 MiB aligned extents")) {
+			tap_diag("%s (ret %d)", why, r);
+			tap_fail_rest("no aligned file");
+			return;
+		}
+		if (dmt_grant(s.ctl, s.id, f.fd, 0, 0, EDGE_LEN) < 0 ||
+		    dmt_map_file(&m, EDGE_LEN, DMT_2M, PROT_READ | PROT_WRITE,
+				 f.fd, 0, true) < 0) {
+			tap_fail_rest("grant/mmap: %s", strerror(errno));
+			return;
+		}
+	}
+	x = m.addr;
+	if (dmt_mirror_add(s.sfd, x, E_END, 0, &e_id) < 0 ||
+	    dmt_mirror_add(s.sfd, x + S_START, EDGE_LEN - S_START, 0, &s_id) < 0) {
+		tap_fail_rest("MIRROR_ADD: %s", strerror(errno));
+		return;
+	}
+
+	/* The device reads both mirrors, page by page at first: each miss
+	 * faults the block around it (clipped to the mirror). */
+	ok = dev_reads_pattern(s.sfd, x, 2 * MIB + 4 * DMT_PAGE, DMT_PAGE, buf,
+			       EDGE_SEED, 2 * MIB + 4 * DMT_PAGE, "E, block 1") &&
+	     dev_reads_pattern(s.sfd, x, S_START, DMT_PAGE, buf, EDGE_SEED,
+			       S_START, "S, first page") &&
+	     dev_reads_pattern(s.sfd, x, 0, E_END, buf, EDGE_SEED, 0, "E") &&
+	     dev_reads_pattern(s.sfd, x, S_START, EDGE_LEN - S_START, buf,
+			       EDGE_SEED, S_START, "S");
+	tap_ok(ok, "%s: device READ through E (ends mid-block) and S (starts mid-block) gives the CPU's bytes",
+	       name);
+
+	/* Expected: block 0 one 2M entry; the rest of E and all of S 4K
+	 * entries; the gap outside every mirror NONE. */
+	r = dmt_snapshot(s.sfd, x, EDGE_LEN, snap);
+	for (size_t i = 0; r == 0 && i < EDGE_PAGES; i++) {
+		size_t off = i * DMT_PAGE;
+		unsigned int st = snap[i] & DAXMIRROR_SNAP_STATE_MASK;
+		bool in = off < E_END || off >= S_START;
+		unsigned int want = off < DMT_2M ? DAXMIRROR_ORDER_2M : DAXMIRROR_ORDER_4K;
+
+		if (in ? st == DAXMIRROR_SNAP_NONE || dmt_snap_order(snap[i]) != want :
+			 st != DAXMIRROR_SNAP_NONE) {
+			if (!bad_order++)
+				first_bad = i;
+		}
+		if (st == DAXMIRROR_SNAP_NONE)
+			continue;
+		mapped++;
+		if (kind == EDGE_THP ?
+		    (snap[i] & (DAXMIRROR_SNAP_DAX | DAXMIRROR_SNAP_ZONE_DEVICE)) != 0 :
+		    (snap[i] & (DAXMIRROR_SNAP_DAX | DAXMIRROR_SNAP_ZONE_DEVICE)) !=
+		    (DAXMIRROR_SNAP_DAX | DAXMIRROR_SNAP_ZONE_DEVICE))
+			bad_bits++;
+	}
+	if (!tap_ok(r == 0 && bad_order == 0,
+		    "%s: SNAPSHOT: block 0 order 2M, E's partial block and S order 4K, the gap unmapped",
+		    name)) {
+		tap_diag("ret %s; %zu pages wrong, the first at +0x%zx: 0x%02x",
+			 tap_errname(-r), bad_order, first_bad * DMT_PAGE,
+			 r == 0 ? snap[first_bad] : 0);
+		dmt_snap_count(snap, x, EDGE_LEN, &sn);
+		dmt_snap_diag("snapshot", &sn);
+	}
+	ok = mirror_entries_are(s.sfd, e_id, "E", 256, 1, E_END / DMT_PAGE);
+	ok = mirror_entries_are(s.sfd, s_id, "S", 256, 0,
+				(EDGE_LEN - S_START) / DMT_PAGE) && ok;
+	tap_ok(ok, "%s: MIRROR_LIST: E has 1 x 2M + 256 x 4K, S 256 x 4K: no entry outside its mirror",
+	       name);
+	if (kind == EDGE_THP) {
+		if (!tap_ok(r == 0 && mapped == 1024 && bad_bits == 0,
+			    "THP: no entry carries the DAX or ZONE_DEVICE snapshot bit"))
+			tap_diag("%zu of %zu mapped pages carry one", bad_bits, mapped);
+	} else {
+		if (!tap_ok(r == 0 && mapped == 1024 && bad_bits == 0,
+			    "DAX: every entry carries both DAX and ZONE_DEVICE bits"))
+			tap_diag("%zu of %zu mapped pages lack one", bad_bits, mapped);
+	}
+
+	/* Put new memory in the gap, whose two halves were the neighbours
+	 * past E's end and before S's start, and mirror it. */
+	if (munmap(x + E_END, S_START - E_END) < 0) {
+		tap_fail_rest("munmap of the gap: %s", strerror(errno));
+		return;
+	}
+	q = mmap(x + E_END, S_START - E_END, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (q == MAP_FAILED) {
+		tap_fail_rest("mmap MAP_FIXED in the gap: %s", strerror(errno));
+		return;
+	}
+	dmt_pattern_fill(q, S_START - E_END, GAP_SEED, 0);
+	if (dmt_mirror_add(s.sfd, q, S_START - E_END, 0, &g_id) < 0) {
+		tap_fail_rest("MIRROR_ADD of the new memory: %s", strerror(errno));
+		return;
+	}
+	r = dmt_snap_summary(s.sfd, q, S_START - E_END, &sn);
+	if (!tap_ok(r == 0 && sn.none == sn.pages,
+		    "%s: the new memory's fresh mirror has no device entry yet", name))
+		dmt_snap_diag("the new mirror", &sn);
+	tap_ok(dev_reads_pattern(s.sfd, x, E_END, S_START - E_END, buf, GAP_SEED,
+				 0, "G"),
+	       "%s: device READ of the new memory gives its bytes, not the old pages'",
+	       name);
+	ok = dev_reads_pattern(s.sfd, x, 0, E_END, buf, EDGE_SEED, 0, "E again") &&
+	     dev_reads_pattern(s.sfd, x, S_START, EDGE_LEN - S_START, buf,
+			       EDGE_SEED, S_START, "S again");
+	tap_ok(ok, "%s: E and S still read the CPU's bytes after their neighbours were replaced",
+	       name);
+}
+
+/* ---- page-cache snapshot bits --------------------------------------------- */
+
+#define PC_LEN	(16 * DMT_PAGE)
+
+static void g_pagecache_bits(const void *arg)
+{
+	const char *dir = dmt_env_dir(DMT_ENV_EXT4_PAGECACHE);
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	uint8_t buf[PC_LEN];
+	struct dmt_snap sn;
+	int r;
+
+	(void)arg;
+	if (!dir) {
+		tap_fail_rest("no ext4 (page cache) directory");
+		return;
+	}
+	if (dmt_file_create(&f, dir, "edges", PC_LEN, 1301) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
+	    dmt_grant(s.ctl, s.id, f.fd, 0, 0, PC_LEN) < 0 ||
+	    dmt_map_file(&m, PC_LEN, 0, PROT_READ, f.fd, 0, false) < 0 ||
+	    dmt_mirror_add(s.sfd, m.addr, PC_LEN, 0, NULL) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	r = dmt_dev_read(s.sfd, m.addr, buf, PC_LEN);
+	if (!tap_ok(r == 0 && dmt_pattern_check(buf, PC_LEN, 1301, 0) < 0,
+		    "page cache: device READ equals the file"))
+		tap_diag("ret %s", tap_errname(-r));
+	r = dmt_snap_summary(s.sfd, m.addr, PC_LEN, &sn);
+	if (!tap_ok(r == 0 && sn.read == sn.pages && sn.dax == 0 && sn.zone_device == 0,
+		    "page cache: every page mapped, no DAX nor ZONE_DEVICE bit"))
+		dmt_snap_diag("snapshot", &sn);
+}
+
+/* ---- the session's event ring ------------------------------------------- */
+
+#define RING		64	/* DXM_EVENT_RING_SIZE */
+#define EV_MAX		(2 * RING + 8)
+
+/* One MIRROR_RELEASED on the session fd: a page mirrored, then unmapped
+ * (posted by the munmap itself). Its mirror id in *@id. */
+static int post_event(int sfd, uint64_t *id)
+{
+	uint8_t *p = mmap(NULL, DMT_PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int r;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	r = dmt_mirror_add(sfd, p, DMT_PAGE, 0, id);
+	munmap(p, DMT_PAGE);
+	return r;
+}
+
+struct ev_log {
+	uint64_t ids[6 * RING];	/* mirror ids by event posted, from 0 */
+	size_t posted;
+};
+
+static int post_events(int sfd, struct ev_log *log, size_t n)
+{
+	if (log->posted + n > ARRAY_SIZE(log->ids))
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++) {
+		int r = post_event(sfd, &log->ids[log->posted]);
+
+		if (r < 0) {
+			tap_diag("event %zu: mmap/MIRROR_ADD: %s", log->posted,
+				 tap_errname(-r));
+			return r;
+		}
+		log->posted++;
+	}
+	return 0;
+}
+
+/* Read up to @max records (O_NONBLOCK fd) until EAGAIN or @max; the
+ * number read, or -errno. */
+static long read_events(int sfd, struct daxmirror_event *ev, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		ssize_t got = read(sfd, ev + n, (max - n) * sizeof(*ev));
+
+		if (got < 0 && errno == EAGAIN)
+			return (long)n;
+		if (got < 0) {
+			int err = errno;
+
+			tap_diag("read() of events: %s", tap_errname(err));
+			return -err;
+		}
+		if (got == 0 || got % sizeof(*ev)) {
+			tap_diag("read() returned %zd bytes", got);
+			return -EIO;
+		}
+		n += (size_t)got / sizeof(*ev);
+	}
+	return (long)n;
+}
+
+/* Are @ev[0..n) the events posted as log entries [from, from + count)
+ * (seq = its index + 1: the session's first event is seq 1), preceded by
+ * one OVERFLOW naming the last lost event when @overflow? */
+static bool events_are(const struct daxmirror_event *ev, long n,
+		       const struct ev_log *log, size_t from, size_t count,
+		       bool overflow, uint64_t sid)
+{
+	long k = 0;
+
+	if (n != (long)count + overflow) {
+		tap_diag("%ld records, want %zu%s", n, count,
+			 overflow ? " and one OVERFLOW" : "");
+		if (n > 0)
+			tap_diag("first: %s seq %llu, last: %s seq %llu",
+				 dmt_event_name(ev[0].type),
+				 (unsigned long long)ev[0].seq,
+				 dmt_event_name(ev[n - 1].type),
+				 (unsigned long long)ev[n - 1].seq);
+		return false;
+	}
+	if (overflow) {
+		if (ev[0].type != DAXMIRROR_EVENT_OVERFLOW || ev[0].seq != from) {
+			tap_diag("first record %s seq %llu, want OVERFLOW seq %zu",
+				 dmt_event_name(ev[0].type),
+				 (unsigned long long)ev[0].seq, from);
+			return false;
+		}
+		k = 1;
+	}
+	for (size_t i = 0; i < count; i++, k++) {
+		const struct daxmirror_event *e = &ev[k];
+
+		if (e->type != DAXMIRROR_EVENT_MIRROR_RELEASED ||
+		    e->seq != from + i + 1 || e->mirror_id != log->ids[from + i] ||
+		    e->session_id != sid) {
+			tap_diag("record %ld: %s seq %llu mirror %llu session %llu, "
+				 "want MIRROR_RELEASED seq %zu mirror %llu",
+				 k, dmt_event_name(e->type), (unsigned long long)e->seq,
+				 (unsigned long long)e->mirror_id,
+				 (unsigned long long)e->session_id, from + i + 1,
+				 (unsigned long long)log->ids[from + i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void g_ring(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	static struct ev_log log;
+	struct daxmirror_event ev[EV_MAX];
+	size_t mark;
+	long n;
+	int r;
+
+	(void)arg;
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0 ||
+	    dmt_set_nonblock(s.sfd) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+
+	/* Exactly a ring's worth, unread. */
+	r = post_events(s.sfd, &log, RING);
+	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
+	tap_ok(n >= 0 && events_are(ev, n, &log, 0, RING, false, s.id),
+	       "64 events unread: read() gets all 64 (seq 1..64), no OVERFLOW");
+
+	/* One more than the ring holds: the oldest is lost. */
+	mark = log.posted;
+	r = post_events(s.sfd, &log, RING + 1);
+	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
+	tap_ok(n >= 0 && events_are(ev, n, &log, mark + 1, RING, true, s.id),
+	       "65 events unread: one OVERFLOW (seq of the lost one), then exactly the 64 newest");
+
+	/* A ring's worth again, the ring now wrapped. */
+	mark = log.posted;
+	r = post_events(s.sfd, &log, RING);
+	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
+	tap_ok(n >= 0 && events_are(ev, n, &log, mark, RING, false, s.id),
+	       "after the wrap, 64 events unread: all 64 again, no OVERFLOW");
+
+	/* 64 posted, one read, one posted: 64 unread, nothing lost. */
+	mark = log.posted;
+	r = post_events(s.sfd, &log, RING);
+	n = r < 0 ? r : read_events(s.sfd, ev, 1);
+	if (n == 1 && !events_are(ev, 1, &log, mark, 1, false, s.id))
+		n = -EPROTO;
+	if (n == 1)
+		r = post_events(s.sfd, &log, 1);
+	if (n == 1 && r == 0)
+		n = read_events(s.sfd, ev, EV_MAX);
+	tap_ok(n >= 0 && r == 0 && events_are(ev, n, &log, mark + 1, RING, false, s.id),
+	       "64 posted, 1 read, 1 more posted: the 64 unread all arrive, no OVERFLOW");
+
+	/* 64 posted, one read, two posted: 65 unread, exactly one lost. */
+	mark = log.posted;
+	r = post_events(s.sfd, &log, RING);
+	n = r < 0 ? r : read_events(s.sfd, ev, 1);
+	if (n == 1 && !events_are(ev, 1, &log, mark, 1, false, s.id))
+		n = -EPROTO;
+	if (n == 1)
+		r = post_events(s.sfd, &log, 2);
+	if (n == 1 && r == 0)
+		n = read_events(s.sfd, ev, EV_MAX);
+	tap_ok(n >= 0 && r == 0 && events_are(ev, n, &log, mark + 2, RING, true, s.id),
+	       "64 posted, 1 read, 2 more posted: OVERFLOW for the one lost, then the 64 newest");
+
+	n = read(s.sfd, ev, sizeof(ev[0]));
+	r = n < 0 ? -errno : 0;
+	if (!tap_ok(r == -EAGAIN && !(dmt_poll(s.sfd, POLLIN, 0) & POLLIN),
+		    "all read: read() says EAGAIN, poll() no POLLIN"))
+		tap_diag("read() %ld (%s), first: %s seq %llu", n, tap_errname(-r),
+			 n > 0 ? dmt_event_name(ev[0].type) : "-",
+			 n > 0 ? (unsigned long long)ev[0].seq : 0ULL);
+}
+
+/* ---- munmap of a mirror's first or last page ------------------------------ */
+
+#define PM_PAGES	8
+#define PM_LEN		(PM_PAGES * DMT_PAGE)
+
+static int mirror_state(int sfd, uint64_t id)
+{
+	struct daxmirror_mirror_info mi;
+	int r = dmt_mirror_get(sfd, 0, id, &mi);
+
+	return r < 0 ? r : (int)mi.state;
+}
+
+/* One mirror of 8 pages loses its first (@last false) or last page. */
+static void edge_page_unmap(struct dmt_session *s, uint8_t *p, uint64_t id,
+			    bool last, uint64_t seed)
+{
+	const char *which = last ? "last" : "first";
+	const size_t gone = last ? PM_PAGES - 1 : 0;
+	const size_t keep = last ? 0 : 1;
+	uint8_t buf[PM_LEN];
+	int r, rev, st;
+
+	if (munmap(p + gone * DMT_PAGE, DMT_PAGE) < 0) {
+		tap_fail_rest("munmap: %s", strerror(errno));
+		return;
+	}
+	usleep(200000);	/* a partial munmap has the module look from a work item */
+	st = mirror_state(s->sfd, id);
+	rev = dmt_poll(s->sfd, POLLIN, 0);
+	if (!tap_ok(st == DAXMIRROR_MIRROR_LIVE && rev == 0,
+		    "munmap of the %s page: MIRROR_LIST says LIVE, no event queued", which)) {
+		struct daxmirror_event ev;
+
+		tap_diag("state %d, poll 0x%x", st, rev);
+		if (rev > 0 && dmt_event_read(s->sfd, &ev, 0) == 0)
+			tap_diag("event %s mirror %llu", dmt_event_name(ev.type),
+				 (unsigned long long)ev.mirror_id);
+	}
+	r = dmt_dev_read(s->sfd, p + keep * DMT_PAGE, buf, (PM_PAGES - 1) * DMT_PAGE);
+	if (!tap_ok(r == 0 && dmt_pattern_check(buf, (PM_PAGES - 1) * DMT_PAGE, seed,
+						keep * DMT_PAGE) < 0,
+		    "munmap of the %s page: the other 7 pages read byte-exact through the device",
+		    which))
+		tap_diag("read: %s", tap_errname(-r));
+	tap_errno(dmt_dev_read(s->sfd, p + gone * DMT_PAGE, buf, DMT_PAGE), EFAULT,
+		  "munmap of the %s page: a device READ of it -> EFAULT", which);
+}
+
+static void g_edge_pages(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map ma = DMT_MAP_INIT;
+	_cleanup_map_ struct dmt_map mb = DMT_MAP_INIT;
+	struct daxmirror_event ev;
+	uint8_t *a, *b, buf[PM_LEN];
+	uint64_t a_id = 0, b_id = 0;
+	bool got_a = false, got_b = false;
+	int r = 0;
+
+	(void)arg;
+	if (dmt_map_anon(&ma, PM_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    dmt_map_anon(&mb, PM_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed");
+		return;
+	}
+	a = ma.addr;
+	b = mb.addr;
+	dmt_pattern_fill(a, PM_LEN, 1401, 0);
+	dmt_pattern_fill(b, PM_LEN, 1402, 0);
+	if (dmt_mirror_add(s.sfd, a, PM_LEN, 0, &a_id) < 0 ||
+	    dmt_mirror_add(s.sfd, b, PM_LEN, 0, &b_id) < 0 ||
+	    dmt_dev_read(s.sfd, a, buf, PM_LEN) < 0 ||
+	    dmt_dev_read(s.sfd, b, buf, PM_LEN) < 0) {
+		tap_fail_rest("mirror/read setup failed: %s", strerror(errno));
+		return;
+	}
+	edge_page_unmap(&s, a, a_id, false, 1401);
+	if (!tap_group_left())
+		return;
+	edge_page_unmap(&s, b, b_id, true, 1402);
+	if (!tap_group_left())
+		return;
+
+	/* The rest of both: each is released (by the work item). */
+	munmap(a + DMT_PAGE, PM_LEN - DMT_PAGE);
+	munmap(b, PM_LEN - DMT_PAGE);
+	while (!(got_a && got_b)) {
+		r = dmt_event_wait(s.sfd, DAXMIRROR_EVENT_MIRROR_RELEASED, s.id,
+				   DMT_EVENT_TIMEOUT_MS, &ev);
+		if (r < 0)
+			break;
+		got_a |= ev.mirror_id == a_id;
+		got_b |= ev.mirror_id == b_id;
+	}
+	if (!tap_ok(r == 0 && mirror_state(s.sfd, a_id) == DAXMIRROR_MIRROR_RELEASED &&
+		    mirror_state(s.sfd, b_id) == DAXMIRROR_MIRROR_RELEASED,
+		    "the rest unmapped too: MIRROR_RELEASED for both, both RELEASED in MIRROR_LIST"))
+		tap_diag("wait %s, events for A %d B %d, states %d %d", tap_errname(-r),
+			 got_a, got_b, mirror_state(s.sfd, a_id), mirror_state(s.sfd, b_id));
+}
+
+int main(void)
+{
+	static const enum edge_kind thp = EDGE_THP, dax = EDGE_DAX;
+	const struct tap_group groups[] = {
+		{ "a write FAULT racing mprotect(PROT_READ)", 5, g_race, NULL },
+		{ "THP mirrors ending and starting mid-block", 8, g_edge, &thp },
+		{ "DAX mirrors ending and starting mid-block", 8, g_edge, &dax },
+		{ "page-cache snapshot bits", 2, g_pagecache_bits, NULL },
+		{ "the session's event ring at its boundary", 6, g_ring, NULL },
+		{ "munmap of a mirror's first or last page", 7, g_edge_pages, NULL },
+	};
+
+	if (geteuid() != 0)
+		tap_bail("must run as root");
+	return tap_main(groups, ARRAY_SIZE(groups), 300);
+}
