@@ -4,7 +4,9 @@
  * /nonexistent, and checks the bus API against docs/org.daxmirror1.xml:
  * name, introspection, properties, error names of OpenSession and the
  * admin calls (as root and as nobody), a malformed call, SIGHUP with a bad
- * and a good config, SIGTERM, startup failures, and a lost bus.
+ * and a good config, SIGTERM, startup failures, and a lost bus. Then over
+ * daxmirrord-fake: sessions, files, quotas, who may do what, and a restart
+ * with the test as systemd's fd store (restart_phase()).
  *
  * argv: DAXMIRRORD VERSION [CONTRACT_XML]; env DBUS_DAEMON, BUSCTL. */
 
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -79,6 +82,81 @@ static int open_notify_socket(void)
 	return 0;
 }
 
+/* The test as systemd's fd store (restart_phase()): while @storing,
+ * FDSTORE=1 and FDSTOREREMOVE=1 on the notify socket are kept track of. */
+#define STORE_MAX 64
+static struct {
+	char name[64];
+	int fd;
+} store[STORE_MAX];
+static size_t n_store;
+static bool storing;
+
+static void store_add(const char *name, int fd)
+{
+	if (n_store == STORE_MAX) {
+		tap_diag("fd store full: %s dropped", name);
+		close(fd);
+		return;
+	}
+	snprintf(store[n_store].name, sizeof(store[n_store].name), "%s", name);
+	store[n_store++].fd = fd;
+}
+
+static void store_remove(const char *name)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < n_store; i++) {
+		if (strcmp(store[i].name, name) == 0)
+			close(store[i].fd);
+		else
+			store[j++] = store[i];
+	}
+	n_store = j;
+}
+
+static void store_collect(void)
+{
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * 8)];
+		} control;
+		char buf[4096], name[64] = "";
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = &control, .msg_controllen = sizeof(control),
+		};
+		int fds[8];
+		size_t nfds = 0;
+		const char *at;
+		ssize_t n = recvmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0)
+			return;
+		buf[n] = '\0';
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int) && nfds < 8; k++)
+				memcpy(&fds[nfds++], CMSG_DATA(h) + k * sizeof(int), sizeof(int));
+		}
+		at = strstr(buf, "FDNAME=");
+		if (at)
+			sscanf(at + 7, "%63[^\n]", name);
+		if (strstr(buf, "FDSTOREREMOVE=1"))
+			store_remove(name);
+		for (size_t k = 0; k < nfds; k++) {
+			if (strstr(buf, "FDSTORE=1") && name[0])
+				store_add(name, fds[k]);
+			else
+				close(fds[k]);
+		}
+	}
+}
+
 /* Starts the daemon with @argv (after argv[0]); the bus address through
  * the environment when @env_address. */
 static pid_t start_daemon_at(const char *path, const char *const *args, bool env_address)
@@ -96,6 +174,23 @@ static pid_t start_daemon_at(const char *path, const char *const *args, bool env
 		argv[i + 1] = NULL;
 		snprintf(notify, sizeof(notify), "%s/notify", tmpdir);
 		setenv("NOTIFY_SOCKET", notify, 1);
+		if (storing && n_store) {
+			/* As systemd: the store's fds from 3 on, named. */
+			char names[STORE_MAX * 65] = "", num[32];
+
+			for (i = 0; i < n_store; i++)
+				store[i].fd = fcntl(store[i].fd, F_DUPFD_CLOEXEC, 3 + STORE_MAX);
+			for (i = 0; i < n_store; i++) {
+				dup2(store[i].fd, 3 + (int)i);
+				strcat(names, i ? ":" : "");
+				strcat(names, store[i].name);
+			}
+			snprintf(num, sizeof(num), "%zu", n_store);
+			setenv("LISTEN_FDS", num, 1);
+			snprintf(num, sizeof(num), "%d", (int)getpid());
+			setenv("LISTEN_PID", num, 1);
+			setenv("LISTEN_FDNAMES", names, 1);
+		}
 		if (env_address)
 			setenv("DAXMIRRORD_BUS_ADDRESS", address, 1);
 		else
@@ -140,6 +235,10 @@ static void drain_notify(void)
 {
 	char buf[4096];
 
+	if (storing) {
+		store_collect();
+		return;
+	}
 	while (recv(notify_fd, buf, sizeof(buf), 0) > 0)
 		;
 }
@@ -325,8 +424,9 @@ static void check_contract(const char *live)
 	free(xml);
 }
 
-/* As nobody: non-root callers are refused the admin calls and anonymous
- * memory. Returns a bitmask of failed checks. */
+/* As nobody: non-root callers are refused the admin calls, anonymous
+ * memory and (AllowPageCache=no) page-cache files. Returns a bitmask of
+ * failed checks. */
 static int as_nobody(void)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -355,6 +455,11 @@ static int as_nobody(void)
 	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
 	if (r < 0)
 		fails |= 32;
+	sd_bus_error_free(&e);
+	/* AllowPageCache=no: page-cache sessions are root's. */
+	r = open_session(bus, "PageCache", "b", 1, &e);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
+		fails |= 64;
 	sd_bus_error_free(&e);
 	sd_bus_message_unref(reply);
 	sd_bus_flush_close_unref(bus);
@@ -532,9 +637,13 @@ static void send_event(const char *fifo, uint32_t type, uint64_t id)
 		close(fd);
 }
 
-/* As nobody, on root's session @path: AttachFile and Close refused. */
-static int nobody_on_session(const char *path, int filefd)
+/* As nobody, on root's session @path (opened by @opener, its range
+ * @grant attached): AttachFile, DetachFile, Close and Revoke refused, and
+ * neither ListSessions nor GetSessionByPID shows it. */
+static int nobody_on_session(const char *path, int filefd, uint64_t grant, pid_t opener)
 {
+	sd_bus_message *reply = NULL;
+	const char *o = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	sd_bus *bus;
 	int fails = 0, r;
@@ -555,6 +664,28 @@ static int nobody_on_session(const char *path, int filefd)
 	r = sd_bus_call_method(bus, DEST, path, DXM_SESSION_IFACE, "Revoke", &e, NULL, "");
 	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
 		fails |= 16;
+	sd_bus_error_free(&e);
+	r = detach(bus, path, grant, &e);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED))
+		fails |= 32;
+	sd_bus_error_free(&e);
+	/* Another uid's sessions are not listed, nor found by its pid. */
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "ListSessions", &e, &reply, "");
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, 'a', "(tousu)");
+	if (r < 0 || sd_bus_message_at_end(reply, false) <= 0)
+		fails |= 64;
+	reply = sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	r = sd_bus_call_method(bus, DEST, ROOT, MGR, "GetSessionByPID", &e, &reply, "u",
+			       (uint32_t)opener);
+	if (r >= 0)
+		(void)sd_bus_message_read(reply, "o", &o);
+	if (r >= 0 || !sd_bus_error_has_name(&e, DXM_ERROR_NO_SUCH_SESSION))
+		fails |= 128;
+	if (o)
+		tap_diag("nobody got %s by the pid of its root opener", o);
+	reply = sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
 	sd_bus_flush_close_unref(bus);
 	return fails;
@@ -752,15 +883,39 @@ static void session_phase(const char *fake)
 	if (geteuid() == 0) {
 		child = fork();
 		if (child == 0)
-			_exit(nobody_on_session(p1, ffd));
+			_exit(nobody_on_session(p1, ffd, g1, getppid()));
 		r = wait_exit(child, 20000);
-		tap_ok(r == 0, "as nobody on root's session: AttachFile, Close, Revoke -> "
-		       "AccessDenied (failed checks: 0x%x)", r);
+		tap_ok(r == 0, "as nobody on root's session: AttachFile, DetachFile, Close, Revoke "
+		       "-> AccessDenied; ListSessions and GetSessionByPID do not show it "
+		       "(failed checks: 0x%x)", r);
+		r = sd_bus_get_property(bus, DEST, p1, DXM_SESSION_IFACE, "Files", &e, &reply,
+					"a(sttb)");
+		{
+			int n = 0;
+
+			if (r >= 0 && sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
+				while (sd_bus_message_skip(reply, "(sttb)") > 0)
+					n++;
+			tap_ok(r >= 0 && n == 1, "root's range is still attached (%d)", n);
+		}
+		reply = sd_bus_message_unref(reply);
+		sd_bus_error_free(&e);
 	}
 
-	/* Session quota. */
+	/* Session quota. 8 KiB of MaxBytesPerUser=12K are attached: a
+	 * session may not be promised more than the 4 KiB left. */
+	r = open_session(bus, "MaxBytes", "t", 8192, &e);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
+	       "MaxBytes 8K with 4K of MaxBytesPerUser=12K left -> QuotaExceeded (%s)",
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
 	r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
 	tap_ok(r >= 0, "a second session: %s", r >= 0 ? p2 : err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach(bus, p2, ffd, 0, 4096, "Write", &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_ACCESS_DENIED),
+	       "AttachFile(Write) on a session opened without Write -> AccessDenied (%s)",
+	       err_name(&e, r));
 	sd_bus_error_free(&e);
 	r = open_full(bus, false, p3, sizeof(p3), &fd3, &e);
 	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
@@ -919,6 +1074,193 @@ out:
 	}
 }
 
+/* --- a restart: what the fd store gives back ---------------------------- */
+
+/* A record of session @id in the fd store as @name: a sealed memfd, or
+ * (@sealed false) one anybody holding it could still rewrite. */
+static void inject_record(const char *name, uint64_t id, const char *owner, bool sealed)
+{
+	char text[1024];
+	int fd = memfd_create("record", MFD_CLOEXEC | MFD_ALLOW_SEALING), n;
+
+	n = snprintf(text, sizeof(text),
+		     "daxmirrord-session-state 2\nid %" PRIu64 "\nuid 0\npid 1\nowner %s\n"
+		     "created 0\nwrite 1\npagecache 1\nanonymous 0\nmax-mirrors 64\n"
+		     "max-bytes 12288\nattached 0\nend\n", id, owner);
+	if (fd < 0 || write(fd, text, (size_t)n) != n ||
+	    (sealed && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+				 F_SEAL_WRITE) < 0)) {
+		tap_diag("injecting %s: %m", name);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	store_add(name, fd);
+}
+
+/* The fake module's session @id, as the daemon left it, made @state. */
+static void fake_set_state(const char *path, uint64_t id, uint32_t state)
+{
+	char out[8192] = "", line[256];
+	FILE *f = fopen(path, "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t sid, a, b;
+		uint32_t flags, st, mm, grants;
+
+		if (sscanf(line, "%" SCNu64 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32
+			   " %" SCNu64 " %" SCNu64, &sid, &flags, &st, &mm, &grants, &a, &b) == 7 &&
+		    sid == id)
+			snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu32
+				 " %" PRIu32 " %" PRIu64 " %" PRIu64 "\n", sid, flags, state, mm,
+				 grants, a, b);
+		strncat(out, line, sizeof(out) - strlen(out) - 1);
+	}
+	if (f)
+		fclose(f);
+	write_file(path, out);
+}
+
+static int count_files(sd_bus *bus, const char *path)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int n = -1;
+
+	if (sd_bus_get_property(bus, DEST, path, DXM_SESSION_IFACE, "Files", &e, &reply,
+				"a(sttb)") >= 0 &&
+	    sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
+		for (n = 0; sd_bus_message_skip(reply, "(sttb)") > 0; n++)
+			;
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return n;
+}
+
+/*
+ * The daemon over the fake module stops (SIGTERM: its sessions stay in the
+ * module and in the fd store, here the test's) and a second one starts
+ * with the store passed back, as systemd does. While no daemon ran: one
+ * session was revoked, the owner of another left the bus, and a record of
+ * another session and an unsealed record were put in the store under the
+ * first session's name, newer than its own. Only the first session comes
+ * back, with its own record: its range, its grant, its bytes charged.
+ */
+static void restart_phase(const char *fake)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *bus = NULL, *bus2 = NULL;
+	char fifo[300], file[300], state[300], p1[128], p2[128], p3[128], name[64];
+	int fd1 = -1, fd2 = -1, fd3 = -1, ffd = -1, r;
+	uint64_t g1 = 0, g2 = 0;
+	const char *owner = NULL;
+	uint32_t u = 0;
+	pid_t pid = -1;
+
+	snprintf(fifo, sizeof(fifo), "%s/control", tmpdir);	/* session_phase()'s */
+	snprintf(file, sizeof(file), "%s/data", tmpdir);
+	snprintf(state, sizeof(state), "%s/fake-module", tmpdir);
+	unlink(state);
+	setenv("DAXMIRROR_FAKE_STATE", state, 1);
+	ffd = open(file, O_RDWR | O_CLOEXEC);
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=3\nMaxBytesPerUser=12K\n");
+	drain_notify();
+	storing = true;
+	{
+		const char *args[] = { "--bus-address", address, "--control", fifo,
+				       "--config", conf_path, NULL };
+
+		pid = start_daemon_at(fake, args, false);
+		r = wait_notify(pid, "READY=1", 20000);
+		bus = r == 0 ? connect_bus() : NULL;
+		bus2 = bus ? connect_bus() : NULL;
+		if (!tap_ok(ffd >= 0 && bus2, "restart: the first daemon is ready"))
+			goto out;
+		r = open_full(bus, true, p1, sizeof(p1), &fd1, &e);
+		if (r >= 0)
+			r = attach_full(bus, p1, ffd, 0, 8192, "Write", &e, NULL, 0, &g1);
+		if (r >= 0)
+			r = open_full(bus, false, p2, sizeof(p2), &fd2, &e);
+		if (r >= 0)
+			r = open_full(bus2, false, p3, sizeof(p3), &fd3, &e);
+		drain_notify();
+		tap_ok(r >= 0, "restart: %s with 8 KiB attached (Grant %" PRIu64 "), %s, and %s "
+		       "of another client (%s)", p1, g1, p2, p3, err_name(&e, r));
+		sd_bus_error_free(&e);
+		kill(pid, SIGTERM);
+		r = wait_exit(pid, 20000);
+		pid = -1;
+		drain_notify();
+		tap_ok(r == 0, "restart: the first daemon stops (SIGTERM), %zu fds in the store", n_store);
+	}
+
+	/* While no daemon runs. */
+	bus2 = sd_bus_flush_close_unref(bus2);
+	fake_set_state(state, strtoull(strrchr(p2, '/') + 1, NULL, 10), DAXMIRROR_STATE_REVOKED);
+	/* Owned by the client that stays, so only Files tells them apart. */
+	if (sd_bus_get_unique_name(bus, &owner) < 0)
+		owner = ":1.1";
+	snprintf(name, sizeof(name), "state-%s-1000", strrchr(p1, '/') + 1);
+	inject_record(name, strtoull(strrchr(p2, '/') + 1, NULL, 10), owner, true);
+	snprintf(name, sizeof(name), "state-%s-999", strrchr(p1, '/') + 1);
+	inject_record(name, strtoull(strrchr(p1, '/') + 1, NULL, 10), owner, false);
+
+	{
+		const char *args[] = { "--bus-address", address, "--control", fifo,
+				       "--config", conf_path, NULL };
+
+		pid = start_daemon_at(fake, args, false);
+		r = wait_notify(pid, "READY=1", 20000);
+		if (!tap_ok(r == 0, "restart: the second daemon is ready with the store passed back"))
+			goto out;
+	}
+	tap_ok(wait_session_count(bus, 1, 3000),
+	       "restart: one session back; not the one revoked nor the one whose owner left "
+	       "while no daemon ran");
+	r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE, "UID", &e, 'u', &u);
+	tap_ok(r >= 0 && u == geteuid(), "restart: %s is back, its UID the owner's (%s)", p1,
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = count_files(bus, p1);
+	tap_ok(r == 1, "restart: its Files from its own record, not from a newer record of "
+	       "another session nor an unsealed one (%d)", r);
+	r = attach(bus, p1, ffd, 8192, 8192, NULL, &e, NULL, 0);
+	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_QUOTA_EXCEEDED),
+	       "restart: its 8 KiB still count: 8 KiB more over MaxBytesPerUser=12K -> "
+	       "QuotaExceeded (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = attach_full(bus, p1, ffd, 8192, 4096, NULL, &e, NULL, 0, &g2);
+	tap_ok(r >= 0 && g2 > g1, "restart: 4 KiB more fit, a new Grant %" PRIu64 " (%s)", g2,
+	       err_name(&e, r));
+	sd_bus_error_free(&e);
+	r = detach(bus, p1, g1, &e);
+	tap_ok(r >= 0, "restart: the Grant from before the restart detaches (%s)", err_name(&e, r));
+	sd_bus_error_free(&e);
+	kill(pid, SIGTERM);
+	r = wait_exit(pid, 20000);
+	pid = -1;
+	tap_ok(r == 0, "restart: the second daemon exits 0 (%d)", r);
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	storing = false;
+	for (size_t i = 0; i < n_store; i++)
+		close(store[i].fd);
+	n_store = 0;
+	unsetenv("DAXMIRROR_FAKE_STATE");
+	sd_bus_flush_close_unref(bus);
+	sd_bus_flush_close_unref(bus2);
+	{
+		int fds[] = { fd1, fd2, fd3, ffd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -980,7 +1322,8 @@ int main(int argc, char **argv)
 	s = NULL;
 
 	/* The daemon under test. */
-	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=7\nMaxMirrorsPerSession=64\n");
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=7\nMaxMirrorsPerSession=64\n"
+		   "[Policy]\nAllowPageCache=no\n");
 	drain_notify();
 	{
 		const char *args[] = { "--bus-address", address, "--control", "/nonexistent",
@@ -1154,8 +1497,9 @@ int main(int argc, char **argv)
 		if (pid2 == 0)
 			_exit(as_nobody());
 		r = wait_exit(pid2, 20000);
-		tap_ok(r == 0, "as nobody: RevokeSession and Anonymous -> AccessDenied, "
-		       "OpenSession -> ModuleNotLoaded, ListSessions works (failed checks: 0x%x)", r);
+		tap_ok(r == 0, "as nobody: RevokeSession, Anonymous and PageCache (AllowPageCache=no) "
+		       "-> AccessDenied, OpenSession -> ModuleNotLoaded, ListSessions works "
+		       "(failed checks: 0x%x)", r);
 	}
 
 	/* SIGHUP with a bad config keeps the old one. */
@@ -1208,8 +1552,10 @@ int main(int argc, char **argv)
 	pid = -1;
 	tap_ok(r == 0, "SIGTERM: exit status 0 (%d)", r);
 
-	if (argc > 4)
+	if (argc > 4) {
 		session_phase(argv[4]);
+		restart_phase(argv[4]);
+	}
 
 	/* The bus goes away under a running daemon: it exits 1. */
 	{

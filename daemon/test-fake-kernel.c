@@ -3,11 +3,18 @@
  * KernelOps (a test program, never installed), so the host tests can
  * exercise sessions without the module.
  * The control node is then a FIFO the test writes struct daxmirror_event
- * records into. Session fds are eventfds. Every SESSION_INFO bumps the
- * session's device_faults, so counters change like a busy mirror's. */
+ * records into. Session fds are eventfds whose count is the session's id
+ * (SESSION_INFO on one answers for that session, as the module's does).
+ * Every SESSION_INFO bumps the session's device_faults, so counters change
+ * like a busy mirror's. With $DAXMIRROR_FAKE_STATE the sessions are kept
+ * in that file, one a line, so a restarted daemon finds the "module" as
+ * the previous one left it (and a test can change it in between). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -23,6 +30,55 @@ static struct fake_session {
 	uint64_t max_pages, infos;
 } sessions[FAKE_MAX];
 static unsigned n_sessions;
+static const char *state_path;	/* $DAXMIRROR_FAKE_STATE */
+
+static void load(void)
+{
+	FILE *f = state_path ? fopen(state_path, "re") : NULL;
+	struct fake_session s;
+
+	if (!f)
+		return;
+	while (n_sessions < FAKE_MAX &&
+	       fscanf(f, "%" SCNu64 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu64
+		      " %" SCNu64 "\n", &s.id, &s.flags, &s.state, &s.max_mirrors, &s.grants,
+		      &s.max_pages, &s.infos) == 7)
+		sessions[n_sessions++] = s;
+	fclose(f);
+}
+
+static void save(void)
+{
+	FILE *f = state_path ? fopen(state_path, "we") : NULL;
+
+	if (!f)
+		return;
+	for (unsigned i = 0; i < n_sessions; i++)
+		fprintf(f, "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64
+			" %" PRIu64 "\n", sessions[i].id, sessions[i].flags, sessions[i].state,
+			sessions[i].max_mirrors, sessions[i].grants, sessions[i].max_pages,
+			sessions[i].infos);
+	fclose(f);
+}
+
+/* The session of a session fd: its eventfd count, read from fdinfo (a
+ * read(2) would reset it). 0 if not one of ours. */
+static uint64_t session_of_fd(int fd)
+{
+	char path[64], line[128];
+	uint64_t id = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "eventfd-count:", 14) == 0)
+			id = strtoull(line + 14, NULL, 16);
+	fclose(f);
+	return id;
+}
 
 static struct fake_session *find(uint64_t id)
 {
@@ -57,7 +113,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 			return fail(EINVAL);
 		if (n_sessions == FAKE_MAX)
 			return fail(ENOMEM);
-		c->fd = eventfd(0, EFD_CLOEXEC);
+		c->fd = eventfd(n_sessions + 1, EFD_CLOEXEC);
 		if (c->fd < 0)
 			return -1;
 		s = &sessions[n_sessions++];
@@ -66,6 +122,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 			.max_pages = c->max_pages, .state = DAXMIRROR_STATE_NEW,
 		};
 		c->session_id = s->id;
+		save();
 		return 0;
 	}
 	case DAXMIRROR_CTL_GRANT_FILE: {
@@ -90,6 +147,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 		if (s->grants == DAXMIRROR_MAX_GRANTS)
 			return fail(ENOSPC);
 		s->grants++;
+		save();
 		return 0;
 	}
 	case DAXMIRROR_CTL_UNGRANT: {
@@ -103,6 +161,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 		if (!s->grants || !u->dev || !u->ino)
 			return fail(ENOENT);
 		s->grants--;
+		save();
 		return 0;
 	}
 	case DAXMIRROR_CTL_LIST_SESSIONS: {
@@ -120,9 +179,11 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 	case DAXMIRROR_IOC_SESSION_INFO: {
 		struct daxmirror_session_info *in = arg;
 
-		s = find(in->session_id);
+		/* On a session fd the id is the fd's. */
+		s = find(in->session_id ? in->session_id : session_of_fd(fd));
 		if (!s)
 			return fail(ENOENT);
+		in->session_id = s->id;
 		in->state = s->state;
 		in->max_mirrors = s->max_mirrors;
 		in->max_pages = s->max_pages;
@@ -149,6 +210,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 			return fail(EALREADY);
 		s->state = DAXMIRROR_STATE_REVOKED;
 		s->grants = 0;
+		save();
 		return 0;
 	}
 	}
@@ -162,5 +224,7 @@ static const KernelOps fake_kernel_ops = {
 
 int main(int argc, char **argv)
 {
+	state_path = getenv("DAXMIRROR_FAKE_STATE");
+	load();
 	return daemon_main(argc, argv, &fake_kernel_ops);
 }

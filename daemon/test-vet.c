@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -231,6 +232,21 @@ int main(void)
 		tap_ok(streq(vet(dir, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE),
 		       "a directory: BadFile");
 		close(dir);
+	}
+	{
+		/* A FIFO is 0 bytes long: BadFile for what it is, before
+		 * InvalidRange for its size. */
+		char fifo[sizeof(path) + 8];
+		int ff = -1;
+
+		snprintf(fifo, sizeof(fifo), "%s.fifo", path);
+		if (mkfifo(fifo, 0600) == 0)
+			ff = open(fifo, O_RDWR | O_CLOEXEC);
+		tap_ok(ff >= 0 && streq(vet(ff, 0, 4096, false, true, &rep), DXM_ERROR_BAD_FILE),
+		       "a FIFO: BadFile (not a regular file), not InvalidRange");
+		if (ff >= 0)
+			close(ff);
+		unlink(fifo);
 	}
 	tap_ok(streq(vet(fd, 0, 0, false, true, &rep), DXM_ERROR_INVALID_RANGE), "length 0");
 	tap_ok(streq(vet(fd, 512, 4096, false, true, &rep), DXM_ERROR_INVALID_RANGE), "unaligned");
