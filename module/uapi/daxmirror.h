@@ -514,7 +514,11 @@ struct daxmirror_rw {
 /* Events, read() from either fd type, one or more whole records. */
 #define DAXMIRROR_EVENT_REVOKED		1 /* the session was revoked */
 #define DAXMIRROR_EVENT_MM_RELEASED	2 /* the bound mm exited */
-/* session fd only: a mirror's VMAs were unmapped (at once or in pieces) */
+/*
+ * Session fd only: a mirror's VMAs were unmapped (at once or in pieces).
+ * Not at exit: MM_RELEASED then says it of every mirror (each is RELEASED
+ * in MIRROR_LIST), so an exit costs one event, however many mirrors.
+ */
 #define DAXMIRROR_EVENT_MIRROR_RELEASED	3
 #define DAXMIRROR_EVENT_SESSION_CLOSED	4 /* control only: last fd closed */
 #define DAXMIRROR_EVENT_OVERFLOW	5 /* events were lost (queue full) */

@@ -14,7 +14,16 @@
  *    events all arrive, the 65th unread one costs one OVERFLOW and exactly
  *    the oldest event;
  *  - munmap of a mirror's first or last page keeps the mirror live; the
- *    rest unmapped too, it is released.
+ *    rest unmapped too, it is released;
+ *  - a read-only mirror of writable memory has read-only entries only;
+ *  - SIGKILL ends a FAULT that another process's invalidations keep
+ *    retrying, while they go on;
+ *  - an invalidation of more entries than one erase batch drops them all;
+ *  - the exit of a bound process: MM_RELEASED once, its mirrors RELEASED
+ *    with it and no MIRROR_RELEASED each (a process with thousands of
+ *    mirrors must not overflow its session's queue by exiting);
+ *  - a write FAULT after entries were stored over and partly dropped
+ *    still maps every page writable (its "already covered" answer).
  * Every loop is bounded by a count and by time. Runs in the guest as
  * root. */
 #define _GNU_SOURCE
@@ -25,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -767,6 +778,296 @@ static void g_edge_pages(const void *arg)
 			 got_a, got_b, mirror_state(s.sfd, a_id), mirror_state(s.sfd, b_id));
 }
 
+/* ---- a read-only mirror of writable memory ------------------------------- */
+
+#define RO_LEN		(256UL << 10)
+
+static void g_readonly_mirror(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	uint8_t buf[DMT_PAGE], one[DMT_PAGE];
+	struct dmt_snap sn;
+	int r, w, f;
+
+	(void)arg;
+	if (dmt_map_anon(&m, RO_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	/* Written by the CPU: every page is writable and dirty there. */
+	dmt_pattern_fill(m.addr, RO_LEN, 1501, 0);
+	if (dmt_mirror_add(s.sfd, m.addr, RO_LEN, 0, NULL) < 0 ||
+	    dmt_dev_read(s.sfd, m.addr, buf, sizeof(buf)) < 0 ||
+	    dmt_fault(s.sfd, m.addr, RO_LEN, 0) < 0) {
+		tap_fail_rest("mirror/read failed: %s", strerror(errno));
+		return;
+	}
+	r = dmt_snap_summary(s.sfd, m.addr, RO_LEN, &sn);
+	if (!tap_ok(r == 0 && sn.read == sn.pages && sn.write == 0,
+		    "a read-only mirror of writable pages: every entry read-only"))
+		dmt_snap_diag("snapshot", &sn);
+	memset(one, 0x5a, sizeof(one));
+	w = dmt_dev_write(s.sfd, m.addr, one, sizeof(one));
+	f = dmt_fault(s.sfd, m.addr, RO_LEN, DAXMIRROR_FAULT_WRITE);
+	if (!tap_ok(w == -EPERM && f == -EPERM &&
+		    dmt_pattern_check(m.addr, RO_LEN, 1501, 0) < 0,
+		    "its device WRITE and write FAULT fail with EPERM, no byte changed"))
+		tap_diag("WRITE %s, FAULT %s", tap_errname(-w), tap_errname(-f));
+}
+
+/* ---- a FAULT that invalidations keep retrying, then SIGKILL --------------- */
+
+#define KR_LEN		(16UL << 20)
+#define KR_SECONDS	30
+
+struct kr_shared {
+	atomic_int stop, ready;
+	atomic_ulong storm_rounds, faults_done;
+};
+
+/* The storm: MADV_REMOVE over the shared memory, round and round, so
+ * every walk of the victim's FAULT is invalidated before it commits. */
+static void kr_storm(struct kr_shared *sh, uint8_t *p)
+{
+	size_t off = 0;
+
+	while (!atomic_load(&sh->stop)) {
+		madvise(p + off, 64UL << 10, MADV_REMOVE);
+		off = (off + (64UL << 10)) % KR_LEN;
+		atomic_fetch_add(&sh->storm_rounds, 1);
+	}
+	_exit(0);
+}
+
+/* The victim: a session of its own over the shared memory, FAULT in a loop. */
+static void kr_victim(struct kr_shared *sh, uint8_t *p)
+{
+	struct dmt_session s = DMT_SESSION_INIT;
+
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0 ||
+	    dmt_mirror_add(s.sfd, p, KR_LEN, 0, NULL) < 0)
+		_exit(2);
+	atomic_store(&sh->ready, 1);
+	for (;;) {
+		dmt_fault(s.sfd, p, KR_LEN, 0);
+		atomic_fetch_add(&sh->faults_done, 1);
+	}
+}
+
+static void g_kill_retrying(const void *arg)
+{
+	struct kr_shared *sh;
+	pid_t storm, victim;
+	unsigned long rounds_at_kill, rounds_at_reap = 0;
+	bool reaped = false;
+	uint8_t *p;
+	double t0;
+	int st;
+
+	(void)arg;
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, KR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || p == MAP_FAILED) {
+		tap_fail_rest("mmap failed: %s", strerror(errno));
+		return;
+	}
+	memset(p, 1, KR_LEN);
+	storm = fork();
+	if (storm == 0)
+		kr_storm(sh, p);
+	victim = fork();
+	if (victim == 0)
+		kr_victim(sh, p);
+	if (storm < 0 || victim < 0) {
+		tap_fail_rest("fork failed");
+		atomic_store(&sh->stop, 1);
+		return;
+	}
+	t0 = now_s();
+	while (!atomic_load(&sh->ready) && now_s() - t0 < KR_SECONDS)
+		usleep(10000);
+	usleep(300000);		/* the victim is inside a FAULT now */
+	rounds_at_kill = atomic_load(&sh->storm_rounds);
+	kill(victim, SIGKILL);
+	t0 = now_s();
+	while (now_s() - t0 < KR_SECONDS) {
+		if (waitpid(victim, &st, WNOHANG) == victim) {
+			reaped = true;
+			rounds_at_reap = atomic_load(&sh->storm_rounds);
+			break;
+		}
+		usleep(10000);
+	}
+	/* The order: the victim was gone while the storm still went on. */
+	usleep(100000);
+	if (!tap_ok(reaped && atomic_load(&sh->ready) &&
+		    atomic_load(&sh->storm_rounds) > rounds_at_reap,
+		    "SIGKILL ends a FAULT the storm keeps retrying, while the storm goes on"))
+		tap_diag("ready %d, reaped %d, storm rounds at kill %lu, at reap %lu, now %lu, FAULTs done %lu",
+			 atomic_load(&sh->ready), reaped, rounds_at_kill, rounds_at_reap,
+			 atomic_load(&sh->storm_rounds), atomic_load(&sh->faults_done));
+	atomic_store(&sh->stop, 1);
+	waitpid(storm, &st, 0);
+	if (!reaped) {
+		kill(victim, SIGKILL);
+		waitpid(victim, &st, 0);
+	}
+	munmap(p, KR_LEN);
+	munmap(sh, sizeof(*sh));
+}
+
+/* ---- an invalidation longer than one erase batch (1024 entries) ---------- */
+
+#define BE_LEN		(8UL << 20)	/* 2048 pages, 4 KiB entries */
+
+static void g_big_erase(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	struct dmt_snap sn;
+	uint8_t *buf;
+	size_t i, nonzero = 0;
+	int r;
+
+	(void)arg;
+	buf = malloc(BE_LEN);
+	if (!buf || dmt_map_anon(&m, BE_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    madvise(m.addr, BE_LEN, MADV_NOHUGEPAGE) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0) {
+		free(buf);
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	dmt_pattern_fill(m.addr, BE_LEN, 1601, 0);
+	if (dmt_mirror_add(s.sfd, m.addr, BE_LEN, 0, NULL) < 0 ||
+	    dmt_fault(s.sfd, m.addr, BE_LEN, 0) < 0 ||
+	    dmt_snap_summary(s.sfd, m.addr, BE_LEN, &sn) < 0 || sn.entries[0] != BE_LEN / DMT_PAGE) {
+		free(buf);
+		tap_fail_rest("mirror/fault failed (%s) or not 2048 4 KiB entries", strerror(errno));
+		return;
+	}
+	madvise(m.addr, BE_LEN, MADV_DONTNEED);
+	r = dmt_snap_summary(s.sfd, m.addr, BE_LEN, &sn);
+	if (!tap_ok(r == 0 && sn.none == sn.pages,
+		    "after MADV_DONTNEED of all 2048 pages, no device entry is left"))
+		dmt_snap_diag("snapshot", &sn);
+	r = dmt_dev_read(s.sfd, m.addr, buf, BE_LEN);
+	for (i = 0; r == 0 && i < BE_LEN; i++)
+		nonzero += buf[i] != 0;
+	if (!tap_ok(r == 0 && nonzero == 0,
+		    "a device READ of it gives the new zero pages, never the old bytes"))
+		tap_diag("READ %s, %zu non-zero bytes", tap_errname(-r), nonzero);
+	free(buf);
+}
+
+/* ---- the exit of a bound process ------------------------------------------- */
+
+#define EX_MIRRORS	3
+
+static void g_exit_events(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	struct daxmirror_event ev;
+	uint64_t ids[EX_MIRRORS] = { 0 };
+	int pfd[2], st = 0, r, i, released = 0, mm_released = 0, live = 0;
+	pid_t child;
+
+	(void)arg;
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, false) < 0 ||
+	    pipe(pfd) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	child = fork();
+	if (child == 0) {
+		/* Bind, mirror three ranges, read them, report the ids, exit. */
+		close(pfd[0]);
+		if (dmt_bind(s.sfd) < 0)
+			_exit(2);
+		for (i = 0; i < EX_MIRRORS; i++) {
+			uint8_t *p = mmap(NULL, 64UL << 10, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			uint8_t b[DMT_PAGE];
+
+			if (p == MAP_FAILED)
+				_exit(3);
+			memset(p, i + 1, 64UL << 10);
+			if (dmt_mirror_add(s.sfd, p, 64UL << 10, 0, &ids[i]) < 0 ||
+			    dmt_dev_read(s.sfd, p, b, sizeof(b)) < 0)
+				_exit(4);
+		}
+		if (write(pfd[1], ids, sizeof(ids)) != (ssize_t)sizeof(ids))
+			_exit(5);
+		_exit(0);
+	}
+	close(pfd[1]);
+	r = child > 0 && read(pfd[0], ids, sizeof(ids)) == (ssize_t)sizeof(ids);
+	close(pfd[0]);
+	if (child > 0)
+		waitpid(child, &st, 0);
+	if (!r || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		tap_fail_rest("the child's setup failed (status %d)", st);
+		return;
+	}
+	/* Everything the session fd says, until it has been quiet a while. */
+	while (dmt_event_read(s.sfd, &ev, mm_released ? 500 : DMT_EVENT_TIMEOUT_MS) == 0) {
+		mm_released += ev.type == DAXMIRROR_EVENT_MM_RELEASED;
+		released += ev.type == DAXMIRROR_EVENT_MIRROR_RELEASED;
+	}
+	if (!tap_ok(mm_released == 1 && released == 0,
+		    "exit: one MM_RELEASED, no MIRROR_RELEASED for its %d mirrors", EX_MIRRORS))
+		tap_diag("MM_RELEASED %d, MIRROR_RELEASED %d", mm_released, released);
+	for (i = 0; i < EX_MIRRORS; i++) {
+		struct daxmirror_mirror_info mi;
+
+		if (dmt_mirror_get(s.ctl, s.id, ids[i], &mi) < 0 ||
+		    mi.state != DAXMIRROR_MIRROR_RELEASED)
+			live++;
+	}
+	if (!tap_ok(live == 0, "exit: MIRROR_LIST says RELEASED for each of its mirrors"))
+		tap_diag("%d not RELEASED", live);
+}
+
+/* ---- FAULT's answer after entries were stored over and dropped ------------ */
+
+#define RF_LEN		(1UL << 20)
+
+static void g_refault(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	struct dmt_snap sn;
+	uint8_t *p;
+	int r;
+
+	(void)arg;
+	if (dmt_map_anon(&m, RF_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    madvise(m.addr, RF_LEN, MADV_NOHUGEPAGE) < 0 ||
+	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	p = m.addr;
+	dmt_pattern_fill(p, RF_LEN, 1701, 0);
+	/* Half, then all (the first half's entries stored over), then the
+	 * second half dropped by the CPU side: FAULT of all must map all. */
+	if (dmt_mirror_add(s.sfd, p, RF_LEN, DAXMIRROR_MIRROR_WRITE, NULL) < 0 ||
+	    dmt_fault(s.sfd, p, RF_LEN / 2, DAXMIRROR_FAULT_WRITE) < 0 ||
+	    dmt_fault(s.sfd, p, RF_LEN, DAXMIRROR_FAULT_WRITE) < 0 ||
+	    madvise(p + RF_LEN / 2, RF_LEN / 2, MADV_DONTNEED) < 0) {
+		tap_fail_rest("mirror/fault failed: %s", strerror(errno));
+		return;
+	}
+	r = dmt_fault(s.sfd, p, RF_LEN, DAXMIRROR_FAULT_WRITE);
+	if (r == 0)
+		r = dmt_snap_summary(s.sfd, p, RF_LEN, &sn);
+	if (!tap_ok(r == 0 && sn.write == sn.pages,
+		    "a write FAULT that returned 0 left every page mapped writable"))
+		r ? tap_diag("%s", tap_errname(-r)) : dmt_snap_diag("snapshot", &sn);
+}
+
 int main(void)
 {
 	static const enum edge_kind thp = EDGE_THP, dax = EDGE_DAX;
@@ -777,6 +1078,11 @@ int main(void)
 		{ "page-cache snapshot bits", 2, g_pagecache_bits, NULL },
 		{ "the session's event ring at its boundary", 6, g_ring, NULL },
 		{ "munmap of a mirror's first or last page", 7, g_edge_pages, NULL },
+		{ "a read-only mirror of writable memory", 2, g_readonly_mirror, NULL },
+		{ "a FAULT kept retrying by invalidations is killable", 1, g_kill_retrying, NULL },
+		{ "MADV_DONTNEED of more entries than one erase batch", 2, g_big_erase, NULL },
+		{ "the exit of a bound process with mirrors", 2, g_exit_events, NULL },
+		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
 	};
 
 	if (geteuid() != 0)
