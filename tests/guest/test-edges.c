@@ -23,11 +23,13 @@
  *    with it and no MIRROR_RELEASED each (a process with thousands of
  *    mirrors must not overflow its session's queue by exiting);
  *  - a write FAULT after entries were stored over and partly dropped
- *    still maps every page writable (its "already covered" answer).
+ *    still maps every page writable (its "already covered" answer);
+ *  - the policy at a grant's first page, and on a /dev/mem mapping.
  * Every loop is bounded by a count and by time. Runs in the guest as
  * root. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1068,6 +1070,52 @@ static void g_refault(const void *arg)
 		r ? tap_diag("%s", tap_errname(-r)) : dmt_snap_diag("snapshot", &sn);
 }
 
+/* ---- the policy: a grant's first page, a device's VM_IO mapping ------------ */
+
+#define PE_PAGES	4
+
+static void g_policy_edges(const void *arg)
+{
+	const char *dir = dmt_env_dir(DMT_ENV_EXT4_DAX);
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file f = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	const size_t len = PE_PAGES * DMT_PAGE;
+	int r, r2, mem;
+	void *dm;
+
+	(void)arg;
+	if (!dir || dmt_file_create(&f, dir, "edges-grant", len, 1801) < 0 ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_PAGECACHE,
+			     0, 0, true) < 0 ||
+	    dmt_grant(s.ctl, s.id, f.fd, 0, len / 2, len / 2) < 0 ||
+	    dmt_map_file(&m, len, 0, PROT_READ, f.fd, 0, false) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	/* Granted: the second half. The page just before it is not. */
+	r = dmt_mirror_add(s.sfd, (uint8_t *)m.addr + len / 2 - DMT_PAGE, DMT_PAGE, 0, NULL);
+	r2 = dmt_mirror_add(s.sfd, (uint8_t *)m.addr + len / 2, len / 2, 0, NULL);
+	if (!tap_ok(r == -EACCES && r2 == 0,
+		    "the page before a grant's first page -> EACCES; the grant itself mirrors"))
+		tap_diag("before %s, granted %s", tap_errname(-r), tap_errname(-r2));
+
+	/* /dev/mem's first page (allowed under STRICT_DEVMEM): VM_IO|VM_PFNMAP
+	 * with a file behind it, so only that check can refuse it as such. */
+	mem = open("/dev/mem", O_RDONLY | O_CLOEXEC);
+	dm = mem < 0 ? MAP_FAILED : mmap(NULL, DMT_PAGE, PROT_READ, MAP_SHARED, mem, 0);
+	if (dm == MAP_FAILED) {
+		tap_skip(strerror(errno), "a /dev/mem mapping (VM_IO|VM_PFNMAP, a file) -> EOPNOTSUPP");
+	} else {
+		r = dmt_mirror_add(s.sfd, dm, DMT_PAGE, 0, NULL);
+		if (!tap_ok(r == -EOPNOTSUPP, "a /dev/mem mapping (VM_IO|VM_PFNMAP, a file) -> EOPNOTSUPP"))
+			tap_diag("%s", tap_errname(-r));
+		munmap(dm, DMT_PAGE);
+	}
+	if (mem >= 0)
+		close(mem);
+}
+
 int main(void)
 {
 	static const enum edge_kind thp = EDGE_THP, dax = EDGE_DAX;
@@ -1083,6 +1131,7 @@ int main(void)
 		{ "MADV_DONTNEED of more entries than one erase batch", 2, g_big_erase, NULL },
 		{ "the exit of a bound process with mirrors", 2, g_exit_events, NULL },
 		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
+		{ "what the policy refuses at a grant's start and on a device", 2, g_policy_edges, NULL },
 	};
 
 	if (geteuid() != 0)
