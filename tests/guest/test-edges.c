@@ -24,7 +24,9 @@
  *    mirrors must not overflow its session's queue by exiting);
  *  - a write FAULT after entries were stored over and partly dropped
  *    still maps every page writable (its "already covered" answer);
- *  - the policy at a grant's first page, and on a /dev/mem mapping.
+ *  - the policy at a grant's first page, and on a /dev/mem mapping;
+ *  - ranges at the top of the user address space, and a non-canonical
+ *    device I/O buffer (the suite's kernel-log check sees a copy tried).
  * Every loop is bounded by a count and by time. Runs in the guest as
  * root. */
 #define _GNU_SOURCE
@@ -1116,6 +1118,106 @@ static void g_policy_edges(const void *arg)
 		close(mem);
 }
 
+/* ---- the top of the user address space ------------------------------------ */
+
+/*
+ * x86-64: TASK_SIZE, the end of the user address space, is 2^47 - 4096
+ * with 4-level paging and 2^56 - 4096 with 5-level paging (qemu's CPU
+ * has la57); the last page below 2^47 or 2^56 is a guard page. Which one
+ * this kernel uses: can a page just below the 5-level top be mapped?
+ */
+static uint64_t user_top(void)
+{
+	const uint64_t top57 = (1ULL << 56) - 4096;
+	void *want = (void *)(uintptr_t)(top57 - 4096);
+	void *p = mmap(want, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       -1, 0);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return p == want ? top57 : (1ULL << 47) - 4096;
+}
+
+/* The first non-canonical address: no user pointer, no kernel one. */
+#define NON_CANONICAL	(1ULL << 63)
+
+/* The kernel's _text from /proc/kallsyms (root), or 0. */
+static uint64_t kernel_text(void)
+{
+	unsigned long long a = 0, v;
+	char line[256], t, name[128];
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &v, &t, name) == 3 && !strcmp(name, "_text")) {
+			a = v;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return a;
+}
+
+static void g_top_ranges(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	struct daxmirror_snapshot sn = { 0 };
+	struct daxmirror_rw rw = { 0 };
+	const uint64_t top = user_top();
+	uint8_t pages[2];
+	int r, w, a;
+
+	(void)arg;
+	if (dmt_map_anon(&m, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
+	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	    dmt_mirror_add(s.sfd, m.addr, DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	/* The last user page and the guard page after it: past TASK_SIZE. */
+	sn.addr = top - DMT_PAGE;
+	sn.length = 2 * DMT_PAGE;
+	sn.pages = (uintptr_t)pages;
+	r = dmt_ioctl(s.sfd, DAXMIRROR_IOC_SNAPSHOT, &sn);
+	a = dmt_mirror_add(s.sfd, (void *)(uintptr_t)(top - DMT_PAGE), 2 * DMT_PAGE, 0, NULL);
+	if (!tap_ok(r == -EINVAL && a == -EINVAL,
+		    "SNAPSHOT and MIRROR_ADD of a range one page past TASK_SIZE -> EINVAL"))
+		tap_diag("TASK_SIZE %#llx: SNAPSHOT %s, MIRROR_ADD %s", (unsigned long long)top,
+			 tap_errname(-r), tap_errname(-a));
+	sn.addr = top - DMT_PAGE;
+	sn.length = DMT_PAGE;
+	r = dmt_ioctl(s.sfd, DAXMIRROR_IOC_SNAPSHOT, &sn);
+	if (!tap_ok(r == 0 && pages[0] == DAXMIRROR_SNAP_NONE,
+		    "SNAPSHOT of the last user page: allowed, nothing mapped"))
+		tap_diag("SNAPSHOT %s", tap_errname(-r));
+	/* A device READ into, and WRITE from, a non-canonical buffer: EFAULT
+	 * before any copy (a copy would fault with #GP: a kernel warning). */
+	rw.addr = (uintptr_t)m.addr;
+	rw.length = 64;
+	rw.buf = NON_CANONICAL;
+	r = dmt_ioctl(s.sfd, DAXMIRROR_IOC_READ, &rw);
+	rw.done = 0;
+	w = dmt_ioctl(s.sfd, DAXMIRROR_IOC_WRITE, &rw);
+	if (!tap_ok(r == -EFAULT && w == -EFAULT,
+		    "device READ into and WRITE from a non-canonical buffer -> EFAULT"))
+		tap_diag("READ %s, WRITE %s", tap_errname(-r), tap_errname(-w));
+
+	/* A device WRITE from the kernel's own text: nothing may be copied
+	 * (reading it is harmless to the guest; copying it would leak it). */
+	memset(m.addr, 0x33, DMT_PAGE);
+	rw.buf = kernel_text();
+	rw.done = 0;
+	if (!rw.buf) {
+		tap_skip("no _text in /proc/kallsyms", "a device WRITE from the kernel's text -> EFAULT");
+		return;
+	}
+	w = dmt_ioctl(s.sfd, DAXMIRROR_IOC_WRITE, &rw);
+	if (!tap_ok(w == -EFAULT && rw.done == 0 && ((uint8_t *)m.addr)[0] == 0x33,
+		    "a device WRITE from the kernel's text -> EFAULT, nothing copied"))
+		tap_diag("WRITE %s, done %llu", tap_errname(-w), (unsigned long long)rw.done);
+}
+
 int main(void)
 {
 	static const enum edge_kind thp = EDGE_THP, dax = EDGE_DAX;
@@ -1132,6 +1234,7 @@ int main(void)
 		{ "the exit of a bound process with mirrors", 2, g_exit_events, NULL },
 		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
 		{ "what the policy refuses at a grant's start and on a device", 2, g_policy_edges, NULL },
+		{ "ranges at the top of the user address space", 4, g_top_ranges, NULL },
 	};
 
 	if (geteuid() != 0)
