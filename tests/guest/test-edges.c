@@ -25,8 +25,10 @@
  *  - a write FAULT after entries were stored over and partly dropped
  *    still maps every page writable (its "already covered" answer);
  *  - the policy at a grant's first page, and on a /dev/mem mapping;
- *  - ranges at the top of the user address space, and a non-canonical
- *    device I/O buffer (the suite's kernel-log check sees a copy tried).
+ *  - ranges at the top of the user address space, a non-canonical device
+ *    I/O buffer, and a device WRITE from kernel memory;
+ *  - a mirror unmapped in pieces while other threads keep its mm's lock
+ *    busy is still released.
  * Every loop is bounded by a count and by time. Runs in the guest as
  * root. */
 #define _GNU_SOURCE
@@ -1218,6 +1220,53 @@ static void g_top_ranges(const void *arg)
 		tap_diag("WRITE %s, done %llu", tap_errname(-w), (unsigned long long)rw.done);
 }
 
+/* ---- pieces unmapped while another thread keeps taking the mmap lock ----- */
+
+static void *mmap_churn(void *arg)
+{
+	atomic_int *stop = arg;
+
+	while (!atomic_load(stop)) {
+		void *p = mmap(NULL, 64UL << 10, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p != MAP_FAILED)
+			munmap(p, 64UL << 10);
+	}
+	return NULL;
+}
+
+static void g_pieces_busy(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	struct daxmirror_event ev;
+	atomic_int stop = 0;
+	pthread_t t[2];
+	uint64_t id = 0;
+	uint8_t *p;
+	int r = -1, i, n = 0;
+
+	(void)arg;
+	p = mmap(NULL, 16 * DMT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0 ||
+	    dmt_mirror_add(s.sfd, p, 16 * DMT_PAGE, 0, &id) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		n += pthread_create(&t[i], NULL, mmap_churn, &stop) == 0;
+	/* Half, then the other half: the second munmap leaves no VMA. */
+	munmap(p, 8 * DMT_PAGE);
+	munmap(p + 8 * DMT_PAGE, 8 * DMT_PAGE);
+	r = dmt_event_wait(s.sfd, DAXMIRROR_EVENT_MIRROR_RELEASED, s.id, DMT_EVENT_TIMEOUT_MS, &ev);
+	atomic_store(&stop, 1);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	if (!tap_ok(n == 2 && r == 0 && ev.mirror_id == id,
+		    "unmapped in two pieces while two threads churn mmap: MIRROR_RELEASED arrives"))
+		tap_diag("threads %d, wait %s", n, tap_errname(-r));
+}
+
 int main(void)
 {
 	static const enum edge_kind thp = EDGE_THP, dax = EDGE_DAX;
@@ -1235,6 +1284,7 @@ int main(void)
 		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
 		{ "what the policy refuses at a grant's start and on a device", 2, g_policy_edges, NULL },
 		{ "ranges at the top of the user address space", 4, g_top_ranges, NULL },
+		{ "a mirror unmapped in pieces while its mm's lock is busy", 1, g_pieces_busy, NULL },
 	};
 
 	if (geteuid() != 0)
