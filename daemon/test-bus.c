@@ -691,6 +691,23 @@ static int nobody_on_session(const char *path, int filefd, uint64_t grant, pid_t
 	return fails;
 }
 
+/* The number of ranges in @path's Files property, or -1. */
+static int count_files(sd_bus *bus, const char *path)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int n = -1;
+
+	if (sd_bus_get_property(bus, DEST, path, DXM_SESSION_IFACE, "Files", &e, &reply,
+				"a(sttb)") >= 0 &&
+	    sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
+		for (n = 0; sd_bus_message_skip(reply, "(sttb)") > 0; n++)
+			;
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return n;
+}
+
 static void session_phase(const char *fake)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -857,17 +874,8 @@ static void session_phase(const char *fake)
 	r = detach(bus, p1, g2, &e);
 	tap_ok(r >= 0, "DetachFile(%" PRIu64 ") (%s)", g2, err_name(&e, r));
 	sd_bus_error_free(&e);
-	r = sd_bus_get_property(bus, DEST, p1, DXM_SESSION_IFACE, "Files", &e, &reply, "a(sttb)");
-	{
-		int n = 0;
-
-		if (r >= 0 && sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
-			while (sd_bus_message_skip(reply, "(sttb)") > 0)
-				n++;
-		tap_ok(r >= 0 && n == 1, "Files lists the one range left (%d)", n);
-	}
-	reply = sd_bus_message_unref(reply);
-	sd_bus_error_free(&e);
+	r = count_files(bus, p1);
+	tap_ok(r == 1, "Files lists the one range left (%d)", r);
 	r = detach(bus, p1, g2, &e);
 	tap_ok(r < 0 && sd_bus_error_has_name(&e, DXM_ERROR_NOT_ATTACHED),
 	       "DetachFile of it again -> NotAttached (%s)", err_name(&e, r));
@@ -888,18 +896,8 @@ static void session_phase(const char *fake)
 		tap_ok(r == 0, "as nobody on root's session: AttachFile, DetachFile, Close, Revoke "
 		       "-> AccessDenied; ListSessions and GetSessionByPID do not show it "
 		       "(failed checks: 0x%x)", r);
-		r = sd_bus_get_property(bus, DEST, p1, DXM_SESSION_IFACE, "Files", &e, &reply,
-					"a(sttb)");
-		{
-			int n = 0;
-
-			if (r >= 0 && sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
-				while (sd_bus_message_skip(reply, "(sttb)") > 0)
-					n++;
-			tap_ok(r >= 0 && n == 1, "root's range is still attached (%d)", n);
-		}
-		reply = sd_bus_message_unref(reply);
-		sd_bus_error_free(&e);
+		r = count_files(bus, p1);
+		tap_ok(r == 1, "root's range is still attached (%d)", r);
 	}
 
 	/* Session quota. 8 KiB of MaxBytesPerUser=12K are attached: a
@@ -1119,22 +1117,6 @@ static void fake_set_state(const char *path, uint64_t id, uint32_t state)
 	if (f)
 		fclose(f);
 	write_file(path, out);
-}
-
-static int count_files(sd_bus *bus, const char *path)
-{
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	int n = -1;
-
-	if (sd_bus_get_property(bus, DEST, path, DXM_SESSION_IFACE, "Files", &e, &reply,
-				"a(sttb)") >= 0 &&
-	    sd_bus_message_enter_container(reply, 'a', "(sttb)") >= 0)
-		for (n = 0; sd_bus_message_skip(reply, "(sttb)") > 0; n++)
-			;
-	sd_bus_message_unref(reply);
-	sd_bus_error_free(&e);
-	return n;
 }
 
 /*

@@ -610,6 +610,26 @@ static bool events_are(const struct daxmirror_event *ev, long n,
 	return true;
 }
 
+/*
+ * Post a ring's worth, read one, post @more: then the unread are the 64
+ * newest, after one OVERFLOW if @overflow (65 were unread).
+ */
+static bool ring_read_one_post(struct dmt_session *s, struct ev_log *log,
+			       struct daxmirror_event *ev, size_t more, bool overflow)
+{
+	size_t mark = log->posted;
+	int r = post_events(s->sfd, log, RING);
+	long n = r < 0 ? r : read_events(s->sfd, ev, 1);
+
+	if (n == 1 && !events_are(ev, 1, log, mark, 1, false, s->id))
+		n = -EPROTO;
+	if (n == 1)
+		r = post_events(s->sfd, log, more);
+	if (n == 1 && r == 0)
+		n = read_events(s->sfd, ev, EV_MAX);
+	return n >= 0 && r == 0 && events_are(ev, n, log, mark + more, RING, overflow, s->id);
+}
+
 static void g_ring(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
@@ -647,29 +667,10 @@ static void g_ring(const void *arg)
 	       "after the wrap, 64 events unread: all 64 again, no OVERFLOW");
 
 	/* 64 posted, one read, one posted: 64 unread, nothing lost. */
-	mark = log.posted;
-	r = post_events(s.sfd, &log, RING);
-	n = r < 0 ? r : read_events(s.sfd, ev, 1);
-	if (n == 1 && !events_are(ev, 1, &log, mark, 1, false, s.id))
-		n = -EPROTO;
-	if (n == 1)
-		r = post_events(s.sfd, &log, 1);
-	if (n == 1 && r == 0)
-		n = read_events(s.sfd, ev, EV_MAX);
-	tap_ok(n >= 0 && r == 0 && events_are(ev, n, &log, mark + 1, RING, false, s.id),
+	tap_ok(ring_read_one_post(&s, &log, ev, 1, false),
 	       "64 posted, 1 read, 1 more posted: the 64 unread all arrive, no OVERFLOW");
-
 	/* 64 posted, one read, two posted: 65 unread, exactly one lost. */
-	mark = log.posted;
-	r = post_events(s.sfd, &log, RING);
-	n = r < 0 ? r : read_events(s.sfd, ev, 1);
-	if (n == 1 && !events_are(ev, 1, &log, mark, 1, false, s.id))
-		n = -EPROTO;
-	if (n == 1)
-		r = post_events(s.sfd, &log, 2);
-	if (n == 1 && r == 0)
-		n = read_events(s.sfd, ev, EV_MAX);
-	tap_ok(n >= 0 && r == 0 && events_are(ev, n, &log, mark + 2, RING, true, s.id),
+	tap_ok(ring_read_one_post(&s, &log, ev, 2, true),
 	       "64 posted, 1 read, 2 more posted: OVERFLOW for the one lost, then the 64 newest");
 
 	n = read(s.sfd, ev, sizeof(ev[0]));
