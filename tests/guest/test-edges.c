@@ -27,6 +27,8 @@
  *  - the policy at a grant's first page, and on a /dev/mem mapping;
  *  - ranges at the top of the user address space, a non-canonical device
  *    I/O buffer, and a device WRITE from kernel memory;
+ *  - a device READ over entries in place ends on SIGKILL (it does not
+ *    copy on to its end first);
  *  - a mirror unmapped in pieces while other threads keep its mm's lock
  *    busy is still released.
  * Every loop is bounded by a count and by time. Runs in the guest as
@@ -826,7 +828,11 @@ static void g_readonly_mirror(const void *arg)
 
 /* ---- a FAULT that invalidations keep retrying, then SIGKILL --------------- */
 
-#define KR_LEN		(16UL << 20)
+/* One fault chunk of shared memory. Each storm round punches ALL of it, so
+ * every walk of the victim's FAULT allocates and zeroes 16 384 pages while
+ * the next punch is one system call away: no walk gets through between
+ * two rounds, and the FAULT retries for as long as the storm lasts. */
+#define KR_LEN		(64UL << 20)
 #define KR_SECONDS	30
 
 struct kr_shared {
@@ -834,15 +840,11 @@ struct kr_shared {
 	atomic_ulong storm_rounds, faults_done;
 };
 
-/* The storm: MADV_REMOVE over the shared memory, round and round, so
- * every walk of the victim's FAULT is invalidated before it commits. */
+/* The storm: MADV_REMOVE of the whole shared memory, round and round. */
 static void kr_storm(struct kr_shared *sh, uint8_t *p)
 {
-	size_t off = 0;
-
 	while (!atomic_load(&sh->stop)) {
-		madvise(p + off, 64UL << 10, MADV_REMOVE);
-		off = (off + (64UL << 10)) % KR_LEN;
+		madvise(p, KR_LEN, MADV_REMOVE);
 		atomic_fetch_add(&sh->storm_rounds, 1);
 	}
 	_exit(0);
@@ -867,7 +869,7 @@ static void g_kill_retrying(const void *arg)
 {
 	struct kr_shared *sh;
 	pid_t storm, victim;
-	unsigned long rounds_at_kill, rounds_at_reap = 0;
+	unsigned long rounds_at_kill, rounds_at_reap = 0, faults_at_kill;
 	bool reaped = false;
 	uint8_t *p;
 	double t0;
@@ -897,6 +899,7 @@ static void g_kill_retrying(const void *arg)
 		usleep(10000);
 	usleep(300000);		/* the victim is inside a FAULT now */
 	rounds_at_kill = atomic_load(&sh->storm_rounds);
+	faults_at_kill = atomic_load(&sh->faults_done);
 	kill(victim, SIGKILL);
 	t0 = now_s();
 	while (now_s() - t0 < KR_SECONDS) {
@@ -912,9 +915,14 @@ static void g_kill_retrying(const void *arg)
 	if (!tap_ok(reaped && atomic_load(&sh->ready) &&
 		    atomic_load(&sh->storm_rounds) > rounds_at_reap,
 		    "SIGKILL ends a FAULT the storm keeps retrying, while the storm goes on"))
-		tap_diag("ready %d, reaped %d, storm rounds at kill %lu, at reap %lu, now %lu, FAULTs done %lu",
+		tap_diag("ready %d, reaped %d, storm rounds at kill %lu, at reap %lu, now %lu",
 			 atomic_load(&sh->ready), reaped, rounds_at_kill, rounds_at_reap,
-			 atomic_load(&sh->storm_rounds), atomic_load(&sh->faults_done));
+			 atomic_load(&sh->storm_rounds));
+	/* No FAULT got through the storm: the kill landed in a retry loop,
+	 * not between two FAULTs (else this point could not tell). */
+	if (faults_at_kill)
+		tap_diag("%lu FAULTs completed under the storm before the kill: it did not starve them",
+			 faults_at_kill);
 	atomic_store(&sh->stop, 1);
 	waitpid(storm, &st, 0);
 	if (!reaped) {
@@ -922,6 +930,132 @@ static void g_kill_retrying(const void *arg)
 		waitpid(victim, &st, 0);
 	}
 	munmap(p, KR_LEN);
+	munmap(sh, sizeof(*sh));
+}
+
+/* ---- SIGKILL during a long device READ ------------------------------------ */
+
+/* The victim READs RK_BIG bytes of entries all in place (no device fault
+ * on the way: the FAULT's own signal check must not be what ends it) into
+ * a buffer already faulted in. After the kill a reference process READs
+ * RK_SMALL = RK_BIG / 8 bytes the same way. The victim must be reaped
+ * before the reference's READ returns: a READ that ignored the kill would
+ * copy the other seven eighths first. Huge pages keep the victim's exit
+ * short (a few hundred PMDs to drop, not 400 000 PTEs). */
+#define RK_BIG		(768UL << 20)
+#define RK_SMALL	(RK_BIG / 8)
+
+struct rk_shared {
+	atomic_int victim_ready, ref_ready, ref_go, ref_done, ref_ret;
+	atomic_long victim_huge_kb;
+};
+
+/* Anonymous huge-page memory, its own session, a mirror faulted in, and a
+ * buffer faulted in. 0 or -errno. */
+static int rk_setup(size_t len, struct dmt_session *s, uint8_t **src, uint8_t **buf)
+{
+	int r;
+
+	*src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*src == MAP_FAILED || *buf == MAP_FAILED)
+		return -errno;
+	madvise(*src, len, MADV_HUGEPAGE);
+	madvise(*buf, len, MADV_HUGEPAGE);
+	memset(*src, 0x5a, len);
+	memset(*buf, 0, len);
+	r = dmt_session_open(s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true);
+	if (r == 0)
+		r = dmt_mirror_add(s->sfd, *src, len, 0, NULL);
+	if (r == 0)
+		r = dmt_fault(s->sfd, *src, len, 0);
+	return r;
+}
+
+static void rk_reference(struct rk_shared *sh)
+{
+	struct dmt_session s = DMT_SESSION_INIT;
+	uint8_t *src, *buf;
+	int r = rk_setup(RK_SMALL, &s, &src, &buf);
+
+	atomic_store(&sh->ref_ready, r == 0 ? 1 : -1);
+	while (!atomic_load(&sh->ref_go))
+		usleep(1000);
+	if (r == 0)
+		r = dmt_dev_read(s.sfd, src, buf, RK_SMALL);
+	atomic_store(&sh->ref_ret, r);
+	atomic_store(&sh->ref_done, 1);
+	_exit(0);
+}
+
+static void rk_victim(struct rk_shared *sh)
+{
+	struct dmt_session s = DMT_SESSION_INIT;
+	uint8_t *src, *buf;
+
+	if (rk_setup(RK_BIG, &s, &src, &buf) < 0) {
+		atomic_store(&sh->victim_ready, -1);
+		_exit(2);
+	}
+	atomic_store(&sh->victim_huge_kb, dmt_smaps_kb(src, "AnonHugePages"));
+	atomic_store(&sh->victim_ready, 1);
+	dmt_dev_read(s.sfd, src, buf, RK_BIG);
+	_exit(0);
+}
+
+static void g_rw_killable(const void *arg)
+{
+	struct rk_shared *sh;
+	pid_t ref, victim = -1;
+	int st = 0, rst, done_at_reap = -1;
+	double t0;
+
+	(void)arg;
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		tap_fail_rest("mmap failed: %s", strerror(errno));
+		return;
+	}
+	ref = fork();
+	if (ref == 0)
+		rk_reference(sh);
+	t0 = now_s();
+	while (ref > 0 && !atomic_load(&sh->ref_ready) && now_s() - t0 < KR_SECONDS)
+		usleep(10000);
+	if (ref > 0 && atomic_load(&sh->ref_ready) == 1) {
+		victim = fork();
+		if (victim == 0)
+			rk_victim(sh);
+	}
+	t0 = now_s();
+	while (victim > 0 && !atomic_load(&sh->victim_ready) && now_s() - t0 < 4 * KR_SECONDS)
+		usleep(10000);
+	if (victim <= 0 || atomic_load(&sh->victim_ready) != 1) {
+		tap_fail_rest("setup failed: reference %d, victim %d", atomic_load(&sh->ref_ready),
+			      atomic_load(&sh->victim_ready));
+		atomic_store(&sh->ref_go, 1);
+		if (victim > 0) {
+			kill(victim, SIGKILL);
+			waitpid(victim, &st, 0);
+		}
+		if (ref > 0)
+			waitpid(ref, &rst, 0);
+		munmap(sh, sizeof(*sh));
+		return;
+	}
+	usleep(100000);		/* the victim is inside its READ now */
+	kill(victim, SIGKILL);
+	atomic_store(&sh->ref_go, 1);
+	if (waitpid(victim, &st, 0) == victim)
+		done_at_reap = atomic_load(&sh->ref_done);
+	waitpid(ref, &rst, 0);
+	if (!tap_ok(done_at_reap == 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
+		    atomic_load(&sh->ref_ret) == 0,
+		    "SIGKILL ends a %lu MiB device READ before a %lu MiB one started after it returns",
+		    RK_BIG >> 20, RK_SMALL >> 20))
+		tap_diag("reference READ done when the victim was reaped: %d (returned %s); victim status %#x; victim's huge pages %ld kB",
+			 done_at_reap, tap_errname(-atomic_load(&sh->ref_ret)), st,
+			 atomic_load(&sh->victim_huge_kb));
 	munmap(sh, sizeof(*sh));
 }
 
@@ -1221,17 +1355,30 @@ static void g_top_ranges(const void *arg)
 		tap_diag("WRITE %s, done %llu", tap_errname(-w), (unsigned long long)rw.done);
 }
 
-/* ---- pieces unmapped while another thread keeps taking the mmap lock ----- */
+/* ---- pieces unmapped while other threads hold the mmap lock ---------------- */
 
-static void *mmap_churn(void *arg)
+/* Each holder mprotect()s 256 MiB of zero-page PTEs back and forth: every
+ * call holds the mm's lock for writing for a walk of 65 536 PTEs, and the
+ * next call queues as a writer at once. A read trylock (what the module's
+ * check after a partial munmap takes) fails while a writer holds the lock
+ * or waits for it, so the check that follows the last munmap finds the
+ * lock busy, and the mirror is released only if the module tries again. */
+#define PB_HOLD_LEN	(256UL << 20)
+
+struct pb_holder {
+	uint8_t *p;
+	atomic_int *stop;
+	atomic_ulong rounds;
+};
+
+static void *pb_hold(void *arg)
 {
-	atomic_int *stop = arg;
+	struct pb_holder *h = arg;
 
-	while (!atomic_load(stop)) {
-		void *p = mmap(NULL, 64UL << 10, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (p != MAP_FAILED)
-			munmap(p, 64UL << 10);
+	while (!atomic_load(h->stop)) {
+		mprotect(h->p, PB_HOLD_LEN, PROT_NONE);
+		mprotect(h->p, PB_HOLD_LEN, PROT_READ);
+		atomic_fetch_add(&h->rounds, 1);
 	}
 	return NULL;
 }
@@ -1240,11 +1387,13 @@ static void g_pieces_busy(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
 	struct daxmirror_event ev;
+	struct pb_holder h[2] = { { 0 } };
 	atomic_int stop = 0;
 	pthread_t t[2];
 	uint64_t id = 0;
 	uint8_t *p;
 	int r = -1, i, n = 0;
+	double t0;
 
 	(void)arg;
 	p = mmap(NULL, 16 * DMT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1254,18 +1403,39 @@ static void g_pieces_busy(const void *arg)
 		tap_fail_rest("setup failed: %s", strerror(errno));
 		return;
 	}
+	for (i = 0; i < 2; i++) {
+		h[i].stop = &stop;
+		atomic_init(&h[i].rounds, 0);
+		h[i].p = mmap(NULL, PB_HOLD_LEN, PROT_READ,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* 4 KiB zero-page PTEs, not one huge zero page. */
+		if (h[i].p == MAP_FAILED || madvise(h[i].p, PB_HOLD_LEN, MADV_NOHUGEPAGE) < 0 ||
+		    madvise(h[i].p, PB_HOLD_LEN, MADV_POPULATE_READ) < 0) {
+			tap_fail_rest("holder memory: %s", strerror(errno));
+			goto out;
+		}
+	}
 	for (i = 0; i < 2; i++)
-		n += pthread_create(&t[i], NULL, mmap_churn, &stop) == 0;
+		n += pthread_create(&t[i], NULL, pb_hold, &h[i]) == 0;
+	t0 = now_s();
+	while (n && !atomic_load(&h[0].rounds) && now_s() - t0 < KR_SECONDS)
+		usleep(1000);
 	/* Half, then the other half: the second munmap leaves no VMA. */
 	munmap(p, 8 * DMT_PAGE);
 	munmap(p + 8 * DMT_PAGE, 8 * DMT_PAGE);
-	r = dmt_event_wait(s.sfd, DAXMIRROR_EVENT_MIRROR_RELEASED, s.id, DMT_EVENT_TIMEOUT_MS, &ev);
+	usleep(200000);		/* the check ran, against a busy lock */
 	atomic_store(&stop, 1);
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	r = dmt_event_wait(s.sfd, DAXMIRROR_EVENT_MIRROR_RELEASED, s.id, DMT_EVENT_TIMEOUT_MS, &ev);
 	if (!tap_ok(n == 2 && r == 0 && ev.mirror_id == id,
-		    "unmapped in two pieces while two threads churn mmap: MIRROR_RELEASED arrives"))
-		tap_diag("threads %d, wait %s", n, tap_errname(-r));
+		    "unmapped in two pieces while two threads hold its mm's lock: MIRROR_RELEASED arrives"))
+		tap_diag("threads %d, holder rounds %lu and %lu, wait %s", n,
+			 atomic_load(&h[0].rounds), atomic_load(&h[1].rounds), tap_errname(-r));
+out:
+	for (i = 0; i < 2; i++)
+		if (h[i].p && h[i].p != MAP_FAILED)
+			munmap(h[i].p, PB_HOLD_LEN);
 }
 
 int main(void)
@@ -1280,6 +1450,7 @@ int main(void)
 		{ "munmap of a mirror's first or last page", 7, g_edge_pages, NULL },
 		{ "a read-only mirror of writable memory", 2, g_readonly_mirror, NULL },
 		{ "a FAULT kept retrying by invalidations is killable", 1, g_kill_retrying, NULL },
+		{ "a long device READ is killable", 1, g_rw_killable, NULL },
 		{ "MADV_DONTNEED of more entries than one erase batch", 2, g_big_erase, NULL },
 		{ "the exit of a bound process with mirrors", 2, g_exit_events, NULL },
 		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
