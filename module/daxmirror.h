@@ -70,7 +70,7 @@
 #include "uapi/daxmirror.h"
 
 /* Events kept per queue; a reader that falls further behind gets OVERFLOW. */
-#define DXM_EVENT_RING_SIZE	64
+#define DXM_EVENT_RING_SIZE	DAXMIRROR_EVENT_QUEUE_LEN
 
 /* Device page-table entries (values in dxm_session.pt), see devpt.c. */
 #define DXM_PTE_WRITE		0x1UL

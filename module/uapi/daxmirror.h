@@ -523,6 +523,13 @@ struct daxmirror_rw {
 #define DAXMIRROR_EVENT_SESSION_CLOSED	4 /* control only: last fd closed */
 #define DAXMIRROR_EVENT_OVERFLOW	5 /* events were lost (queue full) */
 /*
+ * A reader (a session fd; each open control fd) has up to
+ * DAXMIRROR_EVENT_QUEUE_LEN unread events kept for it. One more drops its
+ * oldest unread; its next read() then starts with one OVERFLOW record,
+ * whose @seq is that of the newest event lost, then the kept ones.
+ */
+#define DAXMIRROR_EVENT_QUEUE_LEN	64
+/*
  * Control only: the session's shape changed (bound, a mirror added,
  * removed or released). Posted once, then not again for that session
  * until a SESSION_INFO on the control fd with DAXMIRROR_INFO_ACK_CHANGE

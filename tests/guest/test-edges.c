@@ -10,9 +10,9 @@
  *    reads back new, never the old pages;
  *  - the DAX and ZONE_DEVICE snapshot bits of THP, page-cache and DAX
  *    entries;
- *  - the session's event ring of 64 at and around its boundary: 64 unread
- *    events all arrive, the 65th unread one costs one OVERFLOW and exactly
- *    the oldest event;
+ *  - the session's event queue (DAXMIRROR_EVENT_QUEUE_LEN, 64) at and
+ *    around its boundary: a full queue of unread events all arrive, one
+ *    more unread costs one OVERFLOW and exactly the oldest event;
  *  - munmap of a mirror's first or last page keeps the mirror live; the
  *    rest unmapped too, it is released;
  *  - a read-only mirror of writable memory has read-only entries only;
@@ -499,7 +499,7 @@ static void g_pagecache_bits(const void *arg)
 
 /* ---- the session's event ring ------------------------------------------- */
 
-#define RING		64	/* DXM_EVENT_RING_SIZE */
+#define RING		DAXMIRROR_EVENT_QUEUE_LEN
 #define EV_MAX		(2 * RING + 8)
 
 /* One MIRROR_RELEASED on the session fd: a page mirrored, then unmapped
@@ -652,28 +652,32 @@ static void g_ring(const void *arg)
 	r = post_events(s.sfd, &log, RING);
 	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
 	tap_ok(n >= 0 && events_are(ev, n, &log, 0, RING, false, s.id),
-	       "64 events unread: read() gets all 64 (seq 1..64), no OVERFLOW");
+	       "%d events unread: read() gets all %d (seq 1..%d), no OVERFLOW",
+	       RING, RING, RING);
 
 	/* One more than the ring holds: the oldest is lost. */
 	mark = log.posted;
 	r = post_events(s.sfd, &log, RING + 1);
 	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
 	tap_ok(n >= 0 && events_are(ev, n, &log, mark + 1, RING, true, s.id),
-	       "65 events unread: one OVERFLOW (seq of the lost one), then exactly the 64 newest");
+	       "%d events unread: one OVERFLOW (seq of the lost one), then exactly the %d newest",
+	       RING + 1, RING);
 
 	/* A ring's worth again, the ring now wrapped. */
 	mark = log.posted;
 	r = post_events(s.sfd, &log, RING);
 	n = r < 0 ? r : read_events(s.sfd, ev, EV_MAX);
 	tap_ok(n >= 0 && events_are(ev, n, &log, mark, RING, false, s.id),
-	       "after the wrap, 64 events unread: all 64 again, no OVERFLOW");
+	       "after the wrap, %d events unread: all %d again, no OVERFLOW", RING, RING);
 
-	/* 64 posted, one read, one posted: 64 unread, nothing lost. */
+	/* A queue full, one read, one posted: a queue full unread, none lost. */
 	tap_ok(ring_read_one_post(&s, &log, ev, 1, false),
-	       "64 posted, 1 read, 1 more posted: the 64 unread all arrive, no OVERFLOW");
-	/* 64 posted, one read, two posted: 65 unread, exactly one lost. */
+	       "%d posted, 1 read, 1 more posted: the %d unread all arrive, no OVERFLOW",
+	       RING, RING);
+	/* A queue full, one read, two posted: one too many, exactly one lost. */
 	tap_ok(ring_read_one_post(&s, &log, ev, 2, true),
-	       "64 posted, 1 read, 2 more posted: OVERFLOW for the one lost, then the 64 newest");
+	       "%d posted, 1 read, 2 more posted: OVERFLOW for the one lost, then the %d newest",
+	       RING, RING);
 
 	n = read(s.sfd, ev, sizeof(ev[0]));
 	r = n < 0 ? -errno : 0;
