@@ -3,11 +3,15 @@
  * FUSE_INIT, LOOKUP, GETATTR, OPEN, READ, FLUSH and RELEASE of "file" to
  * everyone else, and leaves every request of --stall-uid (the broker's
  * vetting thread) unanswered forever, as a hung server or a client's
- * hostile one does. For tests/guest/test-broker-vet.
+ * hostile one does. For tests/guest/test-broker-vet. With --hold-reads it
+ * holds every READ instead until it gets SIGUSR1, then answers them and
+ * every later one: a page fault on the file blocks for as long as the
+ * caller wants (tests/guest/test-edges).
  *
- *   fuse-stall MOUNTPOINT SIZE [--stall-uid UID]
+ *   fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads]
  *	Prints mounted=1 once mounted, then stalled=NAME opcode=N uid=UID
- *	nodeid=N for each request left unanswered (stdout, line by line).
+ *	nodeid=N for each request left unanswered, held=READ offset=N for
+ *	each READ held (stdout, line by line).
  *	Runs until killed; closing /dev/fuse (its death) aborts the
  *	connection, which fails the requests still waiting, and the caller
  *	unmounts (umount -l). Exit status 1 if it cannot mount.
@@ -16,6 +20,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +37,20 @@
 #define BUF_SIZE	(MAX_WRITE + 65536)
 
 static unsigned long long file_size;
+
+/* --hold-reads: READs held until SIGUSR1 (held_n of them, at most 64). */
+#define MAX_HELD	64
+static bool holding;
+static volatile sig_atomic_t release_held;
+static struct fuse_in_header held_in[MAX_HELD];
+static struct fuse_read_in held_read[MAX_HELD];
+static unsigned int held_n;
+
+static void on_release(int sig)
+{
+	(void)sig;
+	release_held = 1;
+}
 
 static int reply(int dev, uint64_t unique, int error, const void *arg, size_t len)
 {
@@ -84,13 +104,28 @@ static const char *opname(uint32_t op)
 	}
 }
 
+/* The answer to a READ: zeros up to the end of the file. */
+static int read_reply(int dev, const struct fuse_in_header *in,
+		      const struct fuse_read_in *r)
+{
+	static char data[MAX_WRITE];
+	size_t n = 0;
+
+	if (r->offset < file_size)
+		n = file_size - r->offset;
+	if (n > r->size)
+		n = r->size;
+	if (n > sizeof(data))
+		n = sizeof(data);
+	return reply(dev, in->unique, 0, data, n);
+}
+
 /* One request: answered, stalled (no reply, ever) or without a reply by
  * protocol (FORGET, INTERRUPT). */
 static int serve(int dev, const char *buf, long long stall_uid)
 {
 	const struct fuse_in_header *in = (const void *)buf;
 	const void *arg = buf + sizeof(*in);
-	static char data[MAX_WRITE];
 
 	switch (in->opcode) {
 	case FUSE_INIT: {
@@ -149,18 +184,15 @@ static int serve(int dev, const char *buf, long long stall_uid)
 			return reply(dev, in->unique, -EISDIR, NULL, 0);
 		return reply(dev, in->unique, 0, &o, sizeof(o));
 	}
-	case FUSE_READ: {
-		const struct fuse_read_in *r = arg;
-		size_t n = 0;
-
-		if (r->offset < file_size)
-			n = file_size - r->offset;
-		if (n > r->size)
-			n = r->size;
-		if (n > sizeof(data))
-			n = sizeof(data);
-		return reply(dev, in->unique, 0, data, n);
-	}
+	case FUSE_READ:
+		if (holding && held_n < MAX_HELD) {
+			held_in[held_n] = *in;
+			held_read[held_n++] = *(const struct fuse_read_in *)arg;
+			printf("held=READ offset=%llu\n",
+			       (unsigned long long)((const struct fuse_read_in *)arg)->offset);
+			return 0;
+		}
+		return read_reply(dev, in, arg);
 	case FUSE_FLUSH:
 	case FUSE_RELEASE:
 		return reply(dev, in->unique, 0, NULL, 0);
@@ -176,13 +208,21 @@ int main(int argc, char **argv)
 	char opts[256];
 	int dev;
 
-	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--stall-uid") == 0)) {
-		fprintf(stderr, "usage: fuse-stall MOUNTPOINT SIZE [--stall-uid UID]\n");
+	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--stall-uid") == 0) &&
+	    !(argc == 4 && strcmp(argv[3], "--hold-reads") == 0)) {
+		fprintf(stderr, "usage: fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads]\n");
 		return 2;
 	}
 	file_size = strtoull(argv[2], NULL, 0);
 	if (argc == 5)
 		stall_uid = strtoll(argv[4], NULL, 0);
+	if (argc == 4) {
+		/* No SA_RESTART: the signal ends the read() of /dev/fuse. */
+		struct sigaction sa = { .sa_handler = on_release };
+
+		holding = true;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -198,8 +238,16 @@ int main(int argc, char **argv)
 	}
 	printf("mounted=1\n");
 	for (;;) {
-		ssize_t n = read(dev, buf, sizeof(buf));
+		ssize_t n;
 
+		if (release_held && holding) {
+			unsigned int i;
+
+			holding = false;
+			for (i = 0; i < held_n; i++)
+				read_reply(dev, &held_in[i], &held_read[i]);
+		}
+		n = read(dev, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR || errno == ENOENT || errno == EAGAIN)
 				continue;

@@ -29,6 +29,8 @@
  *    I/O buffer, and a device WRITE from kernel memory;
  *  - a device READ over entries in place ends on SIGKILL (it does not
  *    copy on to its end first);
+ *  - a REVOKE that returns while a FAULT's walk waits for a page (a FUSE
+ *    READ held by tests/guest/fuse-stall) fails that FAULT with ENODEV;
  *  - a mirror unmapped in pieces while other threads keep its mm's lock
  *    busy is still released.
  * Every loop is bounded by a count and by time. Runs in the guest as
@@ -44,6 +46,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -937,6 +940,124 @@ static void g_kill_retrying(const void *arg)
 	munmap(sh, sizeof(*sh));
 }
 
+/* ---- REVOKE while a FAULT's walk waits for a page -------------------------- */
+
+/* A FUSE file whose READs tests/guest/fuse-stall holds until SIGUSR1: a
+ * FAULT of its mapping blocks inside its walk for as long as we want, so
+ * a REVOKE can return while the walk is in flight. REVOKE promises that
+ * accesses in flight fail with ENODEV at their next step and touch no
+ * device entry after it returned: the FAULT's next step is storing what
+ * its walk found. */
+#define RM_LEN		(16 * DMT_PAGE)
+
+struct rm_fault {
+	int sfd;
+	void *addr;
+	int ret;
+};
+
+static void *rm_fault_main(void *arg)
+{
+	struct rm_fault *f = arg;
+
+	f->ret = dmt_fault(f->sfd, f->addr, RM_LEN, 0);
+	return NULL;
+}
+
+/* Start fuse-stall --hold-reads on a new directory; 0 once it mounted. */
+static int rm_server_start(char *mnt, pid_t *pid, FILE **out)
+{
+	char exe[4096], server[4200], size[32], line[256];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int fd[2];
+
+	if (n < 0 || !mkdtemp(mnt) || pipe2(fd, O_CLOEXEC) < 0)
+		return -errno;
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(server, sizeof(server), "%s/fuse-stall", exe);
+	snprintf(size, sizeof(size), "%lu", RM_LEN);
+	*pid = fork();
+	if (*pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		execl(server, server, mnt, size, "--hold-reads", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	*out = fdopen(fd[0], "r");
+	if (*pid < 0 || !*out)
+		return -EIO;
+	while (fgets(line, sizeof(line), *out))
+		if (!strncmp(line, "mounted=1", 9))
+			return 0;
+	return -EIO;
+}
+
+static void g_revoke_mid_fault(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	char mnt[] = "/tmp/dxm-edges-fuse.XXXXXX", path[64], line[256] = "";
+	struct rm_fault f = { .ret = 1 };
+	FILE *out = NULL;
+	pthread_t t;
+	bool held = false, started = false;
+	pid_t server = -1;
+	void *p = MAP_FAILED;
+	int fd = -1, rv = 1, st;
+
+	(void)arg;
+	if (access("/dev/fuse", F_OK) < 0 && system("modprobe fuse 2>/dev/null") != 0) {
+		tap_skip_rest("/dev/fuse missing (no fuse module)");
+		return;
+	}
+	if (rm_server_start(mnt, &server, &out) < 0) {
+		tap_fail_rest("fuse-stall did not mount on %s: %s", mnt, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/file", mnt);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		p = mmap(NULL, RM_LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED ||
+	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
+	    dmt_grant(s.ctl, s.id, fd, 0, 0, RM_LEN) < 0 ||
+	    dmt_mirror_add(s.sfd, p, RM_LEN, 0, NULL) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		goto out;
+	}
+	f.sfd = s.sfd;
+	f.addr = p;
+	started = pthread_create(&t, NULL, rm_fault_main, &f) == 0;
+	/* The walk is inside the page fault: the server holds its READ. */
+	while (started && fgets(line, sizeof(line), out))
+		if (!strncmp(line, "held=READ", 9)) {
+			held = true;
+			break;
+		}
+	if (held)
+		rv = dmt_revoke(s.ctl, s.id);
+	kill(server, SIGUSR1);
+	if (started)
+		pthread_join(t, NULL);
+	if (!tap_ok(held && rv == 0 && f.ret == -ENODEV,
+		    "REVOKE returned while a FAULT's walk waited for a page: the FAULT fails with ENODEV"))
+		tap_diag("walk held %d, REVOKE %s, FAULT %s", held, tap_errname(-rv),
+			 f.ret > 0 ? "not run" : tap_errname(-f.ret));
+out:
+	if (p != MAP_FAILED)
+		munmap(p, RM_LEN);
+	if (fd >= 0)
+		close(fd);
+	if (server > 0) {
+		kill(server, SIGKILL);
+		waitpid(server, &st, 0);
+		umount2(mnt, MNT_DETACH);
+		rmdir(mnt);
+	}
+	if (out)
+		fclose(out);
+}
+
 /* ---- SIGKILL during a long device READ ------------------------------------ */
 
 /* The victim READs RK_BIG bytes of entries all in place (no device fault
@@ -1455,6 +1576,7 @@ int main(void)
 		{ "a read-only mirror of writable memory", 2, g_readonly_mirror, NULL },
 		{ "a FAULT kept retrying by invalidations is killable", 1, g_kill_retrying, NULL },
 		{ "a long device READ is killable", 1, g_rw_killable, NULL },
+		{ "REVOKE while a FAULT's walk waits for a page", 1, g_revoke_mid_fault, NULL },
 		{ "MADV_DONTNEED of more entries than one erase batch", 2, g_big_erase, NULL },
 		{ "the exit of a bound process with mirrors", 2, g_exit_events, NULL },
 		{ "a write FAULT after re-faults and a partial invalidation", 1, g_refault, NULL },
