@@ -140,9 +140,8 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
  * file system (vet_precheck() reads procfs). 0 when the vetting is
  * queued, or an error to answer. */
 static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
-			     const char *fstype, sd_bus_error *error)
+			     sd_bus_error *error)
 {
-	Context *ctx = s->ctx;
 	AttachOptions o = { 0 };
 	uint64_t offset, length;
 	VetRequest req;
@@ -165,7 +164,7 @@ static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
 					 "session %" PRIu64 " was opened without Write", s->id);
 
-	r = vet_precheck(fd, fstype, offset, length, o.write, ctx->config.allow_filesystems, error);
+	r = vet_precheck(fd, offset, length, o.write, error);
 	if (r < 0)
 		return r;
 	r = check_files_limit(s, error);
@@ -189,20 +188,17 @@ static int attach_file_start(Session *s, sd_bus_message *m, int fd, uid_t uid,
 int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Session *s = userdata;
-	char fstype[VET_FSTYPE_SIZE];
 	uid_t uid = UID_UNKNOWN;
-	pid_t pid = 0;
 	int fd, r;
 
 	r = sd_bus_message_read(m, "h", &fd);
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
 					 strerror(-r));
-	r = bus_caller(m, &uid, &pid, error);
+	r = bus_caller(m, &uid, NULL, error);
 	if (r < 0)
 		return r;
-	r = vet_fd_fstype(fd, pid, fstype, sizeof(fstype));
-	r = attach_file_start(s, m, fd, uid, r == 0 ? fstype : NULL, error);
+	r = attach_file_start(s, m, fd, uid, error);
 	return r < 0 ? r : 1;	/* 1: vetting.c answers */
 }
 

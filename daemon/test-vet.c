@@ -1,7 +1,7 @@
 /* test-vet.c - host test of the file vetting of Session.AttachFile on
  * ordinary (non-DAX) files: range and access-mode rules, the file system
  * type from fdinfo and mountinfo and the decision on it, and the named
- * errors vet_precheck() and vet_file() give. */
+ * errors vet_precheck(), vet_call() and vet_file() give. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -35,13 +35,11 @@ static const char *vet(int fd, uint64_t off, uint64_t len, bool write, bool page
 	return vet_cached(NULL, fd, off, len, write, pagecache, rep);
 }
 
-static const char *precheck(int fd, uint64_t off, uint64_t len, bool write, const char *extra)
+static const char *precheck(int fd, uint64_t off, uint64_t len, bool write)
 {
 	static char name[256];
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char type[VET_FSTYPE_SIZE];
-	int r = vet_precheck(fd, vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 ? type : NULL, off,
-			     len, write, extra, &e);
+	int r = vet_precheck(fd, off, len, write, &e);
 
 	snprintf(name, sizeof(name), "%s", r < 0 ? (e.name ? e.name : "?") : "ok");
 	if (r < 0)
@@ -145,43 +143,55 @@ static void fs_cases(void)
 	}
 
 	/* The real thing: procfs answers for the daemon's own fds. On the
-	 * loop only the link is read ("" : decided on the thread). */
+	 * loop only the link is read; the type is decided on the thread. */
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	{
 		VetMount m;
 
-		tap_ok(fd >= 0 && vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 && streq(type, "") &&
+		tap_ok(fd >= 0 && streq(precheck(fd, 0, 4096, false), "ok") &&
 		       vet_fd_mount(fd, 0, -1, &m) == 0 && streq(m.type, "proc"),
-		       "an fd of /proc/self/status: \"\" on the loop, proc on the thread (%s)",
+		       "an fd of /proc/self/status: passes the precheck, proc on the thread (%s)",
 		       fd >= 0 ? m.type : "?");
 	}
 	tap_ok(streq(call(fd, 0, 4096, NULL), DXM_ERROR_UNSUPPORTED_FS),
 	       "proc by default: UnsupportedFileSystem (vet_call)");
-	tap_ok(streq(precheck(fd, 0, 4096, false, "sysfs proc"), "ok"),
-	       "proc with AllowFileSystems=sysfs proc: passes the precheck");
-	tap_ok(streq(precheck(fd, 0, 4096, true, "proc"), DXM_ERROR_BAD_FILE),
+	{
+		const char *n = call(fd, 0, 4096, "sysfs proc");
+
+		tap_ok(!streq(n, DXM_ERROR_UNSUPPORTED_FS),
+		       "proc with AllowFileSystems=sysfs proc: past the type (vet_call: %s)", n);
+	}
+	tap_ok(streq(precheck(fd, 0, 4096, true), DXM_ERROR_BAD_FILE),
 	       "the access mode comes before the file system");
-	tap_ok(streq(precheck(fd, 0, 0, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
-	       streq(precheck(fd, 100, 4096, false, "proc"), DXM_ERROR_INVALID_RANGE) &&
-	       streq(precheck(fd, UINT64_MAX & ~4095ULL, 8192, false, "proc"),
+	tap_ok(streq(precheck(fd, 0, 0, false), DXM_ERROR_INVALID_RANGE) &&
+	       streq(precheck(fd, 100, 4096, false), DXM_ERROR_INVALID_RANGE) &&
+	       streq(precheck(fd, UINT64_MAX & ~4095ULL, 8192, false),
 		     DXM_ERROR_INVALID_RANGE), "precheck: empty, unaligned, overflowing ranges");
 	if (fd >= 0)
 		close(fd);
 	if (pipe2(pipefd, O_CLOEXEC) == 0) {
-		tap_ok(vet_fd_fstype(pipefd[0], getpid(), type, sizeof(type)) == -ENOENT,
+		VetMount m;
+
+		tap_ok(vet_fd_mount(pipefd[0], getpid(), -1, &m) == -ENOENT,
 		       "a pipe is on no mount anyone lists: -ENOENT");
-		tap_ok(streq(precheck(pipefd[0], 0, 4096, false, "*"), DXM_ERROR_UNSUPPORTED_FS),
-		       "a pipe: UnsupportedFileSystem even with AllowFileSystems=*");
+		tap_ok(streq(precheck(pipefd[0], 0, 4096, false), DXM_ERROR_UNSUPPORTED_FS),
+		       "a pipe: UnsupportedFileSystem on the loop");
+		tap_ok(streq(call(pipefd[0], 0, 4096, "*"), DXM_ERROR_UNSUPPORTED_FS),
+		       "a pipe: UnsupportedFileSystem on the thread even with AllowFileSystems=*");
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
 	fd = epoll_create1(EPOLL_CLOEXEC);
-	tap_ok(fd >= 0 && vet_fd_fstype(fd, getpid(), type, sizeof(type)) == -ENOENT &&
-	       streq(precheck(fd, 0, 4096, false, "*"), DXM_ERROR_UNSUPPORTED_FS),
-	       "an epoll fd (an anonymous inode): -ENOENT, UnsupportedFileSystem");
+	{
+		VetMount m;
+
+		tap_ok(fd >= 0 && vet_fd_mount(fd, getpid(), -1, &m) == -ENOENT &&
+		       streq(precheck(fd, 0, 4096, false), DXM_ERROR_UNSUPPORTED_FS),
+		       "an epoll fd (an anonymous inode): -ENOENT, UnsupportedFileSystem");
+	}
 	if (fd >= 0)
 		close(fd);
-	tap_ok(streq(precheck(-1, 0, 4096, false, NULL), DXM_ERROR_BAD_FILE), "precheck: fd -1");
+	tap_ok(streq(precheck(-1, 0, 4096, false), DXM_ERROR_BAD_FILE), "precheck: fd -1");
 }
 
 int main(void)
@@ -284,13 +294,10 @@ int main(void)
 	}
 
 	{
-		char type[VET_FSTYPE_SIZE];
-
 		VetMount m;
 
-		tap_ok(vet_fd_fstype(fd, 0, type, sizeof(type)) == 0 &&
-		       vet_fd_mount(fd, 0, -1, &m) == 0,
-		       "the temporary file's file system: %s", m.type);
+		tap_ok(streq(precheck(fd, 0, 16384, true), "ok") && vet_fd_mount(fd, 0, -1, &m) == 0,
+		       "the temporary file passes the precheck; its file system: %s", m.type);
 		tap_ok(streq(call(fd, 0, 16384, NULL),
 			     vet_mount_allowed(&m, NULL, NULL) ? "ok" : DXM_ERROR_UNSUPPORTED_FS),
 		       "vet_call of the temporary file follows vet_mount_allowed(%s)", m.type);

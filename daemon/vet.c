@@ -237,20 +237,6 @@ static int fd_on_mount(int fd)
 	return link[0] == '/' ? 0 : -ENOENT;
 }
 
-int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size)
-{
-	int r;
-
-	(void)caller;
-	r = fd_on_mount(fd);
-	if (r < 0)
-		return r;
-	if (size == 0)
-		return -EINVAL;
-	type[0] = '\0';	/* decided on the thread: vet_call() */
-	return 0;
-}
-
 /* 0 if the process of @pidfd still lives: signal 0 says ESRCH once it
  * exited; EPERM (the daemon, unprivileged, may not signal a client of
  * another uid) is still a living process. */
@@ -361,8 +347,7 @@ static int check_range(uint64_t offset, uint64_t length, intmax_t size, sd_bus_e
 	return 0;
 }
 
-int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
-		 const char *extra_fs, sd_bus_error *error)
+int vet_precheck(int fd, uint64_t offset, uint64_t length, bool write, sd_bus_error *error)
 {
 	int r;
 
@@ -372,16 +357,11 @@ int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, b
 	r = check_range(offset, length, -1, error);
 	if (r < 0)
 		return r;
-
-	if (fstype && !*fstype)
-		return 0;	/* decided on the thread (vet_call()) */
-	if (!fstype)
+	/* Only the fd's link here: the type, from mountinfo, is decided on
+	 * the thread (vet_call()). */
+	if (fd_on_mount(fd) < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
 					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
-	if (!vet_fs_allowed(fstype, extra_fs))
-		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
-					 "the file is on a %s file system, which cannot be DAX or local page cache (AllowFileSystems= in daxmirrord.conf allows more types)",
-					 fstype);
 	return 0;
 }
 

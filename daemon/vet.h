@@ -87,16 +87,6 @@ typedef struct VetMount {
  * fit) and FUSE owner. 0 or -ENOENT. */
 int vet_mountinfo_mount(const char *text, int mnt_id, VetMount *ret);
 
-/* On the LOOP (session-dbus.c): the part of the file system check that
- * reads nothing but the fd's own link (d_path, no call into any file
- * system, no fdinfo, no mountinfo). 0 with @type "" for a file on some
- * mount, decided on the vetting thread by vet_call() (vet_precheck()
- * lets "" through); -ENOENT for an fd of no file system (a pipe, a
- * socket, an anonymous inode: refused at once); -errno. @caller is not
- * used (the caller's mount namespace is reached by pidfd on the
- * thread). */
-int vet_fd_fstype(int fd, pid_t caller, char *type, size_t size);
-
 /* On a THREAD: the mount under @fd, from procfs only (fdinfo's mount id,
  * then the daemon's mountinfo, then that of the caller, @caller_pid with
  * its pidfd @caller_pidfd, -1 for none: the file is read only if the
@@ -115,14 +105,14 @@ int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret);
 bool vet_mount_allowed(const VetMount *m, const char *extra, const char **why);
 
 /* The checks of AttachFile that make no call into the file's file system
- * (run on the daemon's loop, before vet_file() goes to a thread): the fd,
+ * (run on the daemon's loop, before vet_call() goes to a thread): the fd,
  * not O_PATH, the access mode (fcntl(F_GETFL)), offset and length aligned
- * and not overflowing, and the file system type @fstype (vet_fd_fstype();
- * NULL: none found; "": decided on the thread by vet_call()) allowed by
- * vet_fs_allowed(). 0, or a negative errno with @error set (BadFile,
- * InvalidRange, UnsupportedFileSystem). */
-int vet_precheck(int fd, const char *fstype, uint64_t offset, uint64_t length, bool write,
-		 const char *extra_fs, sd_bus_error *error);
+ * and not overflowing, and the fd a file on some mount, from its own
+ * /proc/self/fd link alone (d_path: no fdinfo, no mountinfo); a pipe, a
+ * socket or an anonymous inode is refused at once. The file system type
+ * is left to vet_call() on the thread. 0, or a negative errno with
+ * @error set (BadFile, InvalidRange, UnsupportedFileSystem). */
+int vet_precheck(int fd, uint64_t offset, uint64_t length, bool write, sd_bus_error *error);
 
 /* Vets @fd for [@offset, @offset + @length), for writing if @write; a
  * non-DAX file passes only with @pagecache. Returns 0 and fills *@rep, or

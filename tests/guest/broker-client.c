@@ -88,7 +88,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -163,18 +162,15 @@ static void print_counters(const char *prefix, const struct daxmirror_counters *
 /* Wait until stdin reaches EOF, at most @timeout_s. 0 EOF, -ETIMEDOUT. */
 static int hold(unsigned int timeout_s)
 {
-	struct timespec start, now;
+	uint64_t start = dmt_now_ms();
 	char buf[256];
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd p = { .fd = 0, .events = POLLIN };
 		long left;
 		int r;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (long)timeout_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
-						 (now.tv_nsec - start.tv_nsec) / 1000000);
+		left = (long)timeout_s * 1000 - (long)(dmt_now_ms() - start);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)left);
@@ -668,8 +664,8 @@ static int cmd_notify_listen(int argc, char **argv)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int s = -1;
 	struct sigaction act = { .sa_handler = on_term };
-	struct timespec start, now;
 	uint64_t seconds;
+	double start;
 	FILE *log;
 	int one = 1;
 
@@ -694,7 +690,7 @@ static int cmd_notify_listen(int argc, char **argv)
 	if (!log)
 		return failed(NULL, "fopen", -errno);
 	setvbuf(log, NULL, _IOLBF, 0);
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = dmt_now_s();
 	while (!stop) {
 		struct pollfd p = { .fd = s, .events = POLLIN };
 		char buf[4096], ctl[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
@@ -703,8 +699,7 @@ static int cmd_notify_listen(int argc, char **argv)
 				     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 		ssize_t n;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((uint64_t)(now.tv_sec - start.tv_sec) >= seconds)
+		if (dmt_now_s() - start >= (double)seconds)
 			break;
 		if (poll(&p, 1, 200) <= 0)
 			continue;

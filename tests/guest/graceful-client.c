@@ -36,23 +36,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 
 #define BLOCK		4096u
 #define AFTER_WRITES	8
 #define MARK_BEFORE	"graceful-before"
 #define MARK_AFTER	"graceful-after!"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Record @seq: the 8-byte seq and a 16-byte marker, repeated over a block. */
 static void fill(uint8_t *b, uint64_t seq, const char *mark)
@@ -130,17 +122,15 @@ static int run(const char *path, bool ack)
 			return 1;
 		}
 		if (r == 1) {
-			seen_ms = now_ms();
+			seen_ms = dmt_now_ms();
 			stopped = true;
 		}
 	}
 
 	if (ack) {
-		uint64_t deadline = 0, now;
-		struct timespec ts;
+		/* revoke_pending()'s deadline is in CLOCK_MONOTONIC microseconds. */
+		uint64_t deadline = 0, now = dmt_now_ns() / 1000;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 		if (daxmirror_client_revoke_pending(c, &deadline) != 1 || deadline <= now) {
 			fprintf(stderr, "graceful-client: revoke_pending: no future deadline\n");
 			return 1;
@@ -152,7 +142,7 @@ static int run(const char *path, bool ack)
 				strerror(-r), daxmirror_client_last_error(c) ?: "-");
 			return 1;
 		}
-		printf("acknowledged=1 waited_ms=%" PRIu64 "\n", now_ms() - seen_ms);
+		printf("acknowledged=1 waited_ms=%" PRIu64 "\n", dmt_now_ms() - seen_ms);
 	} else {
 		r = daxmirror_client_acknowledge_revoke(c);
 		printf("late_acknowledge=%s\n", strerrorname_np(-r) ?: "0");

@@ -134,14 +134,10 @@ static int client_main(const char *path, int go, const time_t *until,
 		;
 	/* an error does not stop the loop: the count of failures is a figure */
 	while (usable && time(NULL) < *until) {
-		struct timespec t0, t1;
-		uint64_t ms;
+		uint64_t t0 = dmt_now_ms(), ms;
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		one_iteration(&l, fd, (uint64_t)st.st_size, chunk, buf, back);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
-		     (uint64_t)(t1.tv_nsec / 1000000) - (uint64_t)(t0.tv_nsec / 1000000);
+		ms = dmt_now_ms() - t0;
 		if (ms > l.max_life_ms)
 			l.max_life_ms = ms;
 		l.iterations++;

@@ -14,7 +14,6 @@
 
 #include "dmt.h"
 
-#define ANON_RW (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 #define PAGES 16
 
 static void g_data(const void *arg)
@@ -35,7 +34,7 @@ static void g_data(const void *arg)
 	int r;
 
 	(void)arg;
-	if (!buf || !want || dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (!buf || !want || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, len, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -142,7 +141,7 @@ static void g_policy(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_session_open(&noanon, DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, true) < 0 ||
 	    dmt_session_open(&nowrite, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0 ||
 	    dmt_map_anon(&ro, sizeof(buf), 0, PROT_READ | PROT_WRITE, 0) < 0 ||
@@ -221,7 +220,7 @@ static void g_thp(const void *arg)
 		return;
 	}
 	buf = malloc(len);
-	if (!buf || dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (!buf || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, len, DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -286,7 +285,7 @@ static void g_munmap(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 8 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -365,7 +364,7 @@ static void g_mprotect(const void *arg)
 	int r, r1, r2;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 8 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -425,7 +424,7 @@ static void g_partial(const void *arg)
 	int r, r1, r2;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 8 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;

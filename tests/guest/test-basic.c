@@ -16,8 +16,6 @@
 
 #include "dmt.h"
 
-#define ALL_FLAGS (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
-
 static void g_control(const void *arg)
 {
 	_cleanup_close_ int ctl = dmt_open_control();
@@ -107,11 +105,11 @@ static void g_create(const void *arg)
 	tap_errno(create_raw(ctl, &c), EINVAL,
 		  "CREATE_SESSION with max_mirrors = MAX_MIRRORS_LIMIT + 1 -> EINVAL");
 
-	s1 = dmt_session_create(ctl, ALL_FLAGS, DAXMIRROR_MAX_MIRRORS_LIMIT,
+	s1 = dmt_session_create(ctl, DMT_ANON_RW, DAXMIRROR_MAX_MIRRORS_LIMIT,
 				12345, &id1);
 	r = s1 < 0 ? s1 : dmt_session_info(ctl, id1, &info);
 	if (!tap_ok(r == 0 && info.max_mirrors == DAXMIRROR_MAX_MIRRORS_LIMIT &&
-		    info.max_pages == 12345 && info.session_flags == ALL_FLAGS,
+		    info.max_pages == 12345 && info.session_flags == DMT_ANON_RW,
 		    "max_mirrors = MAX_MIRRORS_LIMIT accepted; SESSION_INFO echoes limits and flags"))
 		tap_diag("ret %s max_mirrors %u max_pages %llu flags 0x%x",
 			 tap_errname(-r), info.max_mirrors,
@@ -256,7 +254,7 @@ static void g_wrong_fd(const void *arg)
 	long r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ALL_FLAGS, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, m.len, DAXMIRROR_MIRROR_WRITE, &mid) < 0 ||
 	    dmt_file_create(&f, tmp ? tmp : "/tmp", "wrongfd", DMT_PAGE, 1) < 0) {
@@ -444,7 +442,7 @@ static void g_client(const void *arg)
 	int r, st;
 
 	(void)arg;
-	if (dmt_session_open(&s, ALL_FLAGS, 0, 0, false) < 0) {
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, false) < 0) {
 		tap_fail_rest("setup failed");
 		return;
 	}
@@ -627,7 +625,7 @@ static void g_changed(const void *arg)
 
 	(void)arg;
 	if (ctl < 0 || dmt_set_nonblock(ctl) < 0 ||
-	    dmt_session_open(&s, ALL_FLAGS, 0, 0, true) < 0 ||
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, len, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;

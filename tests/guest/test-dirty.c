@@ -24,7 +24,6 @@
 
 #define PAGES 64
 #define LEN (PAGES * DMT_PAGE)
-#define RW_ANON (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 #define RW_FILE (DAXMIRROR_SESSION_ALLOW_PAGECACHE | DAXMIRROR_SESSION_ALLOW_WRITE)
 
 /* Pages of [p, p + LEN) that do not hold pattern @seed. */
@@ -86,7 +85,7 @@ static void g_madv_free(const void *arg)
 	unsigned int lost;
 	int r;
 
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, LEN, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -118,7 +117,7 @@ static void g_shared(const void *arg)
 	unsigned int lost;
 	int r;
 
-	if (dmt_session_open(&s, memfd ? RW_FILE : RW_ANON, 0, 0, true) < 0) {
+	if (dmt_session_open(&s, memfd ? RW_FILE : DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed");
 		return;
 	}
@@ -235,7 +234,7 @@ static void g_soft_dirty(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 4 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;

@@ -14,7 +14,6 @@
 
 #include "dmt.h"
 
-#define ANON_RW (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 #define PAGES 8
 #define LEN (PAGES * DMT_PAGE)
 
@@ -84,7 +83,7 @@ static void g_cow(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, LEN, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -192,7 +191,7 @@ static void g_shared(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 4 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, MAP_SHARED) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -260,7 +259,7 @@ static void g_exit(const void *arg)
 	int r, rev;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, false) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, false) < 0 ||
 	    dmt_child_start(&c, child_exit, &s.sfd) < 0) {
 		tap_fail_rest("setup failed");
 		return;

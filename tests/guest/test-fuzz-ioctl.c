@@ -175,14 +175,6 @@ static bool chance(unsigned n)
 	return below(n) == 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* --- recording ---------------------------------------------------------- */
 
 static long rec(int op, int fd, uint64_t a0, uint64_t a1, uint64_t a2, long ret)
@@ -1242,7 +1234,7 @@ static int worker_main(int idx, const struct env *env)
 
 		if ((n & 63) == 0 &&
 		    (atomic_load(&shm->stop) ||
-		     atomic_load(&shm->total) >= shm->target || now_ns() > deadline_ns))
+		     atomic_load(&shm->total) >= shm->target || dmt_now_ns() > deadline_ns))
 			break;
 		pick = (unsigned)below(total_w);
 		while (pick >= op_weight[op])
@@ -1419,7 +1411,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	t0 = now_ns();
+	t0 = dmt_now_ns();
 	deadline_ns = t0 + (uint64_t)time_s * 1000000000ULL;
 	for (unsigned i = 0; i < nworkers; i++)
 		pids[i] = start_worker((int)i, seed, &env);
@@ -1428,7 +1420,7 @@ int main(int argc, char **argv)
 	/* Broker loop, until every worker is done. */
 	for (;;) {
 		unsigned live = 0;
-		uint64_t now = now_ns();
+		uint64_t now = dmt_now_ns();
 
 		for (unsigned i = 0; i < nworkers; i++) {
 			int status;
@@ -1498,7 +1490,7 @@ int main(int argc, char **argv)
 		broker_step(ctl, daxfd);
 		usleep((useconds_t)(500 + below(2000)));
 	}
-	t1 = now_ns();
+	t1 = dmt_now_ns();
 	close(ctl);
 	if (daxfd >= 0)
 		close(daxfd);

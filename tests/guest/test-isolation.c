@@ -124,8 +124,7 @@ static void g_passed(const void *arg)
 	int64_t res[P_N];
 
 	(void)arg;
-	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE,
-			     0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, NPG * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, NPG * DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL) < 0) {
 		tap_fail_rest("setup: %s", strerror(errno));
@@ -330,8 +329,7 @@ static void g_cow(const void *arg)
 
 	(void)arg;
 	if (!buf ||
-	    dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE,
-			     0, 0, true) < 0 ||
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, NPG * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup: %s", strerror(errno));
 		return;

@@ -33,7 +33,6 @@
 
 #include "dmt.h"
 
-#define RW_ANON (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 #define PAGES 16
 #define LEN (PAGES * DMT_PAGE)
 /* How long a call that must not block is given before it counts as
@@ -214,7 +213,7 @@ static void g_parked(const void *arg)
 	bool back;
 	int r;
 
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    park_setup(&park, snapshot ? SNAP_OUT : LEN) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, LEN, 0, &mid) < 0) {
@@ -329,7 +328,7 @@ static void g_storm(const void *arg)
 	bool back;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, STORM_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, STORM_LEN, 0, &mid) < 0) {
 		tap_fail_rest("setup failed");
@@ -380,7 +379,7 @@ static int child_parked(int sock, void *arg)
 	uint64_t mid;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    park_setup(&park, LEN) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, LEN, 0, &mid) < 0)
@@ -404,7 +403,7 @@ static int child_snapshot(int sock, void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0)
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0)
 		return 2;
 	out = mmap(NULL, pages, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -470,7 +469,7 @@ static void g_big_snapshot(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, LEN, 0, &mid) < 0 ||
 	    dmt_fault(s.sfd, m.addr, LEN, 0) < 0) {
@@ -514,7 +513,7 @@ static void g_released(const void *arg)
 
 	(void)arg;
 	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (p == MAP_FAILED || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    park_setup(&park, LEN) < 0 || dmt_mirror_add(s.sfd, p, LEN, 0, &mid) < 0) {
 		tap_fail_rest("setup failed");
 		park_close(&park);
@@ -556,7 +555,7 @@ static void g_event_efault(const void *arg)
 
 	(void)arg;
 	p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (p == MAP_FAILED || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_mirror_add(s.sfd, p, LEN, 0, &mid) < 0 || dmt_set_nonblock(s.sfd) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -595,7 +594,7 @@ static void g_event_flood(const void *arg)
 	(void)arg;
 	ctl2 = dmt_open_control();
 	if (ctl2 < 0 || dmt_set_nonblock(ctl2) < 0 ||
-	    dmt_session_open(&s, RW_ANON, 0, 0, true) < 0) {
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed");
 		return;
 	}

@@ -35,7 +35,6 @@
 #define SYS_memfd_secret 447
 #endif
 
-#define RW_ANON (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 #define TIMEOUT_MS 30000
 
 /* ---- a bound process exits without a mirror ---------------------------- */
@@ -64,7 +63,7 @@ static void g_exit(const void *arg)
 
 	(void)arg;
 	ctl2 = dmt_open_control();	/* sees only events from now on */
-	if (ctl2 < 0 || dmt_session_open(&s, RW_ANON, 0, 0, false) < 0 ||
+	if (ctl2 < 0 || dmt_session_open(&s, DMT_ANON_RW, 0, 0, false) < 0 ||
 	    dmt_child_start(&c, child_bind, &s.sfd) < 0 ||
 	    dmt_recv_i64(c.sock, &pid, TIMEOUT_MS) < 0) {
 		tap_fail_rest("setup failed");
@@ -153,7 +152,7 @@ static void g_hugetlb(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, RW_ANON, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    set_pages(HP2M, 8, &old2m) < 0 || dmt_read_long(HP2M) < 8) {
 		tap_fail_rest("setup failed (2 MiB hugetlb pages: %ld)", dmt_read_long(HP2M));
 		return;
@@ -216,7 +215,7 @@ static void g_hugetlb_1g(const void *arg)
 	}
 	p = mmap(NULL, 1UL << 30, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT), -1, 0);
-	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0) {
+	if (p == MAP_FAILED || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed: %s", strerror(errno));
 	} else {
 		check_anon_huge(&s, p, 1UL << 30, DAXMIRROR_ORDER_1G,
@@ -244,7 +243,7 @@ static void g_secretmem(const void *arg)
 			      strerror(errno));
 		return;
 	}
-	if (dmt_session_open(&s, RW_ANON | DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW | DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
 	    ftruncate(fd, 4 * DMT_PAGE) ||
 	    dmt_map_file(&m, 4 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, fd, 0, false) < 0) {
 		tap_fail_rest("setup failed: %s", strerror(errno));
@@ -431,7 +430,7 @@ static void g_poison(const void *arg)
 	(void)arg;
 	p = mmap(NULL, 4 * DMT_PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 0, 0, true) < 0) {
+	if (p == MAP_FAILED || dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed");
 		return;
 	}
@@ -498,7 +497,7 @@ static void g_pieces(const void *arg)
 	(void)arg;
 	p = mmap(NULL, 8 * DMT_PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || dmt_session_open(&s, RW_ANON, 1, 0, true) < 0 ||
+	if (p == MAP_FAILED || dmt_session_open(&s, DMT_ANON_RW, 1, 0, true) < 0 ||
 	    dmt_mirror_add(s.sfd, p, 8 * DMT_PAGE, 0, &mid) < 0) {
 		tap_fail_rest("setup failed");
 		return;

@@ -45,11 +45,9 @@ static void g_revoke(const void *arg)
 		if (!dir)
 			dir = "/tmp";
 	}
-	if (dmt_session_open(&a, DAXMIRROR_SESSION_ALLOW_ANON |
-			     DAXMIRROR_SESSION_ALLOW_WRITE |
-			     DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
-	    dmt_session_open(&b, DAXMIRROR_SESSION_ALLOW_ANON |
-			     DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, true) < 0 ||
+	if (dmt_session_open(&a, DMT_ANON_RW | DAXMIRROR_SESSION_ALLOW_PAGECACHE,
+			     0, 0, true) < 0 ||
+	    dmt_session_open(&b, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_set_nonblock(a.sfd) < 0 ||
 	    dmt_file_create(&f, dir, "revoke", FLEN, 801) < 0 ||
 	    dmt_grant(a.ctl, a.id, f.fd, DAXMIRROR_GRANT_WRITE, 0, FLEN) < 0 ||

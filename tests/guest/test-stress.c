@@ -11,20 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dmt.h"
-
-#define ANON_RW (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A word holds v and ~v: a torn copy (bytes of two values) is detected. */
 static uint64_t encode(uint32_t v)
@@ -84,7 +73,7 @@ static void g_coherency(const void *arg)
 	int r = 0;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -98,8 +87,8 @@ static void g_coherency(const void *arg)
 		tap_fail_rest("mirror/thread setup failed");
 		return;
 	}
-	end = now_s() + 3.0;
-	while (reads < 200000 && now_s() < end) {
+	end = dmt_now_s() + 3.0;
+	while (reads < 200000 && dmt_now_s() < end) {
 		uint32_t pub;
 
 		r = dmt_dev_read(s.sfd, w.word, &word, sizeof(word));
@@ -168,7 +157,7 @@ static void g_many(const void *arg)
 	bool listed = true;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, MANY, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, MANY, 0, true) < 0 ||
 	    dmt_map_anon(&m, 2 * MANY * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -221,9 +210,9 @@ static void g_limits(const void *arg)
 	int r, r1, r2, r3;
 
 	(void)arg;
-	if (dmt_session_open(&s4, ANON_RW, 4, 0, true) < 0 ||
-	    dmt_session_open(&s16, ANON_RW, 0, 16, true) < 0 ||
-	    dmt_session_open(&so, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s4, DMT_ANON_RW, 4, 0, true) < 0 ||
+	    dmt_session_open(&s16, DMT_ANON_RW, 0, 16, true) < 0 ||
+	    dmt_session_open(&so, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 64 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    dmt_map_anon(&gone, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
@@ -288,15 +277,15 @@ static void g_churn(const void *arg)
 	int r;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, 64 * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
 	}
 	p = m.addr;
 	dmt_pattern_fill(p, m.len, 601, 0);
-	end = now_s() + 3.0;
-	while (cycles < 2000 && now_s() < end) {
+	end = dmt_now_s() + 3.0;
+	while (cycles < 2000 && dmt_now_s() < end) {
 		size_t off = (cycles % 64) * DMT_PAGE;
 		uint64_t id = 0, word = 0;
 		bool added;
@@ -345,7 +334,7 @@ static void *worker_main(void *argp)
 	struct worker *w = argp;
 	uint8_t in[TPAGES * DMT_PAGE], out[TPAGES * DMT_PAGE];
 
-	while (w->cycles < 500 && now_s() < w->end) {
+	while (w->cycles < 500 && dmt_now_s() < w->end) {
 		uint64_t seed = 700 + w->index * 1000 + w->cycles;
 		size_t len = ((w->cycles * 7919) % (TPAGES * DMT_PAGE - 1)) + 1;
 		int r;
@@ -373,7 +362,7 @@ static void g_threads(const void *arg)
 	int started = 0;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, THREADS * TPAGES * DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -383,7 +372,7 @@ static void g_threads(const void *arg)
 			.sfd = s.sfd,
 			.p = (uint8_t *)m.addr + i * TPAGES * DMT_PAGE,
 			.index = (unsigned int)i,
-			.end = now_s() + 2.0,
+			.end = dmt_now_s() + 2.0,
 		};
 		if (dmt_mirror_add(s.sfd, w[i].p, TPAGES * DMT_PAGE,
 				   DAXMIRROR_MIRROR_WRITE, NULL) < 0)

@@ -44,14 +44,6 @@
 
 static uint64_t g_seed;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* xorshift64*: per-process state, seeded explicitly. */
 static uint64_t rnd_next(uint64_t *s)
 {
@@ -79,11 +71,11 @@ static int session_listed(int ctl, uint64_t id)
  * silently). 0 or -errno. */
 static int wait_revoked(int fd, uint64_t id, int ms)
 {
-	uint64_t end = now_ns() + (uint64_t)ms * 1000000ULL;
+	uint64_t end = dmt_now_ns() + (uint64_t)ms * 1000000ULL;
 	struct daxmirror_event ev;
 
 	for (;;) {
-		uint64_t t = now_ns();
+		uint64_t t = dmt_now_ns();
 		int r;
 
 		if (t >= end)
@@ -191,11 +183,11 @@ static int rv_client(int sock, void *argp)
 	if (!rec)
 		return 14;
 
-	deadline = now_ns() + RV_CLIENT_MS * 1000000ULL;
+	deadline = dmt_now_ns() + RV_CLIENT_MS * 1000000ULL;
 	for (seq = 0;; seq++) {
 		uint8_t *at = (uint8_t *)m.addr + (seq % RV_SLOTS) * DMT_PAGE;
 
-		if (now_ns() > deadline)
+		if (dmt_now_ns() > deadline)
 			return 15;	/* never revoked */
 		rec_make(rec, REC_MAGIC, a->round, seq);
 		r = dmt_dev_write(sfd, at, rec, sizeof(*rec));
@@ -300,9 +292,9 @@ static void rv_round(int ctl, struct dmt_file *f, unsigned int round,
 
 	/* Collect completions; revoke at a random moment after the first. */
 	delay_us = rnd_next(rs) % (RV_MAX_DELAY_US + 1);
-	deadline = now_ns() + (uint64_t)DMT_CHILD_TIMEOUT_MS * 1000000ULL;
+	deadline = dmt_now_ns() + (uint64_t)DMT_CHILD_TIMEOUT_MS * 1000000ULL;
 	for (;;) {
-		uint64_t t = now_ns();
+		uint64_t t = dmt_now_ns();
 		int wait_ms = 1000;
 		ssize_t n;
 
@@ -333,7 +325,7 @@ static void rv_round(int ctl, struct dmt_file *f, unsigned int round,
 		last = seq;
 		slot_last[(uint64_t)seq % RV_SLOTS] = seq;
 		if (!completed)
-			t_rev = now_ns() + delay_us * 1000ULL;
+			t_rev = dmt_now_ns() + delay_us * 1000ULL;
 		completed++;
 	}
 	if (!revoked) {
@@ -432,7 +424,7 @@ static void g_revoke_no_loss(const void *arg)
 	_cleanup_close_ int ctl = -1;
 	struct rv_totals tot = { 0 };
 	const char *dir = dmt_env_dir(DMT_ENV_EXT4_DAX);
-	uint64_t rs = g_seed ^ 0x9e3779b97f4a7c15ULL, t0 = now_ns();
+	uint64_t rs = g_seed ^ 0x9e3779b97f4a7c15ULL, t0 = dmt_now_ns();
 	char why[256];
 	int r;
 
@@ -466,7 +458,7 @@ static void g_revoke_no_loss(const void *arg)
 		 " revoke call (completed before it), %" PRIu64 " post-revoke marker writes all refused,"
 		 " %.1f s", RV_ROUNDS, tot.revokes, tot.completed, tot.min_done, tot.max_done,
 		 tot.verified_slots, tot.reported_after_revoke, tot.post_tries,
-		 (double)(now_ns() - t0) / 1e9);
+		 (double)(dmt_now_ns() - t0) / 1e9);
 }
 
 /* --- 2. fork/exit stress around teardown ------------------------------- */
@@ -521,8 +513,7 @@ static int st_client(int sock, void *argp)
 		ctl = dmt_open_control();
 		if (ctl < 0)
 			return 20;
-		sfd = dmt_session_create(ctl, DAXMIRROR_SESSION_ALLOW_ANON |
-					 DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, &id);
+		sfd = dmt_session_create(ctl, DMT_ANON_RW, 0, 0, &id);
 		if (sfd < 0)
 			return 21;
 		if (dmt_grant(ctl, id, a->file_fd, DAXMIRROR_GRANT_WRITE,
@@ -575,7 +566,7 @@ static int st_client(int sock, void *argp)
 	case M_EXIT_LIVE:
 		return 0;	/* _exit() with the session fd and both mappings */
 	case M_FORK_CHILD: {
-		uint64_t end = now_ns() + 10000000000ULL;
+		uint64_t end = dmt_now_ns() + 10000000000ULL;
 		unsigned int writes = 0;
 		pid_t pid;
 		int status;
@@ -613,7 +604,7 @@ static int st_client(int sock, void *argp)
 			writes++;
 			if (w == pid)
 				break;
-			if (w < 0 || now_ns() > end) {
+			if (w < 0 || dmt_now_ns() > end) {
 				kill(pid, SIGKILL);
 				waitpid(pid, &status, 0);
 				return 32;
@@ -636,7 +627,7 @@ static int st_client(int sock, void *argp)
 		return 0;
 	}
 	case M_REVOKE: {
-		uint64_t end = now_ns() + 20000000000ULL;
+		uint64_t end = dmt_now_ns() + 20000000000ULL;
 		int64_t writes = 0;
 		short rev;
 
@@ -650,7 +641,7 @@ static int st_client(int sock, void *argp)
 			if (r < 0)
 				break;
 			writes++;
-			if (now_ns() > end)
+			if (dmt_now_ns() > end)
 				return 36;
 		}
 		if (r != -ENODEV) {
@@ -698,7 +689,7 @@ static int st_worker(int sock, void *argp)
 
 	if (ctl < 0)
 		return 50;
-	for (unsigned int it = 0; it < ST_ITERS && now_ns() < a->t_stop; it++) {
+	for (unsigned int it = 0; it < ST_ITERS && dmt_now_ns() < a->t_stop; it++) {
 		struct dmt_child c = DMT_CHILD_INIT;
 		struct st_client_arg ca = {
 			.file_fd = a->file_fd, .worker_ctl = ctl, .worker = a->worker, .iter = it,
@@ -714,8 +705,7 @@ static int st_worker(int sock, void *argp)
 		if (dmt_child_start(&c, st_client, &ca) < 0)
 			r = -1;
 		if (r == 0 && !ca.self_create) {
-			sfd = dmt_session_create(ctl, DAXMIRROR_SESSION_ALLOW_ANON |
-						 DAXMIRROR_SESSION_ALLOW_WRITE, 0, 0, &id);
+			sfd = dmt_session_create(ctl, DMT_ANON_RW, 0, 0, &id);
 			if (sfd < 0 || dmt_grant(ctl, id, a->file_fd, DAXMIRROR_GRANT_WRITE,
 						 a->worker * ST_SLICE, ST_SLICE) < 0)
 				r = -1;
@@ -783,7 +773,7 @@ static void g_fork_exit(const void *arg)
 	const long *base = arg;
 	const char *dir = dmt_env_dir(DMT_ENV_EXT4_DAX);
 	unsigned int normal = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = dmt_now_ns();
 	long sessions, ref;
 	int r, splats;
 
@@ -851,7 +841,7 @@ static void g_fork_exit(const void *arg)
 		 " iterations in %.1f s (%s %" PRId64 ", %s %" PRId64 ", %s %" PRId64
 		 ", %s %" PRId64 ", %s %" PRId64 "), %" PRId64 " revokes while writing after %"
 		 PRId64 " writes between them", ST_WORKERS, ST_ITERS, tot[W_ITERS],
-		 (double)(now_ns() - t0) / 1e9,
+		 (double)(dmt_now_ns() - t0) / 1e9,
 		 mode_name[0], tot[W_MODE0], mode_name[1], tot[W_MODE0 + 1],
 		 mode_name[2], tot[W_MODE0 + 2], mode_name[3], tot[W_MODE0 + 3],
 		 mode_name[4], tot[W_MODE0 + 4], tot[W_REVOKES], tot[W_REV_WRITES]);

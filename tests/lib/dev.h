@@ -1,4 +1,5 @@
-/* dev.h - thin wrappers of the daxmirror ioctls. Every function returns 0
+/* dev.h - thin wrappers of the daxmirror ioctls, and the session most
+ * tests open (dmt_session_open(), DMT_ANON_RW). Every function returns 0
  * (or a new fd) on success and -errno on failure, and leaves errno set. */
 #ifndef DMT_DEV_H
 #define DMT_DEV_H
@@ -59,6 +60,10 @@ struct dmt_session {
 	uint64_t id;
 };
 #define DMT_SESSION_INIT { .ctl = -1, .sfd = -1, .id = 0 }
+
+/* The session flags most tests open with: anonymous memory, writable
+ * mirrors. */
+#define DMT_ANON_RW	(DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
 
 int dmt_session_open(struct dmt_session *s, uint32_t flags,
 		     uint32_t max_mirrors, uint64_t max_pages, bool bind);

@@ -1,12 +1,13 @@
 /* dmt.h - everything a daxmirror test program includes: TAP and cleanup
  * helpers (shared/tap.h, shared/macro.h), ioctl wrappers, events,
- * snapshots, mappings, files, child processes, /proc readers and data
- * patterns. */
+ * snapshots, mappings, files, child processes, /proc readers, data
+ * patterns and the monotonic clock. */
 #ifndef DMT_H
 #define DMT_H
 
 #include "macro.h"
 #include "child.h"
+#include "clock.h"
 #include "dev.h"
 #include "events.h"
 #include "files.h"

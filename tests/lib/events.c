@@ -3,19 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "events.h"
 #include "tap.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int dmt_poll(int fd, short events, int timeout_ms)
 {
@@ -66,10 +58,10 @@ const char *dmt_event_name(uint32_t type)
 int dmt_event_wait(int fd, uint32_t type, uint64_t session_id,
 		   int timeout_ms, struct daxmirror_event *ev)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)dmt_now_ms() + timeout_ms;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)dmt_now_ms();
 		int r;
 
 		if (left < 0)
