@@ -53,16 +53,6 @@
 
 #include "dmt.h"
 
-#define ANON_RW (DAXMIRROR_SESSION_ALLOW_ANON | DAXMIRROR_SESSION_ALLOW_WRITE)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- a write FAULT racing mprotect(PROT_READ) ---------------------------- */
 
 #define RACE_LEN	(4UL << 20)
@@ -102,9 +92,9 @@ static void *racer_main(void *arg)
 /* Busy-wait up to @us microseconds: mprotect lands anywhere in a FAULT. */
 static void spin_us(unsigned int us)
 {
-	double end = now_s() + us / 1e6;
+	double end = dmt_now_s() + us / 1e6;
 
-	while (now_s() < end)
+	while (dmt_now_s() < end)
 		;
 }
 
@@ -143,7 +133,7 @@ static void g_race(const void *arg)
 	uint8_t *p;
 
 	(void)arg;
-	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	if (dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_map_anon(&m, RACE_LEN, DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
 		tap_fail_rest("setup failed");
 		return;
@@ -160,8 +150,8 @@ static void g_race(const void *arg)
 		tap_fail_rest("mirror/thread setup failed: %s", strerror(errno));
 		return;
 	}
-	end = now_s() + RACE_SECONDS;
-	while (rounds < RACE_ROUNDS && now_s() < end) {
+	end = dmt_now_s() + RACE_SECONDS;
+	while (rounds < RACE_ROUNDS && dmt_now_s() < end) {
 		size_t pg = (rounds * 97) % RACE_PAGES;
 		long w1, w2;
 
@@ -203,7 +193,7 @@ static void g_race(const void *arg)
 	atomic_store(&rc.stop, 1);
 	pthread_join(t, NULL);
 	tap_diag("%lu rounds in %.1f s; FAULTs: %lu ok, %lu EPERM, %lu other",
-		 rounds, RACE_SECONDS - (end - now_s()), rc.ok, rc.eperm, rc.other);
+		 rounds, RACE_SECONDS - (end - dmt_now_s()), rc.ok, rc.eperm, rc.other);
 
 	tap_ok(rounds >= 20 && rc.ok >= 10 && rc.eperm >= 1,
 	       "the race ran: %lu mprotect rounds, %lu write FAULTs done, %lu refused",
@@ -808,7 +798,7 @@ static void g_readonly_mirror(const void *arg)
 
 	(void)arg;
 	if (dmt_map_anon(&m, RO_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
-	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0) {
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed: %s", strerror(errno));
 		return;
 	}
@@ -901,15 +891,15 @@ static void g_kill_retrying(const void *arg)
 		atomic_store(&sh->stop, 1);
 		return;
 	}
-	t0 = now_s();
-	while (!atomic_load(&sh->ready) && now_s() - t0 < KR_SECONDS)
+	t0 = dmt_now_s();
+	while (!atomic_load(&sh->ready) && dmt_now_s() - t0 < KR_SECONDS)
 		usleep(10000);
 	usleep(300000);		/* the victim is inside a FAULT now */
 	rounds_at_kill = atomic_load(&sh->storm_rounds);
 	faults_at_kill = atomic_load(&sh->faults_done);
 	kill(victim, SIGKILL);
-	t0 = now_s();
-	while (now_s() - t0 < KR_SECONDS) {
+	t0 = dmt_now_s();
+	while (dmt_now_s() - t0 < KR_SECONDS) {
 		if (waitpid(victim, &st, WNOHANG) == victim) {
 			reaped = true;
 			rounds_at_reap = atomic_load(&sh->storm_rounds);
@@ -1144,16 +1134,16 @@ static void g_rw_killable(const void *arg)
 	ref = fork();
 	if (ref == 0)
 		rk_reference(sh);
-	t0 = now_s();
-	while (ref > 0 && !atomic_load(&sh->ref_ready) && now_s() - t0 < KR_SECONDS)
+	t0 = dmt_now_s();
+	while (ref > 0 && !atomic_load(&sh->ref_ready) && dmt_now_s() - t0 < KR_SECONDS)
 		usleep(10000);
 	if (ref > 0 && atomic_load(&sh->ref_ready) == 1) {
 		victim = fork();
 		if (victim == 0)
 			rk_victim(sh);
 	}
-	t0 = now_s();
-	while (victim > 0 && !atomic_load(&sh->victim_ready) && now_s() - t0 < 4 * KR_SECONDS)
+	t0 = dmt_now_s();
+	while (victim > 0 && !atomic_load(&sh->victim_ready) && dmt_now_s() - t0 < 4 * KR_SECONDS)
 		usleep(10000);
 	if (victim <= 0 || atomic_load(&sh->victim_ready) != 1) {
 		tap_fail_rest("setup failed: reference %d, victim %d", atomic_load(&sh->ref_ready),
@@ -1311,7 +1301,7 @@ static void g_refault(const void *arg)
 	(void)arg;
 	if (dmt_map_anon(&m, RF_LEN, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
 	    madvise(m.addr, RF_LEN, MADV_NOHUGEPAGE) < 0 ||
-	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0) {
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0) {
 		tap_fail_rest("setup failed: %s", strerror(errno));
 		return;
 	}
@@ -1432,7 +1422,7 @@ static void g_top_ranges(const void *arg)
 
 	(void)arg;
 	if (dmt_map_anon(&m, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0) < 0 ||
-	    dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	    dmt_session_open(&s, DMT_ANON_RW, 0, 0, true) < 0 ||
 	    dmt_mirror_add(s.sfd, m.addr, DMT_PAGE, DAXMIRROR_MIRROR_WRITE, NULL) < 0) {
 		tap_fail_rest("setup failed: %s", strerror(errno));
 		return;
@@ -1542,8 +1532,8 @@ static void g_pieces_busy(const void *arg)
 	}
 	for (i = 0; i < 2; i++)
 		n += pthread_create(&t[i], NULL, pb_hold, &h[i]) == 0;
-	t0 = now_s();
-	while (n && !atomic_load(&h[0].rounds) && now_s() - t0 < KR_SECONDS)
+	t0 = dmt_now_s();
+	while (n && !atomic_load(&h[0].rounds) && dmt_now_s() - t0 < KR_SECONDS)
 		usleep(1000);
 	/* Half, then the other half: the second munmap leaves no VMA. */
 	munmap(p, 8 * DMT_PAGE);
