@@ -21,6 +21,7 @@
 
 #include "bus-contract.h"
 #include "daxmirror.h"
+#include "extent-list.h"
 #include "libdaxmirror.h"
 #include "list.h"
 #include "macro.h"
@@ -1129,6 +1130,96 @@ _public_ int daxmirror_mirror_snapshot(struct daxmirror_mirror *m, uint64_t off,
 {
 	error_begin();
 	return FINISH(mirror_snapshot(m, off, len, pages));
+}
+
+/* Records asked for per SNAPSHOT_EXTENTS call (16 bytes each). */
+#define EXTENT_CHUNK	4096u
+
+/* struct daxmirror_extents is the internal list of extent-list.h. */
+struct daxmirror_extents {
+	struct dxl_list l;
+};
+
+static int extents_ioctl(void *ctx, struct daxmirror_snapshot_extents *a)
+{
+	const struct daxmirror_mirror *m = ctx;
+
+	if (ioctl(m->client->session_fd, DAXMIRROR_IOC_SNAPSHOT_EXTENTS, a) < 0)
+		return ioctl_failed("DAXMIRROR_IOC_SNAPSHOT_EXTENTS");
+	return 0;
+}
+
+static int mirror_extents(struct daxmirror_mirror *m, uint64_t off, uint64_t len,
+			  struct daxmirror_extents **ret)
+{
+	_cleanup_free_ struct daxmirror_extents *e = NULL;
+	int r;
+
+	r = check_range(m, off, len);
+	if (r < 0)
+		return r;
+	if (!ret)
+		return error_set(-EINVAL, "ret is NULL");
+	if (off % PAGE || len % PAGE)
+		return error_set(-EINVAL, "offset %llu or length %llu is not a multiple of %llu",
+				 (unsigned long long)off, (unsigned long long)len,
+				 (unsigned long long)PAGE);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return error_set(-ENOMEM, "no memory for the extent list");
+	e->l.base = m->start;
+	r = dxl_collect(&e->l, m->start + off, len, EXTENT_CHUNK, extents_ioctl, m);
+	if (r < 0) {
+		dxl_free(&e->l);
+		if (r == -EPROTO)
+			return error_set(r, "DAXMIRROR_IOC_SNAPSHOT_EXTENTS: an answer that "
+					 "breaks the ABI (order, range or next)");
+		if (r == -ENOMEM)
+			return error_set(r, "no memory for the extent list");
+		return r;	/* the ioctl's message is set */
+	}
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+_public_ int daxmirror_mirror_extents(struct daxmirror_mirror *m, uint64_t off, uint64_t len,
+				      struct daxmirror_extents **ret)
+{
+	error_begin();
+	return FINISH(mirror_extents(m, off, len, ret));
+}
+
+_public_ size_t daxmirror_extents_count(const struct daxmirror_extents *e)
+{
+	return e ? e->l.n : 0;
+}
+
+_public_ int daxmirror_extents_get(const struct daxmirror_extents *e, size_t i, uint64_t *off,
+				   unsigned int *order, unsigned int *flags)
+{
+	const struct daxmirror_extent *x;
+
+	if (!e)
+		return -EINVAL;
+	if (i >= e->l.n)
+		return -ERANGE;
+	x = &e->l.v[i];
+	if (off)
+		*off = x->start - e->l.base;
+	if (order)
+		*order = x->order;
+	if (flags)
+		*flags = x->flags;
+	return 0;
+}
+
+_public_ struct daxmirror_extents *daxmirror_extents_free(struct daxmirror_extents *e)
+{
+	if (e) {
+		dxl_free(&e->l);
+		free(e);
+	}
+	return NULL;
 }
 
 static int mirror_counters(struct daxmirror_mirror *m, struct daxmirror_counters *out)

@@ -67,8 +67,8 @@
  * header it was built with and what pkg-config reports (pkg-config
  * --atleast-version=1.2 libdaxmirror); at run time daxmirror_version()
  * and daxmirror_version_check(). Symbols carry the version node of the
- * release that added them (LIBDAXMIRROR_1, _1.1, _1.2): a program built
- * with a 1.2 symbol does not start against a 1.1 library.
+ * release that added them (LIBDAXMIRROR_1, _1.1, _1.2, _1.3): a program
+ * built with a 1.2 symbol does not start against a 1.1 library.
  */
 #ifndef LIBDAXMIRROR_H
 #define LIBDAXMIRROR_H
@@ -83,9 +83,9 @@ extern "C" {
 
 /* The version of this header, equal to the library's it came with. */
 #define DAXMIRROR_VERSION_MAJOR		1
-#define DAXMIRROR_VERSION_MINOR		2
+#define DAXMIRROR_VERSION_MINOR		3
 #define DAXMIRROR_VERSION_MICRO		0
-#define DAXMIRROR_VERSION_STRING	"1.2.0"
+#define DAXMIRROR_VERSION_STRING	"1.3.0"
 /* True (1) when the version is at least major.minor.micro:
  * #if DAXMIRROR_VERSION_CHECK(1, 2, 0) for the state API below. */
 #define DAXMIRROR_VERSION_CHECK(major, minor, micro)				\
@@ -167,6 +167,12 @@ struct daxmirror_client;
  * struct daxmirror_mirror - one mirrored, mapped file range (opaque)
  */
 struct daxmirror_mirror;
+
+/**
+ * struct daxmirror_extents - the device entries of a range of a mirror, as
+ * daxmirror_mirror_extents() found them (opaque; since 1.3)
+ */
+struct daxmirror_extents;
 
 /**
  * struct daxmirror_counters - counters of a session (or of one mirror)
@@ -617,6 +623,64 @@ int daxmirror_mirror_write(struct daxmirror_mirror *m, uint64_t off, const void 
  */
 int daxmirror_mirror_snapshot(struct daxmirror_mirror *m, uint64_t off, uint64_t len,
 			      uint8_t *pages);
+
+/**
+ * daxmirror_mirror_extents() - the device entries of a range, one per entry
+ * @m:		the mirror
+ * @off:	first byte, a multiple of LIBDAXMIRROR_PAGE_SIZE
+ * @len:	bytes, a multiple of LIBDAXMIRROR_PAGE_SIZE
+ * @ret:	out: the entries (free with daxmirror_extents_free())
+ *
+ * The extent form of daxmirror_mirror_snapshot() (since 1.3): one record
+ * per device page-table entry covering a page of [@off, @off + @len), in
+ * increasing offset order, read with DAXMIRROR_IOC_SNAPSHOT_EXTENTS (as
+ * many calls as the range needs); pages without an entry have no record.
+ * A 1 GiB PMD-mapped DAX mirror is 512 records, where the per-page form
+ * writes 262 144 bytes. A huge entry that starts before @off is reported
+ * with its true start (its offset is then below @off). Faults nothing.
+ * Entries may change between the kernel's batches (every 256 records):
+ * each record was true when read.
+ *
+ * Return: 0; -EINVAL (NULL argument, range, alignment), -ENOMEM, -EPROTO
+ * (the kernel's answer broke its ABI: records out of order or outside the
+ * range, a resumption address that does not follow), -ENOTTY (the loaded
+ * module predates DAXMIRROR_IOC_SNAPSHOT_EXTENTS), or the kernel's errno of
+ * that ioctl: -ENODEV (revoked), -ESRCH (the process's mm is gone),
+ * -EINTR (a fatal signal), -EFAULT.
+ */
+int daxmirror_mirror_extents(struct daxmirror_mirror *m, uint64_t off, uint64_t len,
+			     struct daxmirror_extents **ret);
+
+/**
+ * daxmirror_extents_count() - number of entries in @e (0 for NULL)
+ * @e:		entries from daxmirror_mirror_extents()
+ */
+size_t daxmirror_extents_count(const struct daxmirror_extents *e);
+
+/**
+ * daxmirror_extents_get() - one entry
+ * @e:		entries from daxmirror_mirror_extents()
+ * @i:		index, below daxmirror_extents_count()
+ * @off:	out (may be NULL): offset of the entry's first byte in the
+ *		mirror
+ * @order:	out (may be NULL): LIBDAXMIRROR_ORDER_* (4 KiB, 2 MiB, 1 GiB)
+ * @flags:	out (may be NULL): LIBDAXMIRROR_SNAP_READ or _WRITE, and
+ *		LIBDAXMIRROR_SNAP_ZONE_DEVICE, LIBDAXMIRROR_SNAP_DAX (no order
+ *		bits)
+ *
+ * Return: 0; -EINVAL (@e NULL), -ERANGE (@i out of range). Leaves the
+ * last-error message alone, as the accessors do.
+ */
+int daxmirror_extents_get(const struct daxmirror_extents *e, size_t i, uint64_t *off,
+			  unsigned int *order, unsigned int *flags);
+
+/**
+ * daxmirror_extents_free() - free entries; accepts NULL
+ * @e:		entries from daxmirror_mirror_extents()
+ *
+ * Return: NULL.
+ */
+struct daxmirror_extents *daxmirror_extents_free(struct daxmirror_extents *e);
 
 /**
  * daxmirror_mirror_counters() - counters of a mirror

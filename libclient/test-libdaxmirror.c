@@ -408,13 +408,13 @@ static void test_version(void)
 
 	tap_ok(v && !strcmp(v, DAXMIRROR_VERSION_STRING), "daxmirror_version() = %s, the header's %s",
 	       v ?: "NULL", DAXMIRROR_VERSION_STRING);
-	tap_ok(DAXMIRROR_VERSION_CHECK(1, 2, 0) && DAXMIRROR_VERSION_CHECK(1, 1, 9) &&
-	       DAXMIRROR_VERSION_CHECK(0, 9, 9) && !DAXMIRROR_VERSION_CHECK(1, 2, 1) &&
-	       !DAXMIRROR_VERSION_CHECK(1, 3, 0) && !DAXMIRROR_VERSION_CHECK(2, 0, 0),
-	       "DAXMIRROR_VERSION_CHECK: 1.2.0 is at least 1.2.0, 1.1.9, 0.9.9, not 1.2.1, 1.3, 2.0");
-	tap_ok(daxmirror_version_check(1, 2, 0) == 1 && daxmirror_version_check(1, 1, 0) == 1 &&
-	       daxmirror_version_check(1, 3, 0) == 0 && daxmirror_version_check(2, 0, 0) == 0,
-	       "daxmirror_version_check() at run time: 1.1 and 1.2 yes, 1.3 and 2.0 no");
+	tap_ok(DAXMIRROR_VERSION_CHECK(1, 3, 0) && DAXMIRROR_VERSION_CHECK(1, 2, 9) &&
+	       DAXMIRROR_VERSION_CHECK(0, 9, 9) && !DAXMIRROR_VERSION_CHECK(1, 3, 1) &&
+	       !DAXMIRROR_VERSION_CHECK(1, 4, 0) && !DAXMIRROR_VERSION_CHECK(2, 0, 0),
+	       "DAXMIRROR_VERSION_CHECK: 1.3.0 is at least 1.3.0, 1.2.9, 0.9.9, not 1.3.1, 1.4, 2.0");
+	tap_ok(daxmirror_version_check(1, 3, 0) == 1 && daxmirror_version_check(1, 2, 0) == 1 &&
+	       daxmirror_version_check(1, 4, 0) == 0 && daxmirror_version_check(2, 0, 0) == 0,
+	       "daxmirror_version_check() at run time: 1.2 and 1.3 yes, 1.4 and 2.0 no");
 }
 
 /* A child after fork: every call on the parent's client is -ECHILD and

@@ -2,18 +2,21 @@
 /*
  * access.c - the device's own view of memory: device read and write
  * through the device page table (faulting on the device side when an
- * entry is missing or read-only, the way a GPU would), and the snapshot
- * of per-page device page-table state.
+ * entry is missing or read-only, the way a GPU would), and the snapshots
+ * of the device page table: per page (SNAPSHOT) and per entry
+ * (SNAPSHOT_EXTENTS).
  */
 #include <linux/highmem.h>
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/pagemap.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <linux/xarray.h>
 
 #include "daxmirror.h"
 
@@ -409,5 +412,154 @@ long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg)
 		cond_resched();
 	}
 	kvfree(buf);
+	return ret;
+}
+
+/* Map order of each level of the device table (devpt.c keys them so). */
+static const unsigned int dxm_extent_order[DAXMIRROR_NR_ORDERS] = {
+	[DAXMIRROR_ORDER_4K] = 0,
+	[DAXMIRROR_ORDER_2M] = PMD_SHIFT - PAGE_SHIFT,
+	[DAXMIRROR_ORDER_1G] = PUD_SHIFT - PAGE_SHIFT,
+};
+
+/* The next entry of a level at or after @xas's key, up to key @max. */
+static void *dxm_extent_find(struct xa_state *xas, unsigned long max)
+{
+	void *pte;
+
+	do {
+		pte = xas_find(xas, max);
+	} while (xas_retry(xas, pte));
+	return pte;
+}
+
+/*
+ * Records of the entries covering pages [*@index, @last], at most @max,
+ * into @out in increasing start order: the levels are merged (entries of
+ * different levels never overlap). A huge entry covering *@index is
+ * reported with its true start. *@index moves past the last record; *@more
+ * says whether an entry of the range is left. Needs the page-table lock
+ * (it keeps the entries still) and RCU (the xarray walk).
+ */
+static unsigned int dxm_extents_batch(struct dxm_session *s,
+				      unsigned long *index, unsigned long last,
+				      struct daxmirror_extent *out,
+				      unsigned int max, bool *more)
+{
+	struct xa_state xas[DAXMIRROR_NR_ORDERS];
+	void *pte[DAXMIRROR_NR_ORDERS];
+	unsigned long start;
+	unsigned int n = 0, o;
+	int l, best;
+
+	lockdep_assert_held_read(&s->pt.lock);
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "extent walk outside RCU");
+	for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
+		o = dxm_extent_order[l];
+		xas[l] = (struct xa_state)__XA_STATE(&s->pt.level[l],
+						     *index >> o, 0, 0);
+		pte[l] = s->pt.nr[l] ? dxm_extent_find(&xas[l], last >> o) :
+				       NULL;
+	}
+	for (;;) {
+		best = -1;
+		for (l = 0; l < DAXMIRROR_NR_ORDERS; l++) {
+			if (!pte[l])
+				continue;
+			start = xas[l].xa_index << dxm_extent_order[l];
+			if (best < 0 || start <
+			    xas[best].xa_index << dxm_extent_order[best])
+				best = l;
+		}
+		if (best < 0 || n == max)
+			break;
+		o = dxm_extent_order[best];
+		start = xas[best].xa_index << o;
+		out[n].start = (u64)start << PAGE_SHIFT;
+		out[n].order = best;
+		out[n].flags = dxm_snap_byte(pte[best]) &
+			       ~DAXMIRROR_SNAP_ORDER_MASK;
+		n++;
+		*index = start + (1UL << o);
+		pte[best] = dxm_extent_find(&xas[best], last >> o);
+	}
+	*more = best >= 0;
+	return n;
+}
+
+/*
+ * DAXMIRROR_IOC_SNAPSHOT_EXTENTS. Takes no sleeping lock (the dispatch
+ * takes none): the table lives as long as the session, every store and
+ * erase holds the page-table lock for writing, so one batch under it for
+ * reading sees the entries still. A huge range costs one hold and one user
+ * copy per DXM_EXTENT_BATCH records, and xarray steps only where entries
+ * are; it yields the CPU between batches and stops at a fatal signal
+ * (-EINTR), a revoke (-ENODEV) or the bound mm's exit (-ESRCH).
+ */
+long dxm_ioctl_snapshot_extents(struct dxm_session *s, void __user *uarg)
+{
+	struct daxmirror_snapshot_extents a;
+	struct daxmirror_extent __user *uext;
+	struct daxmirror_extent *buf;
+	unsigned long index, last;
+	bool more = true;
+	u32 count = 0;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.pad || !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	ret = dxm_check_range(a.addr, a.length);
+	if (ret)
+		return ret;
+	if (!a.capacity || a.capacity > DAXMIRROR_EXTENTS_MAX)
+		return -EINVAL;
+	uext = u64_to_user_ptr(a.extents);
+	if (!access_ok(uext, (size_t)a.capacity * sizeof(*uext)))
+		return -EFAULT;
+	buf = kmalloc_array(min_t(u32, a.capacity, DXM_EXTENT_BATCH),
+			    sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+
+	index = a.addr >> PAGE_SHIFT;
+	last = (a.addr + a.length - 1) >> PAGE_SHIFT;
+	while (more && count < a.capacity) {
+		unsigned int n = 0;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		read_lock(&s->pt.lock);
+		if (s->revoked)
+			ret = -ENODEV;
+		else if (s->mm_gone)
+			ret = -ESRCH;
+		if (!ret) {
+			rcu_read_lock();
+			n = dxm_extents_batch(s, &index, last, buf,
+					      min_t(u32, a.capacity - count,
+						    DXM_EXTENT_BATCH), &more);
+			rcu_read_unlock();
+		}
+		read_unlock(&s->pt.lock);
+		if (ret)
+			break;
+		if (copy_to_user(uext + count, buf, n * sizeof(*buf))) {
+			ret = -EFAULT;
+			break;
+		}
+		count += n;
+		cond_resched();
+	}
+	if (!ret) {
+		a.count = count;
+		a.next = more ? (u64)index << PAGE_SHIFT : a.addr + a.length;
+		if (copy_to_user(uarg, &a, sizeof(a)))
+			ret = -EFAULT;
+	}
+	kfree(buf);
 	return ret;
 }

@@ -23,6 +23,8 @@
  *   session's shape (BIND, MIRROR_ADD, MIRROR_REMOVE, the strip after
  *   revoke or close). Only the client's own calls take it: no control-node
  *   call ever waits on it.
+ *   SNAPSHOT_EXTENTS does not take it: it reads the table under the
+ *   page-table lock and RCU alone.
  *     -> mm->mmap_lock (read)
  *       -> device page-table lock: dxm_session.pt.lock (rwlock): read
  *          by device accesses and the control node's reads, written by
@@ -83,6 +85,8 @@
 
 /* Bytes of the per-call buffer of SNAPSHOT (pages per copy_to_user()). */
 #define DXM_SNAP_CHUNK		(64 * 1024)
+/* Records of SNAPSHOT_EXTENTS per hold of the page-table lock (4 KiB). */
+#define DXM_EXTENT_BATCH	256
 
 /**
  * struct dxm_event_ring - a bounded queue of events with reader cursors
@@ -401,5 +405,6 @@ bool dxm_pt_covered(struct dxm_pt *pt, struct dxm_mirror *m,
 long dxm_ioctl_read(struct dxm_session *s, void __user *uarg);
 long dxm_ioctl_write(struct dxm_session *s, void __user *uarg);
 long dxm_ioctl_snapshot(struct dxm_session *s, void __user *uarg);
+long dxm_ioctl_snapshot_extents(struct dxm_session *s, void __user *uarg);
 
 #endif /* DAXMIRROR_INTERNAL_H */

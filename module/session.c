@@ -846,6 +846,8 @@ static const struct dxm_session_cmd dxm_session_cmds[] = {
 	  dxm_ioctl_mirror_remove },
 	{ DAXMIRROR_IOC_FAULT, DXM_LOCK_ACCESS, true, dxm_ioctl_fault },
 	{ DAXMIRROR_IOC_SNAPSHOT, DXM_LOCK_ACCESS, true, dxm_ioctl_snapshot },
+	{ DAXMIRROR_IOC_SNAPSHOT_EXTENTS, DXM_LOCK_NONE, true,
+	  dxm_ioctl_snapshot_extents },
 	{ DAXMIRROR_IOC_READ, DXM_LOCK_ACCESS, true, dxm_ioctl_read },
 	{ DAXMIRROR_IOC_WRITE, DXM_LOCK_ACCESS, true, dxm_ioctl_write },
 };

@@ -475,6 +475,72 @@ struct daxmirror_snapshot {
 };
 
 /**
+ * struct daxmirror_extent - one record of DAXMIRROR_IOC_SNAPSHOT_EXTENTS
+ * @start:	user address of the entry's first byte: its true start, also
+ *		when that lies before the @addr asked for (a huge entry
+ *		covering @addr is reported whole, never clipped)
+ * @order:	DAXMIRROR_ORDER_* of the entry; it covers 4 KiB, 2 MiB or
+ *		1 GiB from @start (naturally aligned)
+ * @flags:	DAXMIRROR_SNAP_READ or DAXMIRROR_SNAP_WRITE, and
+ *		DAXMIRROR_SNAP_ZONE_DEVICE and DAXMIRROR_SNAP_DAX as in the
+ *		per-page bytes of DAXMIRROR_IOC_SNAPSHOT; the order bits
+ *		(DAXMIRROR_SNAP_ORDER_MASK) are 0: the order is in @order
+ */
+struct daxmirror_extent {
+	__u64 start;
+	__u32 order;
+	__u32 flags;
+};
+
+/* Most records one DAXMIRROR_IOC_SNAPSHOT_EXTENTS call may ask for. */
+#define DAXMIRROR_EXTENTS_MAX		65536
+
+/**
+ * struct daxmirror_snapshot_extents - DAXMIRROR_IOC_SNAPSHOT_EXTENTS (session)
+ * @addr:	in: page aligned
+ * @length:	in: page aligned, > 0, addr + length must not overflow nor
+ *		pass the top of the user address space
+ * @extents:	in: user pointer to @capacity struct daxmirror_extent
+ * @capacity:	in: records @extents holds, 1 to DAXMIRROR_EXTENTS_MAX
+ * @count:	out: records written, in increasing @start order
+ * @next:	out: addr + length when every entry of the range was
+ *		reported; else (@count == @capacity and entries remain) the
+ *		end of the last record written: call again with @addr = @next
+ *		(and @length shortened to keep the same end) for the rest.
+ *		Entries never overlap, so no entry is reported twice.
+ * @flags:	in: must be 0
+ * @pad:	in: must be 0
+ * @reserved:	in: must be 0
+ *
+ * The extent form of DAXMIRROR_IOC_SNAPSHOT: one record per device
+ * page-table entry that covers any page of [addr, addr + length), instead
+ * of one byte per page; pages without an entry produce no record. A fully
+ * PMD-mapped 1 GiB mirror is 512 records. Reports the device page table
+ * only; faults nothing. The records of one call are a consistent view of
+ * each batch, not of the whole call: entries may come and go between
+ * batches (as between two calls). Takes no sleeping lock.
+ *
+ * Errors: EINVAL (flags, pad, reserved, alignment, zero length, overflow,
+ * past the top of the address space, @capacity 0 or over
+ * DAXMIRROR_EXTENTS_MAX), EFAULT (the struct or @extents not writable),
+ * ENOMEM, EINTR (a fatal signal), and the common session errors (ENODEV
+ * also when a revoke comes during the call, ESRCH when the bound mm exits
+ * during it). On error @count and @next are not written; records may
+ * have been.
+ */
+struct daxmirror_snapshot_extents {
+	__u64 addr;
+	__u64 length;
+	__u64 extents;
+	__u32 capacity;
+	__u32 count;
+	__u64 next;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/**
  * struct daxmirror_rw - DAXMIRROR_IOC_READ / DAXMIRROR_IOC_WRITE (session)
  * @addr:	in: device address (= the mirrored CPU address), any alignment
  * @length:	in: bytes, > 0, no overflow, [addr, addr + length) inside live
@@ -597,5 +663,7 @@ struct daxmirror_event {
 	_IOWR(DAXMIRROR_IOC_MAGIC, 0x15, struct daxmirror_rw)
 #define DAXMIRROR_IOC_WRITE \
 	_IOWR(DAXMIRROR_IOC_MAGIC, 0x16, struct daxmirror_rw)
+#define DAXMIRROR_IOC_SNAPSHOT_EXTENTS \
+	_IOWR(DAXMIRROR_IOC_MAGIC, 0x17, struct daxmirror_snapshot_extents)
 
 #endif /* _UAPI_LINUX_DAXMIRROR_H */

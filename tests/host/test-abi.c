@@ -146,6 +146,20 @@ static const struct layout layouts[] = {
 	  F(daxmirror_snapshot, flags, 24, 4),
 	  F(daxmirror_snapshot, pad, 28, 4),
 	  F(daxmirror_snapshot, reserved, 32, 16)),
+	L(daxmirror_extent, 16,
+	  F(daxmirror_extent, start, 0, 8),
+	  F(daxmirror_extent, order, 8, 4),
+	  F(daxmirror_extent, flags, 12, 4)),
+	L(daxmirror_snapshot_extents, 64,
+	  F(daxmirror_snapshot_extents, addr, 0, 8),
+	  F(daxmirror_snapshot_extents, length, 8, 8),
+	  F(daxmirror_snapshot_extents, extents, 16, 8),
+	  F(daxmirror_snapshot_extents, capacity, 24, 4),
+	  F(daxmirror_snapshot_extents, count, 28, 4),
+	  F(daxmirror_snapshot_extents, next, 32, 8),
+	  F(daxmirror_snapshot_extents, flags, 40, 4),
+	  F(daxmirror_snapshot_extents, pad, 44, 4),
+	  F(daxmirror_snapshot_extents, reserved, 48, 16)),
 	L(daxmirror_rw, 56,
 	  F(daxmirror_rw, addr, 0, 8),
 	  F(daxmirror_rw, length, 8, 8),
@@ -249,6 +263,7 @@ static const struct ioc iocs[] = {
 	IOC(DAXMIRROR_IOC_SNAPSHOT, W, 0x14, 48),
 	IOC(DAXMIRROR_IOC_READ, RW, 0x15, 56),
 	IOC(DAXMIRROR_IOC_WRITE, RW, 0x16, 56),
+	IOC(DAXMIRROR_IOC_SNAPSHOT_EXTENTS, RW, 0x17, 64),
 };
 
 #define NIOCS (sizeof(iocs) / sizeof(iocs[0]))
@@ -354,6 +369,8 @@ static void run_constants(const void *arg)
 	       ((DAXMIRROR_NR_ORDERS - 1) << DAXMIRROR_SNAP_ORDER_SHIFT &
 		~DAXMIRROR_SNAP_ORDER_MASK) == 0,
 	       "snapshot fields do not overlap and every order fits its field");
+	tap_ok(DAXMIRROR_EXTENTS_MAX == 65536,
+	       "SNAPSHOT_EXTENTS capacity bound 65536 records");
 }
 
 int main(void)
@@ -361,7 +378,7 @@ int main(void)
 	const struct tap_group groups[] = {
 		{ "struct layouts", NLAYOUTS * RESULTS_PER_LAYOUT, run_layouts, NULL },
 		{ "ioctl numbers", NIOCS + 1, run_ioctls, NULL },
-		{ "constants", 11, run_constants, NULL },
+		{ "constants", 12, run_constants, NULL },
 	};
 
 	return tap_main(groups, sizeof(groups) / sizeof(groups[0]), 60);
