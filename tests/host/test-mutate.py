@@ -5,10 +5,12 @@
   whole), does exactly its edit, and refuses what is ambiguous, missing or
   unsafe (a drop that would make the next statement the body of an
   unbraced if/else, leave an else dangling, or keep a do's while);
-- a catalogue with a duplicate section or option is a clean error."""
+- a catalogue with a duplicate section or option is a clean error;
+- the TAP report: a known survivor is "not ok ... # TODO WHY"."""
 
 import importlib.machinery
 import importlib.util
+import io
 import os
 import subprocess
 import sys
@@ -201,6 +203,27 @@ with tempfile.TemporaryDirectory() as tmp:
         add(False, 'a missing catalogue is a CatalogueError', 'accepted')
     except mutate.CatalogueError as e:
         add('none.mutants' in str(e), 'a missing catalogue is a CatalogueError', str(e))
+
+# --- the TAP report ---------------------------------------------------------------
+
+
+class Sec(dict):
+    pass
+
+
+def mutant(ident, **kw):
+    sec = Sec(file='module/x.c', function='f', edit='drop: x', why='w', tests='test-basic')
+    sec.update(kw)
+    return mutate.Mutant(ident, sec)
+
+
+out = io.StringIO()
+mutate.report_tap([mutate.Result(mutant('known', survives='out of reach under TCG'), 'survived'),
+                   mutate.Result(mutant('dead'), 'killed', 'test-badinput')], out)
+tap = out.getvalue().splitlines()
+add(tap[1] == 'not ok 1 - known survived # TODO out of reach under TCG',
+    'TAP: a known survivor is "not ok", its reason a TODO directive', tap[1])
+add(tap[2] == 'ok 2 - dead killed (test-badinput)', 'TAP: a kill is ok', tap[2])
 
 print('1..%d' % len(results))
 for i, (ok, name, detail) in enumerate(results, 1):
