@@ -106,12 +106,16 @@ int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = session_open(ctx, m, uid, pid, &o, &s, error);
 	if (r < 0)
 		return r;
+	/* The answer first, then the announcements: the caller does not wait
+	 * behind InterfacesAdded and SessionCount. */
 	r = sd_bus_reply_method_return(m, "oh", s->path, s->fd);
 	if (r < 0) {
 		log_error_errno(r, "session %" PRIu64 ": sending the reply: %m; dropping it", s->id);
 		session_end(s, SESSION_END_ERROR);
+		return r;
 	}
-	return r;
+	session_publish(s);
+	return 1;
 }
 
 static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
