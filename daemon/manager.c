@@ -67,7 +67,7 @@ int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = bus_read_options(m, &open_option_table, &o, &given, error);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, &pid, error);
+	r = caller_get(&ctx->callers, m, &uid, &pid, error);
 	if (r < 0)
 		return r;
 
@@ -125,7 +125,7 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_new_method_return(m, &reply);
@@ -160,7 +160,7 @@ static int method_get_session_by_pid(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "u", &want);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, &pid, error);
+	r = caller_get(&ctx->callers, m, &uid, &pid, error);
 	if (r < 0)
 		return r;
 	if (want == 0) {

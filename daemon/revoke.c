@@ -173,7 +173,7 @@ int revoke_acknowledge_call(sd_bus_message *m, void *userdata, sd_bus_error *err
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	/* The owner's connection; by uid only when the owner is unknown. */

@@ -207,7 +207,7 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
 					 strerror(-r));
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	r = attach_file_start(s, m, fd, uid, error);
@@ -231,7 +231,7 @@ static int method_detach_file(sd_bus_message *m, void *userdata, sd_bus_error *e
 	r = sd_bus_message_read(m, "t", &grant);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	if (uid != 0 && uid != s->uid)
@@ -283,7 +283,7 @@ static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	if (uid != 0 && uid != s->uid)
@@ -560,6 +560,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 	r = sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner);
 	if (r < 0 || name[0] != ':' || new_owner[0])
 		return 0;
+	caller_forget(&ctx->callers, name);
 	for (s = ctx->sessions_head; s; s = next) {
 		next = s->next;
 		if (s->owner && strcmp(s->owner, name) == 0)

@@ -325,7 +325,7 @@ int vetting_bus_filter(sd_bus_message *m, void *userdata, sd_bus_error *error)
 				sd_bus_message_get_sender(m) ?: "?");
 	if (n == 0)
 		return 0;
-	if (bus_caller(m, &uid, NULL, &e) < 0)
+	if (caller_get(&ctx->callers, m, &uid, NULL, &e) < 0)
 		uid = UID_UNKNOWN;
 	sd_bus_error_free(&e);
 
@@ -646,7 +646,7 @@ int vetting_start(Context *ctx)
  * the old pid: the thread then reads the mountinfo of whoever has it, to
  * find a mount id that is unique across namespaces (a wrong namespace
  * finds nothing, never another mount's type). */
-static int caller_pidfd(sd_bus_message *call, pid_t *pid)
+static int caller_pidfd(Context *ctx, sd_bus_message *call, pid_t *pid)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	uid_t uid;
@@ -654,7 +654,9 @@ static int caller_pidfd(sd_bus_message *call, pid_t *pid)
 	int fd;
 
 	*pid = 0;
-	if (bus_caller(call, &uid, pid, &e) < 0 || *pid <= 0) {
+	/* The pid the bus named (remembered), then the bus asked again
+	 * (never from the cache): is the connection still there? */
+	if (caller_get(&ctx->callers, call, &uid, pid, &e) < 0 || *pid <= 0) {
 		sd_bus_error_free(&e);
 		return -1;
 	}
@@ -719,7 +721,7 @@ int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd,
 		.r = -EIO, .error = SD_BUS_ERROR_NULL,
 	};
 	snprintf(j->call.allow_fs, sizeof(j->call.allow_fs), "%s", ctx->config.allow_filesystems);
-	j->call.caller_pidfd = caller_pidfd(call, &j->call.caller_pid);
+	j->call.caller_pidfd = caller_pidfd(ctx, call, &j->call.caller_pid);
 	if (j->hold)
 		j->hold->users++;
 	LIST_APPEND(&ctx->vet_jobs, j);
