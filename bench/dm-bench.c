@@ -8,6 +8,7 @@
  *   summary.csv  one line per table row (medians, ratio, spread, goal)
  *   plot.dat     population time (ms, median) against mapping size per mode
  *   table.txt    the table as printed on stdout
+ * Row 8 (scale of mirrors and sessions) is in scale.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "mem.h"
 #include "options.h"
 #include "report.h"
+#include "scale.h"
 
 #define MIB		(1UL << 20)
 /* Row 4e: reader threads, on one session and on a session each. */
@@ -757,6 +759,9 @@ int main(int argc, char **argv)
 	close(tmpfd);
 	unlink(daxpath);
 	unlink(tmppath);
+
+	/* ---- 8. scale: last, with no other session of this process open ---- */
+	scale_rows(reps, quick);
 
 	snprintf(title, sizeof(title), "guest: kernel %s, THP %s, %d reps%s", un.release, thp,
 		 reps, quick ? " (--quick)" : "");
