@@ -2,7 +2,7 @@
  * session with the most mirrors allowed against the same in a session
  * with one, and of munmap in a process with 64 sessions against none.
  * Every figure is a per-call mean over a batch; the two sides alternate
- * batch by batch (which goes first alternates by rep). */
+ * batch by batch (which goes first alternates by sample). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -70,9 +70,10 @@ static uint64_t range_faults(int sfd)
 	return info.stats.range_faults;
 }
 
-/* One batch of each probe call on @x. */
+/* One batch of each probe call on @x; its means are samples if @keep
+ * (else a warm-up). */
 static void side_batches(struct side *x, uint8_t *probe, uint8_t *buf,
-			 int nf, int nr, int na)
+			 int nf, int nr, int na, bool keep)
 {
 	uint64_t t0, rf;
 	int r;
@@ -84,8 +85,9 @@ static void side_batches(struct side *x, uint8_t *probe, uint8_t *buf,
 		if (r < 0)
 			die("scale: FAULT: %s", strerror(-r));
 	}
-	put(&x->fault_us, "scale", x->name, PROBE_LEN / MIB, "fault_us", (now_ns() - t0) / 1e3 / nf);
-	if (range_faults(x->s.sfd) != rf)
+	if (keep)
+		put(&x->fault_us, "scale", x->name, PROBE_LEN / MIB, "fault_us", (now_ns() - t0) / 1e3 / nf);
+	if (keep && range_faults(x->s.sfd) != rf)
 		x->changed++;
 
 	t0 = now_ns();
@@ -94,7 +96,8 @@ static void side_batches(struct side *x, uint8_t *probe, uint8_t *buf,
 		if (r < 0)
 			die("scale: READ: %s", strerror(-r));
 	}
-	put(&x->read_us, "scale", x->name, PROBE_LEN / MIB, "read_us", (now_ns() - t0) / 1e3 / nr);
+	if (keep)
+		put(&x->read_us, "scale", x->name, PROBE_LEN / MIB, "read_us", (now_ns() - t0) / 1e3 / nr);
 
 	t0 = now_ns();
 	for (int i = 0; i < na; i++) {
@@ -105,7 +108,8 @@ static void side_batches(struct side *x, uint8_t *probe, uint8_t *buf,
 		if (r < 0)
 			die("scale: MIRROR_ADD: %s", strerror(-r));
 	}
-	put(&x->readd_us, "scale", x->name, PROBE_LEN / MIB, "remove_add_us", (now_ns() - t0) / 1e3 / na);
+	if (keep)
+		put(&x->readd_us, "scale", x->name, PROBE_LEN / MIB, "remove_add_us", (now_ns() - t0) / 1e3 / na);
 	/* Covered again for the next batch (untimed). */
 	r = dmt_fault(x->s.sfd, probe, PROBE_LEN, 0);
 	if (r < 0)
@@ -146,17 +150,14 @@ static void mirrors_rows(int reps, bool quick)
 	note("scale: %d mirrors added and faulted in %.0f ms", SCALE_MIRRORS, fill_ns / 1e6);
 
 	/* Warm-up, untimed. */
-	side_batches(&one, probe, buf, nf / 10, nr / 10, 2);
-	side_batches(&many, probe, buf, nf / 10, nr / 10, 2);
-	one.fault_us.n = one.read_us.n = one.readd_us.n = 0;
-	many.fault_us.n = many.read_us.n = many.readd_us.n = 0;
-	one.changed = many.changed = 0;
+	side_batches(&one, probe, buf, nf / 10, nr / 10, 2, false);
+	side_batches(&many, probe, buf, nf / 10, nr / 10, 2, false);
 
 	for (int r = 0; r < reps; r++) {
 		order[r % 2] = &one;
 		order[1 - r % 2] = &many;
 		for (int k = 0; k < 2; k++)
-			side_batches(order[k], probe, buf, nf, nr, na);
+			side_batches(order[k], probe, buf, nf, nr, na, true);
 	}
 
 	snprintf(what, sizeof(what), "FAULT (covered 2 MiB), session of %d mirrors", SCALE_MIRRORS);
