@@ -88,3 +88,25 @@ uint8_t *map_at(size_t len, size_t skew, int prot, int flags, int fd)
 	return at;
 }
 
+
+bool have_movsb(void)
+{
+#if defined(__x86_64__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+void copy_movsb(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("rep movsb"
+			     : "+D"(dst), "+S"(src), "+c"(len)
+			     :
+			     : "memory");
+#else
+	(void)dst; (void)src; (void)len;
+	die("rep movsb: not x86-64");
+#endif
+}

@@ -1,11 +1,12 @@
 /* mem.h - what the benchmarks measure memory and set up mappings with:
  * the radix_tree_node slab (xarray nodes, the device page tables of
  * daxmirror and of the kernel's test_hmm alike), fallocated test files,
- * mappings at a 2 MiB-aligned address. Shared by dm-bench and
- * dm-bench-hmm. */
+ * mappings at a 2 MiB-aligned address, the rep movsb copy primitive.
+ * Shared by dm-bench and dm-bench-hmm. */
 #ifndef DM_BENCH_MEM_H
 #define DM_BENCH_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,5 +19,10 @@ int make_file(const char *var, const char *name, size_t len, char *path,
 	      size_t plen);
 /* mmap @len of @fd at an address 2 MiB aligned + @skew; dies on error. */
 uint8_t *map_at(size_t len, size_t skew, int prot, int flags, int fd);
+/* Whether copy_movsb() exists here (x86-64 only). */
+bool have_movsb(void);
+/* Copy with one `rep movsb` (the primitive the kernel's user copies use
+ * with ERMS); dies where have_movsb() is false. */
+void copy_movsb(void *dst, const void *src, size_t len);
 
 #endif

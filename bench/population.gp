@@ -7,8 +7,8 @@ set title "daxmirror: device page-table population (DAXMIRROR_IOC_FAULT, TCG gue
 set xlabel "mapping size (MiB)"
 set ylabel "population time (ms)"
 set logscale xy
-set xrange [40:1600]
-set xtics (64, 256, 1024)
+set xrange [10:1600]
+set xtics (16, 64, 256, 1024)
 set key top left
 set grid
 plot datafile using 1:2:3:4 with yerrorlines lw 2 title "ext4-dax 2 MiB-mapped, order-aware", \
