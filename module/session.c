@@ -762,9 +762,11 @@ static long dxm_fault_arg(struct daxmirror_fault *a, void __user *uarg)
  * it (per-mirror counters, read once) has nothing to fault, so the call
  * returns 0 without the session lock, the page-table lock or any atomic
  * read-modify-write. The answer is as true as the locked one: an
- * invalidation racing with it drops the entries just after, as it could
- * right after the locked check. -EAGAIN: not fully covered (or not
- * usable); the locked path decides.
+ * invalidation or a REVOKE racing with it acts just after, as it could
+ * right after the locked check. dxm_session_may() has refused a revoked
+ * or exited session; a mirror without DAXMIRROR_MIRROR_WRITE never has
+ * writable entries, so a write fault of it is never "covered" here.
+ * -EAGAIN: not fully covered (or no live mirror); the locked path decides.
  */
 static long dxm_fault_fast(struct dxm_session *s, void __user *uarg)
 {
@@ -781,9 +783,7 @@ static long dxm_fault_fast(struct dxm_session *s, void __user *uarg)
 	ret = -EAGAIN;
 	rcu_read_lock();
 	m = dxm_mirror_find(s, a.addr);
-	if (m && a.addr + a.length <= m->end &&
-	    (!write || (m->flags & DAXMIRROR_MIRROR_WRITE)) &&
-	    !READ_ONCE(s->revoked) && !READ_ONCE(s->mm_gone)) {
+	if (m && a.addr + a.length <= m->end) {
 		all = (m->end - m->start) >> PAGE_SHIFT;
 		if ((write ? READ_ONCE(m->wpages) : READ_ONCE(m->pages)) == all)
 			ret = 0;

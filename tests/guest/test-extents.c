@@ -459,6 +459,14 @@ static void g_thp_wide(const void *arg)
 	}
 	wide_check(s.sfd, a, gone, ext, "192 blocks, no hole");
 
+	r = extents(s.sfd, (uintptr_t)(a + DMT_2M), 4 * DMT_2M, ext, MAX_REC, &n, &next);
+	if (!tap_ok(r == 0 && n == 4 && ext[0].start == (uintptr_t)(a + DMT_2M) &&
+		    ext[3].start == (uintptr_t)(a + 4 * DMT_2M) &&
+		    next == (uintptr_t)(a + 5 * DMT_2M),
+		    "blocks 1-4 of a dense run: 4 records, none past the range"))
+		tap_diag("ret %s count %u next 0x%llx", tap_errname((int)-r), n,
+			 (unsigned long long)next);
+
 	for (unsigned int b = 0; b < WIDE_BLOCKS; b++)
 		gone[b] = b % 7 == 0 || b == 63 || b == 64 || b == WIDE_BLOCKS - 1;
 	for (unsigned int b = 0; b < WIDE_BLOCKS; b++)
@@ -583,7 +591,7 @@ int main(void)
 		{ "extents of anonymous 4 KiB entries", 6, g_anon, NULL },
 		{ "extents of THP entries", 3, g_thp, NULL },
 		{ "extents of PMD-mapped DAX entries", 6, g_dax, NULL },
-		{ "2 MiB extents across xarray nodes and holes", 7, g_thp_wide, NULL },
+		{ "2 MiB extents across xarray nodes and holes", 8, g_thp_wide, NULL },
 		{ "bad input", 18, g_badinput, NULL },
 	};
 
