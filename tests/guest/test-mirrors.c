@@ -198,6 +198,8 @@ static void g_reap(const void *arg)
 	       dmt_mirror_get(s.sfd, 0, ids[5], &info) == -ENOENT &&
 	       dmt_mirror_remove(s.sfd, ids[5]) == -ENOENT,
 	       "both released mirrors are gone from the list and by id");
+	tap_errno(dmt_mirror_add(s.sfd, p + 10 * DMT_PAGE, 3 * DMT_PAGE, 0, NULL), EEXIST,
+		  "MIRROR_ADD over an unmapped page and a live mirror -> EEXIST (the overlap decides first)");
 	/* The released ranges are free again (mapped anew). */
 	tap_ok(mmap(p + 4 * DMT_PAGE, DMT_PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED &&
@@ -212,7 +214,7 @@ int main(void)
 {
 	const struct tap_group groups[] = {
 		{ "4096 mirrors: lookups by address and id", 10, g_lookups, NULL },
-		{ "released mirrors reaped by MIRROR_ADD", 5, g_reap, NULL },
+		{ "released mirrors reaped by MIRROR_ADD", 6, g_reap, NULL },
 	};
 
 	if (geteuid() != 0)
