@@ -179,13 +179,14 @@ static unsigned long dxm_pt_erase_level(struct dxm_pt *pt,
 		m->entries[l]--;
 		pt->nr[l]--;
 		pages += 1UL << order;
+		/* Per entry: a lockless reader never sees dropped ones counted. */
+		WRITE_ONCE(m->pages, m->pages - (1UL << order));
 		if (dxm_pte_flags(pte) & DXM_PTE_WRITE)
 			WRITE_ONCE(m->wpages, m->wpages - (1UL << order));
 		if (!--*budget)
 			break;
 	}
 	xas_unlock(&xas);
-	WRITE_ONCE(m->pages, m->pages - pages);
 	return pages;
 }
 

@@ -417,6 +417,23 @@ static void dxm_mirror_reap(struct dxm_session *s)
 }
 
 /*
+ * Take @m out of the address and id indexes; cannot fail. In RCU mode the
+ * maple tree allocates even to erase (nodes are replaced, not edited), and
+ * mtree_erase() gives up silently when that allocation fails, which would
+ * leave a pointer to a mirror about to be freed: store NULL over its range
+ * with __GFP_NOFAIL instead. Erasing from the xarray allocates nothing.
+ */
+static void dxm_mirror_unindex(struct dxm_session *s, struct dxm_mirror *m)
+{
+	MA_STATE(mas, &s->mirror_mt, m->start, m->end - 1);
+
+	mtree_lock(&s->mirror_mt);
+	WARN_ON_ONCE(mas_store_gfp(&mas, NULL, GFP_KERNEL | __GFP_NOFAIL));
+	mtree_unlock(&s->mirror_mt);
+	xa_erase(&s->mirror_ids, m->id);
+}
+
+/*
  * Add a mirror of [@start, @end) of the caller's mm. Caller holds s->lock
  * for writing.
  */
@@ -461,23 +478,32 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 		goto err_free;
 
 	/*
+	 * Index it before the notifier goes in, so nothing can fail once an
+	 * invalidation may have seen it (and queued its unmap check or
+	 * marked it released). From the tree insert on, a lockless FAULT
+	 * may find it: with no entry it answers nothing and waits for
+	 * s->lock, held here; so an undo frees it through RCU.
+	 */
+	m->id = s->next_mirror_id;
+	ret = xa_insert(&s->mirror_ids, m->id, m, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err_free;
+	ret = mtree_insert_range(&s->mirror_mt, start, end - 1, m,
+				 GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		xa_erase(&s->mirror_ids, m->id);
+		goto err_free;
+	}
+	/*
 	 * The VMAs may change before the notifier is in: harmless, every
 	 * device fault checks the policy again under the mmap lock.
 	 */
 	ret = mmu_interval_notifier_insert(&m->notifier, s->mm, start,
 					   end - start, &dxm_mirror_ops);
-	if (ret)
-		goto err_free;
-
-	m->id = s->next_mirror_id;
-	ret = xa_insert(&s->mirror_ids, m->id, m, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto err_notifier;
-	ret = mtree_insert_range(&s->mirror_mt, start, end - 1, m,
-				 GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		xa_erase(&s->mirror_ids, m->id);
-		goto err_notifier;
+		dxm_mirror_unindex(s, m);
+		kfree_rcu(m, rcu);
+		return ret;
 	}
 	s->next_mirror_id++;
 	list_add_tail_rcu(&m->node, &s->mirrors);
@@ -486,8 +512,6 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 	*id = m->id;
 	return 0;
 
-err_notifier:
-	mmu_interval_notifier_remove(&m->notifier);
 err_free:
 	kfree(m);
 	return ret;
@@ -502,8 +526,7 @@ void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m)
 {
 	lockdep_assert_held_write(&s->lock);
 	list_del_rcu(&m->node);
-	mtree_erase(&s->mirror_mt, m->start);
-	xa_erase(&s->mirror_ids, m->id);
+	dxm_mirror_unindex(s, m);
 	mmu_interval_notifier_remove(&m->notifier);
 	/* Nothing schedules it any more; it may requeue itself. */
 	cancel_delayed_work_sync(&m->unmap_check);
@@ -524,10 +547,8 @@ int dxm_mirror_remove(struct dxm_session *s, u64 id)
 	struct dxm_mirror *m;
 
 	lockdep_assert_held_write(&s->lock);
-	if (id != (unsigned long)id)
-		return -ENOENT;
 	m = xa_load(&s->mirror_ids, id);
-	if (!m)
+	if (!m || m->id != id)	/* the index is an unsigned long */
 		return -ENOENT;
 	dxm_mirror_destroy(s, m);
 	return 0;
