@@ -17,10 +17,11 @@
 #include "caller.h"
 #include "util.h"
 
+/* The entry of @name, or with "" an empty one; NULL if none. */
 static CallerEntry *find(CallerCache *c, const char *name)
 {
 	for (size_t i = 0; i < CALLER_CACHE_SIZE; i++)
-		if (c->entries[i].name[0] && streq(c->entries[i].name, name))
+		if (streq(c->entries[i].name, name))
 			return &c->entries[i];
 	return NULL;
 }
@@ -39,8 +40,12 @@ int caller_get(CallerCache *c, sd_bus_message *m, uid_t *uid, pid_t *pid, sd_bus
 		r = bus_caller(m, uid, &p, error);
 		if (r < 0)
 			return r;	/* not kept: asked again next time */
-		e = &c->entries[c->next];
-		c->next = (c->next + 1) % CALLER_CACHE_SIZE;
+		/* A slot caller_forget() emptied first, else round robin. */
+		e = find(c, "");
+		if (!e) {
+			e = &c->entries[c->next];
+			c->next = (c->next + 1) % CALLER_CACHE_SIZE;
+		}
 		snprintf(e->name, sizeof(e->name), "%s", sender);
 		e->uid = *uid;
 		e->pid = p;
