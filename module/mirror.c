@@ -117,14 +117,58 @@ static int dxm_policy_vma(struct dxm_session *s, struct vm_area_struct *vma,
 	return dxm_granted(s, vma, a, b, write) ? 0 : -EACCES;
 }
 
+static void dxm_mirror_fill_backing(struct dxm_mirror *m,
+				    struct vm_area_struct *vma)
+{
+	struct inode *inode;
+
+	if (dxm_vma_is_anon(vma)) {
+		m->backing = DAXMIRROR_BACKING_ANON;
+		return;
+	}
+	inode = file_inode(vma->vm_file);
+	m->backing = DAXMIRROR_BACKING_FILE;
+	if (vma_is_dax(vma))
+		m->backing |= DAXMIRROR_BACKING_DAX;
+	m->dev = new_encode_dev(inode->i_sb->s_dev);
+	m->ino = inode->i_ino;
+	m->file_offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			 (m->start - vma->vm_start);
+}
+
 /*
- * Check every VMA of [@start, @end) against the session's policy. Caller
- * holds s->lock (either way) and the mmap lock of s->mm. Fills @first (may
- * be NULL) with the VMA at @start.
+ * Is the part of @vma at @addr what @m mirrors? A mirror holds anonymous
+ * memory, or one file's range at offsets that follow its addresses, as
+ * its first VMA set them at MIRROR_ADD: so the file MIRROR_LIST reports
+ * (dev, ino, file_offset) is all UNGRANT's in-use check has to look at.
+ * Another file there, or the same file at other offsets, is refused.
  */
-static int dxm_policy_check(struct dxm_session *s, unsigned long start,
-			    unsigned long end, bool write,
-			    struct vm_area_struct **first)
+static bool dxm_vma_is_mirrors(const struct dxm_mirror *m,
+			       struct vm_area_struct *vma, unsigned long addr)
+{
+	struct inode *inode;
+	u64 off;
+
+	if (dxm_vma_is_anon(vma))
+		return !(m->backing & DAXMIRROR_BACKING_FILE);
+	if (!(m->backing & DAXMIRROR_BACKING_FILE))
+		return false;
+	inode = file_inode(vma->vm_file);
+	off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
+	return new_encode_dev(inode->i_sb->s_dev) == m->dev &&
+	       inode->i_ino == m->ino &&
+	       off == m->file_offset + (addr - m->start);
+}
+
+/*
+ * Check every VMA of [@start, @end) of mirror @m against the session's
+ * policy and against what @m mirrors. @adding: MIRROR_ADD, whose first
+ * VMA sets what @m mirrors. Caller holds s->lock (either way) and the mmap
+ * lock of s->mm.
+ */
+static int dxm_policy_check(struct dxm_session *s, struct dxm_mirror *m,
+			    unsigned long start, unsigned long end, bool write,
+			    bool adding)
 {
 	unsigned long addr = start;
 
@@ -144,8 +188,10 @@ static int dxm_policy_check(struct dxm_session *s, unsigned long start,
 				     write);
 		if (ret)
 			return ret;
-		if (first && addr == start)
-			*first = vma;
+		if (adding && addr == start)
+			dxm_mirror_fill_backing(m, vma);
+		if (!dxm_vma_is_mirrors(m, vma, addr))
+			return -EXDEV;
 		addr = vma->vm_end;
 	}
 	return 0;
@@ -359,25 +405,6 @@ static bool dxm_mirror_overlaps(struct dxm_session *s, unsigned long start,
 	return false;
 }
 
-static void dxm_mirror_fill_backing(struct dxm_mirror *m,
-				    struct vm_area_struct *vma)
-{
-	struct inode *inode;
-
-	if (dxm_vma_is_anon(vma)) {
-		m->backing = DAXMIRROR_BACKING_ANON;
-		return;
-	}
-	inode = file_inode(vma->vm_file);
-	m->backing = DAXMIRROR_BACKING_FILE;
-	if (vma_is_dax(vma))
-		m->backing |= DAXMIRROR_BACKING_DAX;
-	m->dev = new_encode_dev(inode->i_sb->s_dev);
-	m->ino = inode->i_ino;
-	m->file_offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
-			 (m->start - vma->vm_start);
-}
-
 /*
  * Free the mirrors whose VMAs went away. They stay listed (state RELEASED)
  * after their event so the broker can see them, until the client removes
@@ -406,7 +433,6 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 		   unsigned long end, u32 flags, u64 *id)
 {
 	unsigned long pages = (end - start) >> PAGE_SHIFT;
-	struct vm_area_struct *vma = NULL;
 	struct dxm_mirror *m;
 	int ret;
 
@@ -434,10 +460,8 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 	ret = mmap_read_lock_killable(s->mm);
 	if (ret)
 		goto err_free;
-	ret = dxm_policy_check(s, start, end, flags & DAXMIRROR_MIRROR_WRITE,
-			       &vma);
-	if (!ret)
-		dxm_mirror_fill_backing(m, vma);
+	ret = dxm_policy_check(s, m, start, end, flags & DAXMIRROR_MIRROR_WRITE,
+			       true);
 	mmap_read_unlock(s->mm);
 	if (ret)
 		goto err_free;
@@ -640,7 +664,7 @@ static int dxm_fault_chunk(struct dxm_session *s, struct dxm_mirror *m,
 		t0 = ktime_get_ns();
 		if (mmap_read_lock_killable(s->mm))
 			return -EINTR;
-		ret = dxm_policy_check(s, start, end, write, NULL);
+		ret = dxm_policy_check(s, m, start, end, write, false);
 		if (!ret) {
 			dxm_stat_add(s, DXM_STAT_RANGE_FAULTS, 1);
 			ret = hmm_range_fault(&range);

@@ -341,9 +341,9 @@ int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 }
 
 /*
- * Is [@offset, +@length) of @inode under a live mirror? As each mirror
- * was when it was added: the file of its first VMA (MIRROR_LIST's dev and
- * ino), over its whole length.
+ * Is [@offset, +@length) of @inode under a live mirror? A mirror holds
+ * only the file range it was added over (dxm_policy_check() refuses any
+ * other memory with EXDEV), so its dev, ino and file_offset say it all.
  */
 static bool dxm_grant_in_use(struct dxm_session *s, struct inode *inode,
 			     u64 offset, u64 length)

@@ -144,11 +144,10 @@ struct daxmirror_grant {
  * Removes the session's grant of that file with exactly this range and
  * these flags, and the module's reference to the open file, unless a live
  * mirror of the session maps part of that range of that file (released
- * mirrors do not count). That check knows a mirror by the file of its
- * first VMA when it was added (MIRROR_LIST's dev, ino, file_offset): a
- * mirror over several VMAs, or one whose range the client remapped to
- * another file with MAP_FIXED, keeps device entries of a file whose grant
- * is gone until they are invalidated; no fault makes new ones (EACCES).
+ * mirrors do not count). A mirror holds one file's range, the one
+ * MIRROR_LIST reports (dev, ino, file_offset), or anonymous memory: no
+ * device entry of any other file can exist (MIRROR_ADD and FAULT refuse
+ * it, EXDEV), so once this succeeds the device holds nothing of the range.
  * A grant is a permission the broker gave the session's own client, so
  * this is not a way to revoke: DAXMIRROR_CTL_REVOKE is. Never waits for
  * the session's client. A mirror added over the range while this runs
@@ -378,16 +377,22 @@ struct daxmirror_revoke {
  * the session's policy: anonymous memory (private or shared) needs
  * ALLOW_ANON; file memory needs a grant of that inode covering the file
  * range (a write grant for a writable mirror) and, unless the session has
- * ALLOW_PAGECACHE, a DAX mapping. The policy is checked again on every
- * device fault, so a range re-mapped later cannot leak other memory.
+ * ALLOW_PAGECACHE, a DAX mapping. A mirror is of one kind of memory, set
+ * by the VMA at @addr: anonymous memory, or one file at offsets that
+ * follow the addresses (several VMAs of it are fine: a split by mprotect
+ * or madvise). The policy and the kind are checked again on every device
+ * fault, so a range re-mapped later cannot leak other memory.
  *
  * Errors: EINVAL (alignment, zero length, overflow, flags, reserved),
  * EFAULT (a hole in the range), EOPNOTSUPP (a VM_IO or VM_PFNMAP mapping),
  * EPERM (anonymous memory without ALLOW_ANON, a non-DAX file without
  * ALLOW_PAGECACHE, a writable mirror without ALLOW_WRITE or over a mapping
  * without PROT_WRITE), EACCES (file range not granted, or granted
- * read-only for a writable mirror), EEXIST (overlaps a live mirror),
- * ENOSPC (max_mirrors reached), EDQUOT (max_pages would be exceeded).
+ * read-only for a writable mirror), EXDEV (the range holds another file
+ * than the one at @addr, that file at offsets that do not follow the
+ * addresses, or both anonymous and file memory), EEXIST (overlaps a live
+ * mirror), ENOSPC (max_mirrors reached), EDQUOT (max_pages would be
+ * exceeded).
  */
 struct daxmirror_mirror_add {
 	__u64 addr;
@@ -431,7 +436,9 @@ struct daxmirror_mirror_remove {
  *
  * Errors: EINVAL, ENOENT (not inside one live mirror), EPERM (write on a
  * read-only mirror or mapping), EFAULT (unmapped), EACCES/EPERM/EOPNOTSUPP
- * (the policy, as for MIRROR_ADD, rejects what is mapped there now), and
+ * (the policy, as for MIRROR_ADD, rejects what is mapped there now), EXDEV
+ * (what is mapped there now is not the memory the mirror was added over:
+ * another file, other offsets of its file, anonymous instead of file), and
  * what hmm_range_fault() returns (ENOMEM, EFAULT, ...).
  */
 struct daxmirror_fault {

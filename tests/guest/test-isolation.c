@@ -14,6 +14,11 @@
  *    (after munmap, or MAP_FIXED over part of it) or with anonymous memory
  *    the session may not mirror never lets the device read the new memory:
  *    the read fails and the buffer never holds the other file's bytes;
+ *  - a mirror holds one file at offsets that follow its addresses, or
+ *    anonymous memory: MIRROR_ADD over two granted files, a file at other
+ *    offsets, or anonymous and file memory, and FAULT of a page re-mapped
+ *    with other granted memory, are EXDEV; so UNGRANT of a file no mirror
+ *    was added over succeeds and leaves the device nothing of it;
  *  - after fork, device writes through writable entries made before it do
  *    not reach the child's copy-on-write copy, nor the child's stores the
  *    parent.
@@ -302,6 +307,164 @@ static void g_remap(const void *arg)
 		  "and MIRROR_ADD of file B there -> EACCES");
 }
 
+/* --- a mirror holds one file ---------------------------------------------- */
+
+/* mmap() @len bytes of @fd at @off over @addr (MAP_FIXED); 0 or -errno. */
+static int map_over(void *addr, size_t len, int fd, off_t off)
+{
+	if (fd < 0)
+		return mmap(addr, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == addr ? 0 : -errno;
+	return mmap(addr, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, off) == addr ? 0 : -errno;
+}
+
+/* A device READ of one page at @addr fails with @want and returns no
+ * byte of pattern @seed at file offset @off. */
+static void check_refused(int sfd, const void *addr, uint64_t seed, uint64_t off,
+			  int want, const char *what)
+{
+	uint8_t buf[DMT_PAGE];
+	int r;
+
+	memset(buf, 0, sizeof(buf));
+	r = dmt_dev_read(sfd, addr, buf, sizeof(buf));
+	tap_ok(r == -want && dmt_pattern_check(buf, 16, seed, off) >= 0,
+	       "%s: device READ -> %s, no byte of it (got %s)", what, tap_errname(want),
+	       r ? tap_errname(-r) : "success");
+}
+
+/* MIRROR_ADD of [@addr, +@len) is EXDEV; a mirror made anyway is removed,
+ * so that what follows is tested on its own. */
+static void check_add_refused(int sfd, void *addr, size_t len, const char *what)
+{
+	uint64_t id;
+	int r = dmt_mirror_add(sfd, addr, len, 0, &id);
+
+	tap_errno(r, EXDEV, "MIRROR_ADD over %s -> EXDEV", what);
+	if (r >= 0)
+		dmt_mirror_remove(sfd, id);
+}
+
+/*
+ * UNGRANT promises that once it succeeds the device holds nothing of the
+ * file range. It looks at each mirror's file (MIRROR_LIST's dev, ino,
+ * file_offset), so a mirror must never hold any other memory: one over two
+ * granted files, or over its file at offsets that do not follow, or one
+ * whose pages the client re-mapped with another granted file, would keep
+ * device entries of a file UNGRANT says is free.
+ */
+static void g_one_file(const void *arg)
+{
+	const struct files *fl = arg;
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_file_ struct dmt_file a = DMT_FILE_INIT;
+	_cleanup_file_ struct dmt_file b = DMT_FILE_INIT;
+	_cleanup_map_ struct dmt_map area = DMT_MAP_INIT;
+	const size_t len = NPG * DMT_PAGE;
+	_cleanup_free_ uint8_t *buf = malloc(2 * len);
+	uint8_t *p;
+	uint64_t id;
+	int r;
+
+	if (!fl->dir) {
+		tap_skip_rest("no DAX file system (%s)", DMT_ENV_EXT4_DAX);
+		return;
+	}
+	if (!buf || dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_ANON, 0, 0, true) < 0 ||
+	    dmt_file_create(&a, fl->dir, "one-a", 2 * len, SEED_A) < 0 ||
+	    dmt_file_create(&b, fl->dir, "one-b", 2 * len, SEED_B) < 0 ||
+	    dmt_grant(s.ctl, s.id, a.fd, 0, 0, 2 * len) < 0 ||
+	    dmt_grant(s.ctl, s.id, b.fd, 0, 0, 2 * len) < 0 ||
+	    dmt_map_anon(&area, 2 * len, 0, PROT_NONE, 0) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		return;
+	}
+	p = area.addr;
+
+	/* Two granted files side by side. */
+	if (map_over(p, len, a.fd, 0) < 0 || map_over(p + len, len, b.fd, 0) < 0) {
+		tap_fail_rest("mmap A and B: %s", strerror(errno));
+		return;
+	}
+	check_add_refused(s.sfd, p, 2 * len, "two granted files");
+	/* File A twice, at offsets that do not follow the addresses. */
+	if (map_over(p + len, len, a.fd, 0) < 0) {
+		tap_fail_rest("mmap A again: %s", strerror(errno));
+		return;
+	}
+	check_add_refused(s.sfd, p, 2 * len, "file A at offsets 0 and 0 again");
+	/* Anonymous memory, then file A. */
+	if (map_over(p, len, -1, 0) < 0 || map_over(p + len, len, a.fd, len) < 0) {
+		tap_fail_rest("mmap anon and A: %s", strerror(errno));
+		return;
+	}
+	check_add_refused(s.sfd, p, 2 * len, "anonymous memory and a granted file");
+
+	/* File A in two VMAs at offsets that follow: one mirror. */
+	if (map_over(p, len, a.fd, 0) < 0 || map_over(p + len, len, a.fd, len) < 0 ||
+	    madvise(p + len, len, MADV_RANDOM) < 0) {
+		tap_fail_rest("mmap A in two VMAs: %s", strerror(errno));
+		return;
+	}
+	r = dmt_mirror_add(s.sfd, p, 2 * len, 0, &id);
+	tap_success(r, "MIRROR_ADD over one file in two VMAs (split by madvise) is accepted");
+	if (r < 0) {
+		tap_fail_rest("no mirror");
+		return;
+	}
+	r = dmt_dev_read(s.sfd, p, buf, 2 * len);
+	tap_ok(r == 0 && dmt_pattern_check(buf, 2 * len, SEED_A, 0) < 0,
+	       "the device reads all of file A through it (%s)", tap_errname(-r));
+
+	/* Page 1 re-mapped with file B, which the session may mirror. */
+	if (map_over(p + DMT_PAGE, DMT_PAGE, b.fd, DMT_PAGE) < 0) {
+		tap_fail_rest("mmap B over page 1: %s", strerror(errno));
+		return;
+	}
+	tap_errno(dmt_fault(s.sfd, p + DMT_PAGE, DMT_PAGE, 0), EXDEV,
+		  "page 1 re-mapped with granted file B: FAULT -> EXDEV");
+	check_refused(s.sfd, p + DMT_PAGE, SEED_B, DMT_PAGE, EXDEV, "page 1 re-mapped with file B");
+	tap_success(dmt_ungrant(s.ctl, s.id, b.fd, 0, 0, 2 * len),
+		    "UNGRANT of file B: no mirror holds it");
+	check_refused(s.sfd, p + DMT_PAGE, SEED_B, DMT_PAGE, EACCES,
+		      "after UNGRANT of file B (no grant now)");
+	tap_errno(dmt_ungrant(s.ctl, s.id, a.fd, 0, 0, 2 * len), EBUSY,
+		  "UNGRANT of file A, which the mirror holds -> EBUSY");
+	/* Page 2 re-mapped with anonymous memory the session may mirror. */
+	if (map_over(p + 2 * DMT_PAGE, DMT_PAGE, -1, 0) < 0) {
+		tap_fail_rest("mmap anon over page 2: %s", strerror(errno));
+		return;
+	}
+	memset(p + 2 * DMT_PAGE, 0x5a, DMT_PAGE);
+	tap_errno(dmt_fault(s.sfd, p + 2 * DMT_PAGE, DMT_PAGE, 0), EXDEV,
+		  "page 2 of a file mirror re-mapped anonymous (ALLOW_ANON): FAULT -> EXDEV");
+	memset(buf, 0, DMT_PAGE);
+	r = dmt_dev_read(s.sfd, p + 2 * DMT_PAGE, buf, DMT_PAGE);
+	tap_ok(r == -EXDEV && !memchr(buf, 0x5a, DMT_PAGE),
+	       "and its device READ -> EXDEV, no byte of it (got %s)",
+	       r ? tap_errname(-r) : "success");
+	r = dmt_dev_read(s.sfd, p, buf, DMT_PAGE);
+	tap_ok(r == 0 && dmt_pattern_check(buf, DMT_PAGE, SEED_A, 0) < 0,
+	       "page 0 (still file A) reads A (%s)", tap_errname(-r));
+	tap_success(dmt_mirror_remove(s.sfd, id), "MIRROR_REMOVE");
+
+	/* An anonymous mirror whose page 1 is re-mapped with file A. */
+	if (map_over(p, len, -1, 0) < 0 || map_over(p + len, len, -1, 0) < 0) {
+		tap_fail_rest("mmap anon: %s", strerror(errno));
+		return;
+	}
+	r = dmt_mirror_add(s.sfd, p, len, 0, &id);
+	if (r < 0 || map_over(p + DMT_PAGE, DMT_PAGE, a.fd, 0) < 0) {
+		tap_fail_rest("anonymous mirror, then A over page 1: %s",
+			      strerror(r < 0 ? -r : errno));
+		return;
+	}
+	tap_errno(dmt_fault(s.sfd, p + DMT_PAGE, DMT_PAGE, 0), EXDEV,
+		  "page 1 of an anonymous mirror re-mapped with granted file A: FAULT -> EXDEV");
+	check_refused(s.sfd, p + DMT_PAGE, SEED_A, 0, EXDEV,
+		      "page 1 of the anonymous mirror re-mapped with file A");
+}
+
 /* --- fork: copy-on-write pages are not shared through the device ------- */
 
 static int child_cow(int sock, void *arg)
@@ -369,6 +532,7 @@ int main(void)
 		{ "passed session fd", 8, g_passed, NULL },
 		{ "grants", 8, g_grants, &fl },
 		{ "re-mapped mirror", 8, g_remap, &fl },
+		{ "a mirror holds one file", 16, g_one_file, &fl },
 		{ "fork copy-on-write", 2, g_cow, NULL },
 	};
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -70,6 +71,24 @@ int dmt_grant(int ctl, uint64_t session_id, int fd, uint32_t flags,
 	};
 
 	return (int)dmt_ioctl(ctl, DAXMIRROR_CTL_GRANT_FILE, &g);
+}
+
+int dmt_ungrant(int ctl, uint64_t session_id, int fd, uint32_t flags,
+		uint64_t offset, uint64_t length)
+{
+	struct daxmirror_ungrant u = {
+		.session_id = session_id,
+		.flags = flags,
+		.offset = offset,
+		.length = length,
+	};
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	u.dev = st.st_dev;
+	u.ino = st.st_ino;
+	return (int)dmt_ioctl(ctl, DAXMIRROR_CTL_UNGRANT, &u);
 }
 
 int dmt_revoke(int ctl, uint64_t session_id)

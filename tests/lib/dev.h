@@ -24,6 +24,9 @@ int dmt_session_create(int ctl, uint32_t flags, uint32_t max_mirrors,
 		       uint64_t max_pages, uint64_t *id);
 int dmt_grant(int ctl, uint64_t session_id, int fd, uint32_t flags,
 	      uint64_t offset, uint64_t length);
+/* UNGRANT of the file open as @fd (named by its fstat()). */
+int dmt_ungrant(int ctl, uint64_t session_id, int fd, uint32_t flags,
+		uint64_t offset, uint64_t length);
 int dmt_revoke(int ctl, uint64_t session_id);
 /* *ids is malloc()ed (free it), *count sessions alive. */
 int dmt_list_sessions(int ctl, uint64_t **ids, uint32_t *count);
