@@ -95,6 +95,8 @@ typedef struct Context {
 
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog_timer;
+	uv_timer_t trim_timer;		/* malloc_trim() once idle (trim.c) */
+	bool trim_timer_init;
 	char last_status[128];		/* last STATUS= sent */
 } Context;
 

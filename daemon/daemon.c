@@ -2,7 +2,7 @@
  * signals (SIGTERM, SIGINT: clean exit; SIGHUP: reload the config),
  * sd_notify READY/WATCHDOG, startup and teardown in order, and the wiring
  * of the callbacks (kernel events to the sessions, session events to the
- * fd store and the graceful revoke). The top of the daemon: called by
+ * fd store, the graceful revoke and the idle trim). The top of the daemon: called by
  * main.c (and the tests' fake-kernel build), calls every other part. */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -24,6 +25,7 @@
 #include "revoke.h"
 #include "session.h"
 #include "session-dbus.h"
+#include "trim.h"
 #include "util.h"
 #include "vetting.h"
 
@@ -47,6 +49,7 @@ static void on_session_event(Session *s, SessionEvent ev)
 		fdstore_session_event(s, ev);
 	revoke_session_event(s, ev);
 	vetting_session_event(s, ev);
+	trim_session_event(s, ev);
 }
 
 static void config_warn(void *userdata, unsigned line, const char *message)
@@ -263,6 +266,26 @@ static int run(Context *ctx)
 	return 0;
 }
 
+/*
+ * Every session holds an fd in the daemon, every vetting a client's fd and
+ * what the bad-block check opens: 1024, the usual soft limit, runs out at
+ * a few hundred clients (seen: EMFILE answers under 200 at once). The loop
+ * (epoll) and sd-bus never select(), and the daemon starts no programs, so
+ * the soft limit goes up to the hard one, as systemd advises its services.
+ * Its unit sets both (LimitNOFILE=); started any other way it gets what the
+ * hard limit allows.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning_errno(-errno, "raising the soft limit of open files: %m");
+}
+
 int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 {
 	Context ctx = {
@@ -280,6 +303,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	config_init_defaults(&ctx.config);
+	raise_fd_limit();
 	fdstore_init(&ctx);
 	r = dxm_bus_errors_register();
 	if (r < 0) {
@@ -300,6 +324,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	uv_timer_init(&ctx.loop, &ctx.refresh_timer);
 	uv_timer_init(&ctx.loop, &ctx.change_timer);
 	uv_timer_init(&ctx.loop, &ctx.watchdog_timer);
+	trim_init(&ctx);
 	uv_signal_init(&ctx.loop, &ctx.sigterm);
 	uv_signal_init(&ctx.loop, &ctx.sigint);
 	uv_signal_init(&ctx.loop, &ctx.sighup);
@@ -324,6 +349,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 	close_handle((uv_handle_t *)&ctx.refresh_timer);
 	close_handle((uv_handle_t *)&ctx.change_timer);
 	close_handle((uv_handle_t *)&ctx.watchdog_timer);
+	close_handle((uv_handle_t *)&ctx.trim_timer);
 	close_handle((uv_handle_t *)&ctx.sigterm);
 	close_handle((uv_handle_t *)&ctx.sigint);
 	close_handle((uv_handle_t *)&ctx.sighup);
