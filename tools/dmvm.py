@@ -541,6 +541,20 @@ def running_test(console):
     return current
 
 
+def boot_failure(vm_dir):
+    """The kernel's first splat if the guest stopped before the suite's
+    kernel-log mark (nothing of the project loaded yet) without reporting
+    an end: its own boot failed. '' otherwise."""
+    status = read_text(os.path.join(vm_dir, 'status')).rstrip('\n')
+    console = read_text(os.path.join(vm_dir, 'console.log'))
+    if status.startswith('exit ') or status == 'powercut' or KMSG_MARK in console:
+        return ''
+    for line in console.split('\n'):
+        if SPLAT_START_RE.search(line):
+            return re.sub(r'^\[[ 0-9.]*\] ', '', line.replace('\r', ''))
+    return ''
+
+
 def guest_problem(vm_dir, qemu_status, timeout):
     """Why the guest did not report a result ('' if it did)."""
     status = read_text(os.path.join(vm_dir, 'status')).rstrip('\n')
@@ -663,6 +677,8 @@ def main(argv):
         if name == 'verdict':
             p.add_argument('--counts', required=True)
             p.add_argument('--seconds', required=True)
+    p = sub.add_parser('boot-failure')
+    p.add_argument('--vm-dir', required=True)
     p = sub.add_parser('console-tail')
     p.add_argument('--vm-dir', required=True)
     p.add_argument('--prefix', default='')
@@ -691,6 +707,11 @@ def main(argv):
         problem = guest_problem(a.vm_dir, a.qemu_status, a.timeout)
         if problem:
             print(problem)
+    elif a.cmd == 'boot-failure':
+        splat = boot_failure(a.vm_dir)
+        if not splat:
+            return 1
+        print(splat)
     elif a.cmd == 'console-tail':
         for line in console_tail(a.vm_dir, a.prefix):
             print(line)

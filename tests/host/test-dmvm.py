@@ -273,6 +273,23 @@ with tempfile.TemporaryDirectory() as tmp:
     write(f'{vm}/status', 'exit 0\n')
     ok(dmvm.guest_problem(vm, 0, '1500') == '', 'problem: a guest that reported its exit is none')
 
+    # boot-failure: a splat before the suite's kernel-log mark, no end
+    # reported (tools/vm boots again); not once the mark or an end is there.
+    boot_log = ['[    1.0] Linux version 6.1', '[    6.8] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x11a/0x270\r',
+                '[    6.9] Call Trace:', '[   86.0] dmvm-init: root ready']
+    write(f'{vm}/console.log', '\n'.join(boot_log) + '\n')
+    write(f'{vm}/status', '')
+    ok(dmvm.boot_failure(vm) == 'BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x11a/0x270',
+       'boot-failure: a splat before the mark, nothing reported', dmvm.boot_failure(vm))
+    write(f'{vm}/console.log', '\n'.join(boot_log) + f'\n[   90.0] {dmvm.KMSG_MARK}\n')
+    ok(dmvm.boot_failure(vm) == '', 'boot-failure: none once the suite marked the kernel log')
+    write(f'{vm}/console.log', '\n'.join(boot_log[:1] + boot_log[3:]) + '\n')
+    ok(dmvm.boot_failure(vm) == '', 'boot-failure: none without a splat')
+    write(f'{vm}/console.log', '\n'.join(boot_log) + '\n')
+    write(f'{vm}/status', 'exit 0\n')
+    ok(dmvm.boot_failure(vm) == '', 'boot-failure: none when the guest reported its end')
+
+    write(f'{vm}/console.log', '\n'.join(panic_log[:62]) + '\n[   10.0] dmvm: end test-mm, status 0, 1 s\n' + '[   11.0] more\n' * 50)
     tail = dmvm.console_tail(vm, '# ')
     ok(tail[0] == '# first kernel splat (console log lines 62-86):' and
        tail[1] == '#   [    9.5] BUG: kernel NULL pointer dereference, address: 0' and
