@@ -508,10 +508,7 @@ int main(int argc, char **argv)
 			t0 = now_ns();
 			for (int i = 0; i < next_calls; i++) {
 				dmt_version(o->s.sfd, &abi);
-				if (have_movsb())
-					copy_movsb(ext2, ext, (size_t)ext_count * sizeof(*ext));
-				else
-					memcpy(ext2, ext, (size_t)ext_count * sizeof(*ext));
+				copy_primitive(ext2, ext, (size_t)ext_count * sizeof(*ext));
 			}
 			put(&floor_us, "fastpath", "extents_floor", max / MIB, "us_per_call",
 			    (now_ns() - t0) / 1e3 / next_calls);
@@ -527,7 +524,7 @@ int main(int argc, char **argv)
 		row_note(w, "extent form: %u records of 16 B per call (%d calls per sample); per-page form below",
 			 ext_count, next_calls);
 		snprintf(what, sizeof(what), "3b floor: VERSION + %s of %u records",
-			 have_movsb() ? "rep movsb" : "memcpy", ext_count);
+			 copy_primitive_name(), ext_count);
 		w = add_row("3b", what, "IOC_VERSION", "us/call", &floor_us, &ver_us,
 			    median(&floor_us) / median(&ver_us), GOAL_NONE, 0);
 		row_note(w, "what any call returning these %zu bytes costs at least here: the extent form is %.1fx this floor",

@@ -88,7 +88,6 @@ uint8_t *map_at(size_t len, size_t skew, int prot, int flags, int fd)
 	return at;
 }
 
-
 bool have_movsb(void)
 {
 #if defined(__x86_64__)
@@ -109,4 +108,17 @@ void copy_movsb(void *dst, const void *src, size_t len)
 	(void)dst; (void)src; (void)len;
 	die("rep movsb: not x86-64");
 #endif
+}
+
+void copy_primitive(void *dst, const void *src, size_t len)
+{
+	if (have_movsb())
+		copy_movsb(dst, src, len);
+	else
+		memcpy(dst, src, len);
+}
+
+const char *copy_primitive_name(void)
+{
+	return have_movsb() ? "rep movsb" : "memcpy";
 }

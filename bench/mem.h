@@ -24,5 +24,9 @@ bool have_movsb(void);
 /* Copy with one `rep movsb` (the primitive the kernel's user copies use
  * with ERMS); dies where have_movsb() is false. */
 void copy_movsb(void *dst, const void *src, size_t len);
+/* The copy primitive of this machine's kernel user copies: copy_movsb()
+ * where there is one, else memcpy(); and its name for a row. */
+void copy_primitive(void *dst, const void *src, size_t len);
+const char *copy_primitive_name(void);
 
 #endif
