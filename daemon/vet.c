@@ -247,6 +247,23 @@ static int pidfd_alive(int pidfd)
 	return -errno;
 }
 
+/* The daemon ran short of fds or memory: the answer is not known yet, and
+ * it is not "no file system". */
+static bool out_of_resources(int r)
+{
+	return r == -EMFILE || r == -ENFILE || r == -ENOMEM;
+}
+
+/* A vetting error for @r of vet_fd_mount() or fd_on_mount(). */
+static int mount_error(int r, sd_bus_error *error)
+{
+	if (out_of_resources(r))
+		return sd_bus_error_set_errnof(error, -r,
+					       "finding the file's mount in procfs: %m; try again later");
+	return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
+				 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
+}
+
 int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret)
 {
 	_cleanup_free_ char *fdinfo = NULL;
@@ -277,10 +294,14 @@ int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret)
 				break;
 			snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)caller_pid);
 			mfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+			if (mfd < 0 && out_of_resources(-errno))
+				return -errno;
 			if (mfd < 0 || pidfd_alive(caller_pidfd) < 0)
 				break;
 			r = read_fd(mfd, &mountinfo);
 		}
+		if (out_of_resources(r))
+			return r;
 		if (r < 0)
 			continue;
 		if (vet_mountinfo_mount(mountinfo, mnt_id, ret) == 0)
@@ -359,9 +380,9 @@ int vet_precheck(int fd, uint64_t offset, uint64_t length, bool write, sd_bus_er
 		return r;
 	/* Only the fd's link here: the type, from mountinfo, is decided on
 	 * the thread (vet_call()). */
-	if (fd_on_mount(fd) < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
-					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
+	r = fd_on_mount(fd);
+	if (r < 0)
+		return mount_error(r, error);
 	return 0;
 }
 
@@ -503,8 +524,7 @@ int vet_call(VetCache *cache, const VetCall *call, VetReport *rep, sd_bus_error 
 	/* procfs only: nothing here reaches the file's server. */
 	r = vet_fd_mount(call->fd, call->caller_pid, call->caller_pidfd, &m);
 	if (r < 0)
-		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
-					 "the file is on no file system the broker can see (a pipe, a memfd, or a mount namespace of its own): refused");
+		return mount_error(r, error);
 	if (!vet_mount_allowed(&m, call->allow_fs, &why))
 		return sd_bus_error_setf(error, DXM_ERROR_UNSUPPORTED_FS,
 					 "the file is on a %s file system, which cannot be DAX or local page cache: %s",

@@ -94,7 +94,9 @@ int vet_mountinfo_mount(const char *text, int mnt_id, VetMount *ret);
  * cannot redirect the read). Mount ids are unique across namespaces. No
  * call reaches the file system, but reading mountinfo costs time in the
  * number of mounts, which any user can raise (fusermount3): never on the
- * loop. 0; -ENOENT if no mountinfo lists the mount; other -errno. */
+ * loop. 0; -ENOENT if no mountinfo lists the mount; -EMFILE, -ENFILE or
+ * -ENOMEM when the daemon could not look (vet_call() answers that errno,
+ * not UnsupportedFileSystem); other -errno. */
 int vet_fd_mount(int fd, pid_t caller_pid, int caller_pidfd, VetMount *ret);
 
 /* May files on mount @m be vetted, given AllowFileSystems @extra? The
