@@ -21,7 +21,13 @@ static int __init dxm_init(void)
 {
 	int ret;
 
-	dxm_wq = alloc_workqueue("daxmirror", 0, 0);
+	/*
+	 * Unbound: its items (strips of revoked sessions, unmap checks)
+	 * want no particular CPU. 7.3 warns at a workqueue that says neither
+	 * WQ_PERCPU (6.12.y has it by backport, 6.1 not) nor WQ_UNBOUND
+	 * (every kernel has it).
+	 */
+	dxm_wq = alloc_workqueue("daxmirror", WQ_UNBOUND, 0);
 	if (!dxm_wq)
 		return -ENOMEM;
 	dxm_control_init();

@@ -533,8 +533,12 @@ static unsigned long dxm_page_pte_flags(unsigned long hpfn,
 		flags |= DXM_PTE_WRITE;
 	if (is_zone_device_page(page)) {
 		flags |= DXM_PTE_ZONE_DEVICE;
-		/* fsdax only: grants are regular files (device-dax is not). */
-		if (page->pgmap->type == MEMORY_DEVICE_FS_DAX)
+		/*
+		 * A mirror holds one file (dxm_policy_check()), so a device
+		 * page of a mirror of a DAX file is that file's fsdax page;
+		 * no need of the page's pgmap, which 6.14 moved to the folio.
+		 */
+		if (m->backing & DAXMIRROR_BACKING_DAX)
 			flags |= DXM_PTE_DAX;
 	}
 	return flags;
