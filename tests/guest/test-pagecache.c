@@ -49,6 +49,8 @@ static void g_pagecache(const void *arg)
 	uint8_t buf[FILE_PAGES * DMT_PAGE], want[FILE_PAGES * DMT_PAGE];
 	struct daxmirror_mirror_info mi;
 	struct dmt_snap sn, cut;
+	uint8_t large[MAP_PAGES];
+	size_t kept_large = 0;
 	uint8_t *p;
 	uint64_t mid = 0;
 	struct stat st;
@@ -126,17 +128,26 @@ static void g_pagecache(const void *arg)
 	/* Clean pages with read entries: writeback cannot race with the
 	 * truncate below and write-protect (invalidate) the kept pages. */
 	if (fsync(f.fd) < 0 || dmt_fault(s.sfd, p, mlen, 0) < 0 ||
+	    dmt_pages_in_large_folio(p, mlen, large) < 0 ||
 	    ftruncate(f.fd, (off_t)(flen - CUT_PAGES * DMT_PAGE)) < 0) {
-		tap_fail_rest("fsync/FAULT/ftruncate: %s", tap_errname(errno));
+		tap_fail_rest("fsync/FAULT/kpageflags/ftruncate: %s", tap_errname(errno));
 		return;
 	}
+	/*
+	 * A kept page in a large folio (ext4's page cache has them since
+	 * 6.16; 7.3 here) may lose its entry too: the kernel splits or
+	 * unmaps the folio the cut runs through, and notifies its range. A
+	 * page in a small folio must keep its entry.
+	 */
+	for (size_t i = 0; i < MAP_PAGES - CUT_PAGES; i++)
+		kept_large += large[i];
 	r = dmt_snap_summary(s.sfd, p, mlen - CUT_PAGES * DMT_PAGE, &sn);
 	if (r == 0)
 		r = dmt_snap_summary(s.sfd, p + mlen - CUT_PAGES * DMT_PAGE,
 				     CUT_PAGES * DMT_PAGE, &cut);
-	if (!tap_ok(r == 0 && cut.none == CUT_PAGES && sn.none == 0,
-		    "%s: truncate by %d pages drops exactly their entries", name,
-		    CUT_PAGES)) {
+	if (!tap_ok(r == 0 && cut.none == CUT_PAGES && sn.none <= kept_large,
+		    "%s: truncate by %d pages drops their entries; of the kept pages only those in large folios may lose theirs (%zu in large folios, %zu lost)",
+		    name, CUT_PAGES, kept_large, r == 0 ? (size_t)sn.none : 0)) {
 		dmt_snap_diag("kept range", &sn);
 		dmt_snap_diag("truncated range", &cut);
 	}

@@ -1,6 +1,6 @@
 /* procfs.h - what tests read from /proc and /sys: a named mapping in
  * /proc/self/maps, a field of /proc/self/smaps, CPU presence from
- * /proc/self/pagemap, the THP mode. */
+ * /proc/self/pagemap, large folios from /proc/kpageflags, the THP mode. */
 #ifndef DMT_PROCFS_H
 #define DMT_PROCFS_H
 
@@ -16,6 +16,10 @@ long dmt_smaps_kb(const void *addr, const char *field);
 /* For each page of [addr, addr + len): 1 if /proc/self/pagemap says the
  * CPU page table maps it (bit 63, present), else 0. 0 or -errno. */
 int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present);
+/* For each page of [addr, addr + len): 1 if it is mapped and its folio is
+ * large (KPF_COMPOUND_HEAD or _TAIL in /proc/kpageflags, by the PFN in
+ * /proc/self/pagemap: root only), else 0. 0 or -errno. */
+int dmt_pages_in_large_folio(const void *addr, size_t len, uint8_t *large);
 /* The selected mode of /sys/kernel/mm/transparent_hugepage/enabled
  * ("always", "madvise", "never") into @buf; 0 or -errno. */
 int dmt_thp_mode(char *buf, size_t len);
