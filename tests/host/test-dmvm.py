@@ -285,6 +285,11 @@ with tempfile.TemporaryDirectory() as tmp:
     ok(dmvm.boot_failure(vm) == '', 'boot-failure: none once the suite marked the kernel log')
     write(f'{vm}/console.log', '\n'.join(boot_log[:1] + boot_log[3:]) + '\n')
     ok(dmvm.boot_failure(vm) == '', 'boot-failure: none without a splat')
+    write(f'{vm}/console.log', '\n'.join(boot_log[:1]) + '\n[   20.0] daxmirror: ABI 1 ready\n' +
+          '\n'.join(boot_log[1:]) + '\n')
+    ok(dmvm.boot_failure(vm) == '', 'boot-failure: none once the module has spoken (systemd guest)')
+    write(f'{vm}/console.log', '\n'.join(boot_log[:3]) + '\n[    7.0] Modules linked in: daxmirror(OE) xfs\n')
+    ok(dmvm.boot_failure(vm) == '', 'boot-failure: none when the oops lists the module')
     write(f'{vm}/console.log', '\n'.join(boot_log) + '\n')
     write(f'{vm}/status', 'exit 0\n')
     ok(dmvm.boot_failure(vm) == '', 'boot-failure: none when the guest reported its end')
