@@ -170,7 +170,7 @@ static void fs_cases(void)
 			}
 		}
 		tap_ok(streq(n, "System.Error.EMFILE"),
-		       "out of fds while reading mountinfo: System.Error.EMFILE, not UnsupportedFileSystem (%s)", n);
+		       "out of fds while reading procfs (fdinfo, mountinfo): System.Error.EMFILE, not UnsupportedFileSystem (%s)", n);
 	}
 	{
 		const char *n = call(fd, 0, 4096, "sysfs proc");

@@ -1174,7 +1174,7 @@ static bool task_exiting(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return true;
+		return false;	/* not reaped yet: the file is there until then */
 	ok = fgets(line, sizeof(line), f) != NULL;
 	fclose(f);
 	p = ok ? strrchr(line, ')') : NULL;
