@@ -92,25 +92,24 @@ int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present)
 	return 0;
 }
 
-int dmt_pages_in_large_folio(const void *addr, size_t len, uint8_t *large)
+int dmt_page_folios(const void *addr, size_t len, uint64_t *pfn, uint8_t *kind)
 {
 	_cleanup_close_ int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	const uint64_t compound = (1ULL << 15) | (1ULL << 16); /* KPF_COMPOUND_HEAD, _TAIL */
+	const uint64_t head = 1ULL << 15, tail = 1ULL << 16; /* KPF_COMPOUND_HEAD, _TAIL */
 	off_t off = (off_t)((uintptr_t)addr / 4096 * 8);
 
 	if (pm < 0 || kf < 0)
 		return -errno;
 	for (size_t i = 0; i < len / 4096; i++) {
-		uint64_t ent, flags = 0, pfn;
+		uint64_t ent, flags = 0;
 
 		if (pread(pm, &ent, 8, off + (off_t)(i * 8)) != 8)
 			return -EIO;
-		pfn = ent & ((1ULL << 55) - 1);
-		if ((ent >> 63) && pfn &&
-		    pread(kf, &flags, 8, (off_t)(pfn * 8)) != 8)
+		pfn[i] = (ent >> 63) ? ent & ((1ULL << 55) - 1) : 0;
+		if (pfn[i] && pread(kf, &flags, 8, (off_t)(pfn[i] * 8)) != 8)
 			return -EIO;
-		large[i] = (flags & compound) != 0;
+		kind[i] = (flags & head) ? DMT_FOLIO_HEAD : (flags & tail) ? DMT_FOLIO_TAIL : DMT_FOLIO_SMALL;
 	}
 	return 0;
 }

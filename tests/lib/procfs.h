@@ -16,10 +16,11 @@ long dmt_smaps_kb(const void *addr, const char *field);
 /* For each page of [addr, addr + len): 1 if /proc/self/pagemap says the
  * CPU page table maps it (bit 63, present), else 0. 0 or -errno. */
 int dmt_pagemap_present(const void *addr, size_t len, uint8_t *present);
-/* For each page of [addr, addr + len): 1 if it is mapped and its folio is
- * large (KPF_COMPOUND_HEAD or _TAIL in /proc/kpageflags, by the PFN in
- * /proc/self/pagemap: root only), else 0. 0 or -errno. */
-int dmt_pages_in_large_folio(const void *addr, size_t len, uint8_t *large);
+/* For each page of [addr, addr + len): its PFN from /proc/self/pagemap
+ * (0 when not mapped; root only) and whether /proc/kpageflags says it is
+ * the head or a tail page of a large folio, or neither. 0 or -errno. */
+enum { DMT_FOLIO_SMALL, DMT_FOLIO_HEAD, DMT_FOLIO_TAIL };
+int dmt_page_folios(const void *addr, size_t len, uint64_t *pfn, uint8_t *kind);
 /* The selected mode of /sys/kernel/mm/transparent_hugepage/enabled
  * ("always", "madvise", "never") into @buf; 0 or -errno. */
 int dmt_thp_mode(char *buf, size_t len);
