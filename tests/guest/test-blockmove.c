@@ -751,7 +751,10 @@ static void punch_loop(const struct fs *fs, struct dmt_session *s,
 	atomic_store(&rd.stop, true);
 	pthread_join(th, NULL);
 
-	if (!tap_ok(r == 0 && waited && rd.err == 0 && rd.reads >= 2 * NPUNCH,
+	/* One READ begun after each punch returned, and one after the last:
+	 * what the waits above guarantee; more is the scheduler's (15 of 16
+	 * once on 7.3 beside another guest, and "2 per punch" failed). */
+	if (!tap_ok(r == 0 && waited && rd.err == 0 && rd.reads >= NPUNCH + 1,
 		    "%s: %zu hole punches (2M blocks, page runs, sub-page) while a thread device-READs 16 MiB in a loop",
 		    fs->name, NPUNCH))
 		tap_diag("punch/fill %s, reader %s, %u reads, waits %s", tap_errname(-r),
