@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
@@ -286,6 +287,20 @@ static void raise_fd_limit(void)
 		log_warning_errno(-errno, "raising the soft limit of open files: %m");
 }
 
+/*
+ * No transparent huge pages for the daemon. Its memory is small and
+ * scattered; under THP "always" each pool thread's 8 MiB stack, touched
+ * once, can take a whole 2 MiB page (seen: five such stacks, 10 MiB of RSS
+ * after a 200-client burst, held for the daemon's life, which no
+ * malloc_trim() gives back). The flag is per mm: it covers the threads
+ * started later.
+ */
+static void no_huge_pages(void)
+{
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+		log_warning_errno(-errno, "turning transparent huge pages off: %m");
+}
+
 int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 {
 	Context ctx = {
@@ -304,6 +319,7 @@ int daemon_main(int argc, char **argv, const KernelOps *kernel_ops)
 		return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	config_init_defaults(&ctx.config);
 	raise_fd_limit();
+	no_huge_pages();
 	fdstore_init(&ctx);
 	r = dxm_bus_errors_register();
 	if (r < 0) {
