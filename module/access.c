@@ -333,12 +333,14 @@ static void dxm_snapshot_chunk(struct dxm_session *s, unsigned long first,
 			       unsigned long n, u8 *out)
 {
 	unsigned long end = first + n, index, stop, base;
+	unsigned long addr = first << PAGE_SHIFT;
 	struct dxm_mirror *m;
 	void *pte;
 
 	lockdep_assert_held_read(&s->lock);
 	memset(out, DAXMIRROR_SNAP_NONE, n);
-	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
+	/* The mirrors overlapping the chunk, in address order. */
+	while ((m = mt_find(&s->mirror_mt, &addr, (end << PAGE_SHIFT) - 1))) {
 		index = max(first, m->start >> PAGE_SHIFT);
 		stop = min(end, m->end >> PAGE_SHIFT);
 		if (index >= stop)
@@ -434,6 +436,25 @@ static void *dxm_extent_find(struct xa_state *xas, unsigned long max)
 }
 
 /*
+ * The entry after the one @xas is at, up to key @max: the neighbouring
+ * slot first (xas_next() stays in the node: a dense level, such as the
+ * 2 MiB level of a PMD-mapped range, costs a slot read per entry), a
+ * search only across a hole. Nothing changes the level meanwhile (the
+ * caller holds the page-table lock), so no retry entry can be met.
+ */
+static void *dxm_extent_next(struct xa_state *xas, unsigned long max)
+{
+	void *pte;
+
+	if (xas->xa_index < max) {
+		pte = xas_next(xas);
+		if (xa_is_value(pte))
+			return pte;
+	}
+	return dxm_extent_find(xas, max);
+}
+
+/*
  * Records of the entries covering pages [*@index, @last], at most @max,
  * into @out in increasing start order: the levels are merged (entries of
  * different levels never overlap). A huge entry covering *@index is
@@ -481,7 +502,7 @@ static unsigned int dxm_extents_batch(struct dxm_session *s,
 			       ~DAXMIRROR_SNAP_ORDER_MASK;
 		n++;
 		*index = start + (1UL << o);
-		pte[best] = dxm_extent_find(&xas[best], last >> o);
+		pte[best] = dxm_extent_next(&xas[best], last >> o);
 	}
 	*more = best >= 0;
 	return n;

@@ -24,7 +24,11 @@
  *   revoke or close). Only the client's own calls take it: no control-node
  *   call ever waits on it.
  *   SNAPSHOT_EXTENTS does not take it: it reads the table under the
- *   page-table lock and RCU alone.
+ *   page-table lock and RCU alone. Nor does a FAULT of a mirror its
+ *   entries already cover (RCU and the per-mirror counters, see
+ *   dxm_fault_fast()): only a FAULT with work to do takes it.
+ *     -> the maple tree's lock of dxm_session.mirror_mt (spinlock, inside
+ *        mtree_insert_range()/mtree_erase(); lookups take RCU)
  *     -> mm->mmap_lock (read)
  *       -> device page-table lock: dxm_session.pt.lock (rwlock): read
  *          by device accesses and the control node's reads, written by
@@ -35,7 +39,11 @@
  *
  * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU
  * and the page-table lock for reading: the mirror list is an RCU list,
- * mirrors are freed after a grace period. REVOKE marks the session revoked
+ * mirrors are freed after a grace period. Mirrors are found by address in
+ * dxm_session.mirror_mt (a maple tree in RCU mode: the range [start, end)
+ * maps to the mirror) and by id in dxm_session.mirror_ids (an xarray), so
+ * no device access or MIRROR_REMOVE walks the list, however many mirrors
+ * a session has; the list is for listing in id order. REVOKE marks the session revoked
  * under the page-table lock for writing, at once whatever the mirrors'
  * size; device accesses check the mark under the same lock before they
  * store an entry or touch a page, so none uses the table after REVOKE
@@ -56,6 +64,7 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/maple_tree.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -246,8 +255,11 @@ struct dxm_session {
 	struct rw_semaphore lock;	/* accesses vs shape changes */
 	bool stripped;
 	bool mn_registered;
-	struct list_head mirrors;
+	struct list_head mirrors;	/* by id, for listing (RCU) */
+	struct maple_tree mirror_mt;	/* by address range (RCU) */
+	struct xarray mirror_ids;	/* by id */
 	u32 nr_mirrors;
+	u32 nr_released;		/* released, not destroyed (pt.lock) */
 	u64 mirrored_pages;
 	u64 next_mirror_id;
 	struct mmu_notifier mn;

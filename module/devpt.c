@@ -179,13 +179,14 @@ static unsigned long dxm_pt_erase_level(struct dxm_pt *pt,
 		m->entries[l]--;
 		pt->nr[l]--;
 		pages += 1UL << order;
+		/* Per entry: a lockless reader never sees dropped ones counted. */
+		WRITE_ONCE(m->pages, m->pages - (1UL << order));
 		if (dxm_pte_flags(pte) & DXM_PTE_WRITE)
-			m->wpages -= 1UL << order;
+			WRITE_ONCE(m->wpages, m->wpages - (1UL << order));
 		if (!--*budget)
 			break;
 	}
 	xas_unlock(&xas);
-	m->pages -= pages;
 	return pages;
 }
 
@@ -257,12 +258,12 @@ int dxm_pt_set(struct dxm_pt *pt, struct dxm_pt_cursor *cur,
 	}
 	cur->next[l] = (index >> order) + 1;
 	if (old && (dxm_pte_flags(old) & DXM_PTE_WRITE))
-		m->wpages -= 1UL << order;
+		WRITE_ONCE(m->wpages, m->wpages - (1UL << order));
 	if (dxm_pte_flags(pte) & DXM_PTE_WRITE)
-		m->wpages += 1UL << order;
+		WRITE_ONCE(m->wpages, m->wpages + (1UL << order));
 	if (!old) {
 		m->entries[l]++;
-		m->pages += 1UL << order;
+		WRITE_ONCE(m->pages, m->pages + (1UL << order));
 		pt->nr[l]++;
 	}
 	return 0;

@@ -272,6 +272,19 @@ void dxm_session_changed(struct dxm_session *s)
 }
 
 /*
+ * @m's VMAs or mm went away: device accesses fail with ENOENT from now on,
+ * and the next MIRROR_ADD reaps it. Caller holds the page-table lock for
+ * writing.
+ */
+static void dxm_mirror_mark_released(struct dxm_session *s,
+				     struct dxm_mirror *m)
+{
+	lockdep_assert_held_write(&s->pt.lock);
+	WRITE_ONCE(m->released, true);
+	s->nr_released++;
+}
+
+/*
  * The interval notifier: drop the device entries of the invalidated part
  * of the mirror. Takes only spinning locks, so it is safe for
  * non-blockable ranges and always succeeds. A blockable one drops the
@@ -299,11 +312,11 @@ static bool dxm_invalidate(struct mmu_interval_notifier *mni,
 					 mmu_notifier_range_blockable(range));
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
-		WRITE_ONCE(m->released, true);
+		dxm_mirror_mark_released(s, m);
 		mm_released = true;
 	} else if (range->event == MMU_NOTIFY_UNMAP && !m->released) {
 		if (range->start <= m->start && range->end >= m->end) {
-			WRITE_ONCE(m->released, true);
+			dxm_mirror_mark_released(s, m);
 			mirror_released = true;
 		} else {
 			/* Part of it: the rest may be gone already. */
@@ -359,7 +372,7 @@ static void dxm_mirror_unmap_check(struct work_struct *work)
 
 	write_lock(&s->pt.lock);
 	if (!m->released) {
-		WRITE_ONCE(m->released, true);
+		dxm_mirror_mark_released(s, m);
 		released = true;
 	}
 	write_unlock(&s->pt.lock);
@@ -374,35 +387,34 @@ static const struct mmu_interval_notifier_ops dxm_mirror_ops = {
 	.invalidate = dxm_invalidate,
 };
 
-/* The live mirror containing @addr, or NULL. Caller holds s->lock. */
+/*
+ * The live mirror containing @addr, or NULL: one maple-tree walk, however
+ * many mirrors the session has. Caller holds s->lock (it keeps the mirror)
+ * or RCU (the mirror's memory stays until a grace period after its
+ * destruction).
+ */
 struct dxm_mirror *dxm_mirror_find(struct dxm_session *s, unsigned long addr)
 {
 	struct dxm_mirror *m;
 
-	lockdep_assert_held(&s->lock);
-	list_for_each_entry_rcu(m, &s->mirrors, node, lockdep_is_held(&s->lock)) {
-		if (addr < m->start || addr >= m->end)
-			continue;
-		/*
-		 * Set once, under the page-table lock, by the invalidation;
-		 * a stale "live" here only means the fault that follows
-		 * finds the range unmapped, or the copy step sees it.
-		 */
-		return READ_ONCE(m->released) ? NULL : m;
-	}
-	return NULL;
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held() && !lockdep_is_held(&s->lock),
+			 "mirror lookup without s->lock or RCU");
+	m = mtree_load(&s->mirror_mt, addr);
+	/*
+	 * Set once, under the page-table lock, by the invalidation; a stale
+	 * "live" here only means the fault that follows finds the range
+	 * unmapped, or the copy step sees it.
+	 */
+	return m && !READ_ONCE(m->released) ? m : NULL;
 }
 
 static bool dxm_mirror_overlaps(struct dxm_session *s, unsigned long start,
 				unsigned long end)
 {
-	struct dxm_mirror *m;
+	unsigned long index = start;
 
 	lockdep_assert_held_write(&s->lock);
-	list_for_each_entry(m, &s->mirrors, node)
-		if (start < m->end && m->start < end)
-			return true;
-	return false;
+	return mt_find(&s->mirror_mt, &index, end - 1);
 }
 
 /*
@@ -414,8 +426,14 @@ static void dxm_mirror_reap(struct dxm_session *s)
 {
 	struct dxm_mirror *m, *tmp;
 	bool released;
+	u32 pending;
 
 	lockdep_assert_held_write(&s->lock);
+	read_lock(&s->pt.lock);
+	pending = s->nr_released;
+	read_unlock(&s->pt.lock);
+	if (!pending)
+		return;		/* the usual case: no walk of all mirrors */
 	list_for_each_entry_safe(m, tmp, &s->mirrors, node) {
 		read_lock(&s->pt.lock);
 		released = m->released;
@@ -423,6 +441,23 @@ static void dxm_mirror_reap(struct dxm_session *s)
 		if (released)
 			dxm_mirror_destroy(s, m);
 	}
+}
+
+/*
+ * Take @m out of the address and id indexes; cannot fail. In RCU mode the
+ * maple tree allocates even to erase (nodes are replaced, not edited), and
+ * mtree_erase() gives up silently when that allocation fails, which would
+ * leave a pointer to a mirror about to be freed: store NULL over its range
+ * with __GFP_NOFAIL instead. Erasing from the xarray allocates nothing.
+ */
+static void dxm_mirror_unindex(struct dxm_session *s, struct dxm_mirror *m)
+{
+	MA_STATE(mas, &s->mirror_mt, m->start, m->end - 1);
+
+	mtree_lock(&s->mirror_mt);
+	WARN_ON_ONCE(mas_store_gfp(&mas, NULL, GFP_KERNEL | __GFP_NOFAIL));
+	mtree_unlock(&s->mirror_mt);
+	xa_erase(&s->mirror_ids, m->id);
 }
 
 /*
@@ -467,15 +502,34 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 		goto err_free;
 
 	/*
+	 * Index it before the notifier goes in, so nothing can fail once an
+	 * invalidation may have seen it (and queued its unmap check or
+	 * marked it released). From the tree insert on, a lockless FAULT
+	 * may find it: with no entry it answers nothing and waits for
+	 * s->lock, held here; so an undo frees it through RCU.
+	 */
+	m->id = s->next_mirror_id;
+	ret = xa_insert(&s->mirror_ids, m->id, m, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err_free;
+	ret = mtree_insert_range(&s->mirror_mt, start, end - 1, m,
+				 GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		xa_erase(&s->mirror_ids, m->id);
+		goto err_free;
+	}
+	/*
 	 * The VMAs may change before the notifier is in: harmless, every
 	 * device fault checks the policy again under the mmap lock.
 	 */
 	ret = mmu_interval_notifier_insert(&m->notifier, s->mm, start,
 					   end - start, &dxm_mirror_ops);
-	if (ret)
-		goto err_free;
-
-	m->id = s->next_mirror_id++;
+	if (ret) {
+		dxm_mirror_unindex(s, m);
+		kfree_rcu(m, rcu);
+		return ret;
+	}
+	s->next_mirror_id++;
 	list_add_tail_rcu(&m->node, &s->mirrors);
 	s->nr_mirrors++;
 	s->mirrored_pages += pages;
@@ -496,12 +550,15 @@ void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m)
 {
 	lockdep_assert_held_write(&s->lock);
 	list_del_rcu(&m->node);
+	dxm_mirror_unindex(s, m);
 	mmu_interval_notifier_remove(&m->notifier);
 	/* Nothing schedules it any more; it may requeue itself. */
 	cancel_delayed_work_sync(&m->unmap_check);
 	write_lock(&s->pt.lock);
 	dxm_mirror_erase(s, m, m->start >> PAGE_SHIFT,
 			 (m->end >> PAGE_SHIFT) - 1, true);
+	if (m->released)
+		s->nr_released--;
 	write_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
@@ -514,13 +571,11 @@ int dxm_mirror_remove(struct dxm_session *s, u64 id)
 	struct dxm_mirror *m;
 
 	lockdep_assert_held_write(&s->lock);
-	list_for_each_entry(m, &s->mirrors, node) {
-		if (m->id == id) {
-			dxm_mirror_destroy(s, m);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	m = xa_load(&s->mirror_ids, id);
+	if (!m || m->id != id)	/* the index is an unsigned long */
+		return -ENOENT;
+	dxm_mirror_destroy(s, m);
+	return 0;
 }
 
 static unsigned long dxm_page_pte_flags(unsigned long hpfn,

@@ -45,6 +45,8 @@ struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
 	s->max_pages = max_pages;
 	init_rwsem(&s->lock);
 	INIT_LIST_HEAD(&s->mirrors);
+	mt_init_flags(&s->mirror_mt, MT_FLAGS_USE_RCU);
+	xa_init(&s->mirror_ids);
 	s->mn.ops = &dxm_mm_ops;
 	INIT_DELAYED_WORK(&s->strip_work, dxm_session_strip_work);
 	spin_lock_init(&s->grant_lock);
@@ -63,7 +65,11 @@ static void dxm_session_free(struct kref *kref)
 	struct dxm_session *s = container_of(kref, struct dxm_session, kref);
 
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
+	WARN_ON_ONCE(!mtree_empty(&s->mirror_mt));
+	WARN_ON_ONCE(!xa_empty(&s->mirror_ids));
 	WARN_ON_ONCE(s->mn_registered);
+	mtree_destroy(&s->mirror_mt);
+	xa_destroy(&s->mirror_ids);
 	dxm_pt_destroy(&s->pt);
 	if (s->mm)
 		mmdrop(s->mm);
@@ -740,6 +746,54 @@ static long dxm_ioctl_mirror_remove(struct dxm_session *s, void __user *uarg)
 	return ret;
 }
 
+/* Copy in and validate a FAULT argument. */
+static long dxm_fault_arg(struct daxmirror_fault *a, void __user *uarg)
+{
+	if (copy_from_user(a, uarg, sizeof(*a)))
+		return -EFAULT;
+	if ((a->flags & ~DAXMIRROR_FAULT_WRITE) || a->pad ||
+	    !dxm_ioctl_zero(a->reserved, sizeof(a->reserved)))
+		return -EINVAL;
+	return dxm_check_range(a->addr, a->length);
+}
+
+/*
+ * FAULT's fast path, under RCU alone: a mirror whose entries cover all of
+ * it (per-mirror counters, read once) has nothing to fault, so the call
+ * returns 0 without the session lock, the page-table lock or any atomic
+ * read-modify-write. The answer is as true as the locked one: an
+ * invalidation or a REVOKE racing with it acts just after, as it could
+ * right after the locked check. dxm_session_may() has refused a revoked
+ * or exited session; a mirror without DAXMIRROR_MIRROR_WRITE never has
+ * writable entries, so a write fault of it is never "covered" here.
+ * -EAGAIN: not fully covered (or no live mirror); the locked path decides.
+ */
+static long dxm_fault_fast(struct dxm_session *s, void __user *uarg)
+{
+	struct daxmirror_fault a;
+	struct dxm_mirror *m;
+	unsigned long all;
+	long ret;
+	bool write;
+
+	ret = dxm_fault_arg(&a, uarg);
+	if (ret)
+		return ret;
+	write = a.flags & DAXMIRROR_FAULT_WRITE;
+	ret = -EAGAIN;
+	rcu_read_lock();
+	m = dxm_mirror_find(s, a.addr);
+	if (m && a.addr + a.length <= m->end) {
+		all = (m->end - m->start) >> PAGE_SHIFT;
+		if ((write ? READ_ONCE(m->wpages) : READ_ONCE(m->pages)) == all)
+			ret = 0;
+	}
+	rcu_read_unlock();
+	if (!ret)
+		dxm_stat_add(s, DXM_STAT_FAULT_CALLS, 1);
+	return ret;
+}
+
 /* Caller holds s->lock for reading. */
 static long dxm_ioctl_fault(struct dxm_session *s, void __user *uarg)
 {
@@ -749,12 +803,7 @@ static long dxm_ioctl_fault(struct dxm_session *s, void __user *uarg)
 	long ret;
 
 	lockdep_assert_held_read(&s->lock);
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if ((a.flags & ~DAXMIRROR_FAULT_WRITE) || a.pad ||
-	    !dxm_ioctl_zero(a.reserved, sizeof(a.reserved)))
-		return -EINVAL;
-	ret = dxm_check_range(a.addr, a.length);
+	ret = dxm_fault_arg(&a, uarg);
 	if (ret)
 		return ret;
 	m = dxm_mirror_find(s, a.addr);
@@ -832,6 +881,8 @@ struct dxm_session_cmd {
 	enum dxm_lock_class lock;
 	bool bound;
 	long (*fn)(struct dxm_session *s, void __user *uarg);
+	/* DXM_LOCK_ACCESS: answers without the lock, or -EAGAIN for @fn. */
+	long (*fast)(struct dxm_session *s, void __user *uarg);
 };
 
 static const struct dxm_session_cmd dxm_session_cmds[] = {
@@ -844,7 +895,8 @@ static const struct dxm_session_cmd dxm_session_cmds[] = {
 	  dxm_ioctl_mirror_add },
 	{ DAXMIRROR_IOC_MIRROR_REMOVE, DXM_LOCK_SHAPE, true,
 	  dxm_ioctl_mirror_remove },
-	{ DAXMIRROR_IOC_FAULT, DXM_LOCK_ACCESS, true, dxm_ioctl_fault },
+	{ DAXMIRROR_IOC_FAULT, DXM_LOCK_ACCESS, true, dxm_ioctl_fault,
+	  dxm_fault_fast },
 	{ DAXMIRROR_IOC_SNAPSHOT, DXM_LOCK_ACCESS, true, dxm_ioctl_snapshot },
 	{ DAXMIRROR_IOC_SNAPSHOT_EXTENTS, DXM_LOCK_NONE, true,
 	  dxm_ioctl_snapshot_extents },
@@ -890,6 +942,11 @@ static long dxm_access_ioctl(struct dxm_session *s,
 {
 	long ret;
 
+	if (c->fast && !dxm_session_may(s, c)) {
+		ret = c->fast(s, uarg);
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	if (down_read_killable(&s->lock))
 		return -EINTR;
 	ret = dxm_session_may(s, c);

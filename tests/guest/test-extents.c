@@ -368,6 +368,129 @@ static int busy_child(int sfd, uint64_t addr)
 	return (int)-extents(sfd, addr, DMT_PAGE, &e, 1, &n, &next);
 }
 
+/* 2 MiB entries over three xarray nodes of the 2 MiB level (64 slots
+ * each: keys 0-63, 64-127, 128-191 from a 128 MiB-aligned start), with
+ * holes: every 7th block and the blocks on both sides of the first node
+ * boundary dropped, then the whole middle node. The walk steps slot by
+ * slot inside a node and searches across holes and missing nodes; each
+ * layout must give exactly the present blocks, the same as the per-page
+ * SNAPSHOT, in one call and resumed with capacity 5. */
+#define WIDE_BLOCKS	192
+#define WIDE_LEN	(WIDE_BLOCKS * DMT_2M)
+
+static bool wide_check(int sfd, uint8_t *addr, const bool *gone,
+		       struct daxmirror_extent *ext, const char *what)
+{
+	uint64_t base = (uintptr_t)addr, next = 0;
+	uint32_t n = 0, want = 0, k = 0, total = 0;
+	unsigned int calls = 0;
+	bool ok;
+	long r;
+
+	for (unsigned int b = 0; b < WIDE_BLOCKS; b++)
+		want += !gone[b];
+	r = extents(sfd, base, WIDE_LEN, ext, MAX_REC, &n, &next);
+	ok = r == 0 && n == want && next == base + WIDE_LEN;
+	for (unsigned int b = 0; ok && b < WIDE_BLOCKS; b++) {
+		if (gone[b])
+			continue;
+		ok = ext[k].start == base + b * DMT_2M &&
+		     ext[k].order == DAXMIRROR_ORDER_2M;
+		k++;
+	}
+	if (!tap_ok(ok && agrees(sfd, addr, WIDE_LEN, ext, n),
+		    "%s: one 2 MiB record per present block (%u), equal to the per-page SNAPSHOT",
+		    what, want))
+		tap_diag("ret %s count %u (want %u), mismatch at record %u",
+			 tap_errname((int)-r), n, want, k);
+	r = extents_all(sfd, base, WIDE_LEN, ext, 5, &total, &calls);
+	ok = r == 0 && total == want && calls == (want + 4) / 5;
+	k = 0;
+	for (unsigned int b = 0; ok && b < WIDE_BLOCKS; b++)
+		if (!gone[b])
+			ok = ext[k++].start == base + b * DMT_2M;
+	if (!tap_ok(ok, "%s: capacity 5 resumes to the same %u records", what, want))
+		tap_diag("ret %s total %u calls %u", tap_errname((int)-r), total, calls);
+	return ok;
+}
+
+static void g_thp_wide(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	static struct daxmirror_extent ext[MAX_REC];
+	bool gone[WIDE_BLOCKS] = { false };
+	uint32_t n = 0, first = 0;
+	uint64_t next = 0;
+	char mode[32] = "";
+	uint8_t *a;
+	long huge, r;
+
+	(void)arg;
+	r = dmt_thp_mode(mode, sizeof(mode));
+	if (r < 0 || !strcmp(mode, "never")) {
+		tap_skip_rest("transparent hugepages are %s",
+			      r < 0 ? "not available" : "disabled (never)");
+		return;
+	}
+	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
+	    dmt_map_anon(&m, WIDE_LEN, 64 * DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
+		tap_fail_rest("setup failed: %s", strerror(errno));
+		return;
+	}
+	a = m.addr;
+	if (madvise(a, WIDE_LEN, MADV_HUGEPAGE) < 0) {
+		tap_skip_rest("madvise(MADV_HUGEPAGE): %s", tap_errname(errno));
+		return;
+	}
+	memset(a, 0x44, WIDE_LEN);
+	huge = dmt_smaps_kb(a, "AnonHugePages");
+	if (huge < (long)(WIDE_LEN >> 10)) {
+		tap_skip_rest("the kernel gave %ld kB of huge pages, not %zu (THP mode %s)",
+			      huge, (size_t)(WIDE_LEN >> 10), mode);
+		return;
+	}
+	r = dmt_mirror_add(s.sfd, a, WIDE_LEN, 0, NULL);
+	if (r == 0)
+		r = dmt_fault(s.sfd, a, WIDE_LEN, 0);
+	if (r < 0) {
+		tap_fail_rest("MIRROR_ADD/FAULT: %s", tap_errname((int)-r));
+		return;
+	}
+	wide_check(s.sfd, a, gone, ext, "192 blocks, no hole");
+
+	r = extents(s.sfd, (uintptr_t)(a + DMT_2M), 4 * DMT_2M, ext, MAX_REC, &n, &next);
+	if (!tap_ok(r == 0 && n == 4 && ext[0].start == (uintptr_t)(a + DMT_2M) &&
+		    ext[3].start == (uintptr_t)(a + 4 * DMT_2M) &&
+		    next == (uintptr_t)(a + 5 * DMT_2M),
+		    "blocks 1-4 of a dense run: 4 records, none past the range"))
+		tap_diag("ret %s count %u next 0x%llx", tap_errname((int)-r), n,
+			 (unsigned long long)next);
+
+	for (unsigned int b = 0; b < WIDE_BLOCKS; b++)
+		gone[b] = b % 7 == 0 || b == 63 || b == 64 || b == WIDE_BLOCKS - 1;
+	for (unsigned int b = 0; b < WIDE_BLOCKS; b++)
+		if (gone[b])
+			madvise(a + b * DMT_2M, DMT_2M, MADV_DONTNEED);
+	wide_check(s.sfd, a, gone, ext, "every 7th block and blocks 63, 64, 191 dropped");
+
+	for (unsigned int b = 64; b < 128; b++)
+		gone[b] = true;
+	madvise(a + 64 * DMT_2M, 64 * DMT_2M, MADV_DONTNEED);
+	wide_check(s.sfd, a, gone, ext, "and the whole middle node (blocks 64-127)");
+
+	for (unsigned int b = 70; b < WIDE_BLOCKS && !first; b++)
+		if (!gone[b])
+			first = b;
+	r = extents(s.sfd, (uintptr_t)(a + 70 * DMT_2M), WIDE_LEN - 70 * DMT_2M,
+		    ext, 1, &n, &next);
+	if (!tap_ok(r == 0 && n == 1 && ext[0].start == (uintptr_t)(a + first * DMT_2M) &&
+		    next == ext[0].start + DMT_2M,
+		    "a query starting in the missing node finds block %u first", first))
+		tap_diag("ret %s count %u start 0x%llx", tap_errname((int)-r), n,
+			 (unsigned long long)ext[0].start);
+}
+
 static void g_badinput(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
@@ -468,6 +591,7 @@ int main(void)
 		{ "extents of anonymous 4 KiB entries", 6, g_anon, NULL },
 		{ "extents of THP entries", 3, g_thp, NULL },
 		{ "extents of PMD-mapped DAX entries", 6, g_dax, NULL },
+		{ "2 MiB extents across xarray nodes and holes", 8, g_thp_wide, NULL },
 		{ "bad input", 18, g_badinput, NULL },
 	};
 
