@@ -531,6 +531,7 @@ static void dxm_session_op_stats(struct dxm_session *s,
 		st->walk_ns += READ_ONCE(o->v[DXM_STAT_WALK_NS]);
 		st->lock_ns += READ_ONCE(o->v[DXM_STAT_LOCK_NS]);
 		st->update_ns += READ_ONCE(o->v[DXM_STAT_UPDATE_NS]);
+		st->populate_ns += READ_ONCE(o->v[DXM_STAT_POPULATE_NS]);
 	}
 }
 

@@ -209,6 +209,10 @@ struct daxmirror_session_list {
  * @lock_ns:		time spent waiting for the device page-table lock to
  *			store fault results
  * @update_ns:		time spent storing entries under that lock
+ * @populate_ns:	time spent populating the device table, all of it: the
+ *			three above, every retry, the pfn array's allocation
+ *			and the loop around them (not the ioctl's entry, the
+ *			session lock nor a covered range's answer)
  * @reserved:		0
  */
 struct daxmirror_stats {
@@ -224,7 +228,8 @@ struct daxmirror_stats {
 	__u64 walk_ns;
 	__u64 lock_ns;
 	__u64 update_ns;
-	__u64 reserved[2];
+	__u64 populate_ns;
+	__u64 reserved[1];
 };
 
 /**

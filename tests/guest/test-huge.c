@@ -58,8 +58,17 @@ static void g_split(const void *arg)
 	/* A second FAULT of the covered mirror must not walk the CPU tables. */
 	{
 		struct daxmirror_session_info before, after;
+		struct daxmirror_stats *st = &before.stats;
 
+		/* The prefetch's timers: the whole holds its phases. */
 		r = dmt_session_info(s.sfd, 0, &before);
+		if (!tap_ok(r == 0 && st->walk_ns > 0 && st->update_ns > 0 &&
+			    st->populate_ns >= st->walk_ns + st->lock_ns + st->update_ns,
+			    "populate_ns of the prefetch holds its walk, lock and update phases"))
+			tap_diag("ret %s: populate %llu walk %llu lock %llu update %llu ns",
+				 tap_errname(-r), (unsigned long long)st->populate_ns,
+				 (unsigned long long)st->walk_ns, (unsigned long long)st->lock_ns,
+				 (unsigned long long)st->update_ns);
 		if (r == 0)
 			r = dmt_fault(s.sfd, m.addr, LEN, 0);
 		if (r == 0)
@@ -67,11 +76,15 @@ static void g_split(const void *arg)
 		if (r == 0)
 			r = dmt_session_info(s.sfd, 0, &after);
 		if (!tap_ok(r == 0 && after.stats.range_faults == before.stats.range_faults &&
-			    after.stats.fault_calls == before.stats.fault_calls + 2,
-			    "FAULT of an already covered range answers from the device table (no hmm_range_fault)"))
-			tap_diag("ret %s range_faults %llu -> %llu", tap_errname(-r),
+			    after.stats.fault_calls == before.stats.fault_calls + 2 &&
+			    after.stats.populate_ns == before.stats.populate_ns,
+			    "FAULT of an already covered range answers from the device table (no hmm_range_fault, no population time)"))
+			tap_diag("ret %s range_faults %llu -> %llu populate_ns %llu -> %llu",
+				 tap_errname(-r),
 				 (unsigned long long)before.stats.range_faults,
-				 (unsigned long long)after.stats.range_faults);
+				 (unsigned long long)after.stats.range_faults,
+				 (unsigned long long)before.stats.populate_ns,
+				 (unsigned long long)after.stats.populate_ns);
 	}
 
 	/* Unmap one page in the middle of block 1. */
@@ -125,7 +138,7 @@ static void g_split(const void *arg)
 int main(void)
 {
 	const struct tap_group groups[] = {
-		{ "a 4 KiB munmap inside a 2 MiB DAX entry", 8, g_split, NULL },
+		{ "a 4 KiB munmap inside a 2 MiB DAX entry", 9, g_split, NULL },
 	};
 
 	if (geteuid() != 0)
