@@ -2,8 +2,10 @@
  * through libdaxmirror and print what it got; --prefault fills the device
  * page table in 64 MiB chunks (a progress bar on stderr when it is a
  * terminal), --hold keeps the mirror for N seconds, --watch prints live
- * counters every second until SIGINT/SIGTERM. The mirror and the session
- * are freed on every way out. */
+ * counters every second until SIGINT/SIGTERM, --extents the device
+ * entries (the extent snapshot, daxmirror_mirror_extents()) as runs of
+ * equal ones. The mirror and the session are freed on every way out. */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -121,9 +123,84 @@ static int prefault(struct daxmirror_mirror *m, bool write, const sigset_t *stop
 	return r;
 }
 
+/* A run of device entries of one order and the same bits, each
+ * following the last. */
+typedef struct Run {
+	uint64_t off, len, entries;
+	unsigned int order, flags;
+} Run;
+
+typedef struct Runs {
+	Run *v;
+	size_t n, cap;
+	uint64_t entries;
+} Runs;
+
+static void runs_freep(Runs *r)
+{
+	free(r->v);
+}
+
+static void extents_freep(struct daxmirror_extents **e)
+{
+	daxmirror_extents_free(*e);
+}
+
+static const char *const order_name[] = { "4K", "2M", "1G" };
+
+/* The mirror's device entries, one extent snapshot, merged into runs. */
+static int load_runs(struct daxmirror_mirror *m, Runs *out)
+{
+	_cleanup_(extents_freep) struct daxmirror_extents *e = NULL;
+	size_t n;
+	int r;
+
+	r = daxmirror_mirror_extents(m, 0, daxmirror_mirror_length(m), &e);
+	if (r < 0)
+		return r;
+	n = daxmirror_extents_count(e);
+	for (size_t i = 0; i < n; i++) {
+		unsigned int order, flags;
+		uint64_t off, size;
+		Run *last = out->n ? &out->v[out->n - 1] : NULL;
+
+		r = daxmirror_extents_get(e, i, &off, &order, &flags);
+		if (r < 0)
+			return r;
+		if (order >= ARRAY_SIZE(order_name))
+			return -EPROTO;
+		size = order == LIBDAXMIRROR_ORDER_1G ? 1ULL << 30 :
+		       order == LIBDAXMIRROR_ORDER_2M ? 1ULL << 21 : LIBDAXMIRROR_PAGE_SIZE;
+		out->entries++;
+		if (last && last->order == order && last->flags == flags &&
+		    last->off + last->len == off) {
+			last->len += size;
+			last->entries++;
+			continue;
+		}
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 16;
+			Run *v = reallocarray(out->v, cap, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			out->v = v;
+			out->cap = cap;
+		}
+		out->v[out->n++] = (Run){ .off = off, .len = size, .entries = 1,
+					  .order = order, .flags = flags };
+	}
+	return 0;
+}
+
+static const char *run_access(const Run *r)
+{
+	return (r->flags & LIBDAXMIRROR_SNAP_STATE_MASK) == LIBDAXMIRROR_SNAP_WRITE ? "rw" : "ro";
+}
+
 static void print_mirror(const char *file, struct daxmirror_client *c,
 			 struct daxmirror_mirror *m, const Ctl *ctl,
-			 const struct daxmirror_counters *cnt)
+			 const struct daxmirror_counters *cnt, const Runs *runs)
 {
 	char b[FORMAT_BYTES_MAX];
 	uint64_t len = daxmirror_mirror_length(m);
@@ -149,6 +226,23 @@ static void print_mirror(const char *file, struct daxmirror_client *c,
 		json_kv_u64(&w, "invalidations", cnt->invalidations);
 		json_kv_u64(&w, "bytes_read", cnt->bytes_read);
 		json_kv_u64(&w, "bytes_written", cnt->bytes_written);
+		if (runs) {
+			json_key(&w, "extents");
+			json_begin_array(&w);
+			for (size_t i = 0; i < runs->n; i++) {
+				const Run *r = &runs->v[i];
+
+				json_begin_object(&w);
+				json_kv_u64(&w, "offset", r->off);
+				json_kv_u64(&w, "length", r->len);
+				json_kv_string(&w, "order", order_name[r->order]);
+				json_kv_u64(&w, "entries", r->entries);
+				json_kv_bool(&w, "write", !strcmp(run_access(r), "rw"));
+				json_kv_bool(&w, "dax", r->flags & LIBDAXMIRROR_SNAP_DAX);
+				json_end_object(&w);
+			}
+			json_end_array(&w);
+		}
 		json_end_object(&w);
 		json_finish(&w);
 		return;
@@ -169,6 +263,18 @@ static void print_mirror(const char *file, struct daxmirror_client *c,
 	printf("Invalidations: %" PRIu64 "\n", cnt->invalidations);
 	printf("   Bytes read: %" PRIu64 "\n", cnt->bytes_read);
 	printf("Bytes written: %" PRIu64 "\n", cnt->bytes_written);
+	if (runs) {
+		printf("      Extents: %" PRIu64 " device entr%s in %zu run%s\n", runs->entries,
+		       runs->entries == 1 ? "y" : "ies", runs->n, runs->n == 1 ? "" : "s");
+		for (size_t i = 0; i < runs->n; i++) {
+			const Run *r = &runs->v[i];
+
+			printf("               %" PRIu64 " +%" PRIu64 " (%s): %" PRIu64 " x %s %s%s\n",
+			       r->off, r->len, format_bytes(b, sizeof(b), r->len), r->entries,
+			       order_name[r->order], run_access(r),
+			       r->flags & LIBDAXMIRROR_SNAP_DAX ? " dax" : "");
+		}
+	}
 	fflush(stdout);
 }
 
@@ -229,6 +335,7 @@ int cmd_mirror(const Ctl *ctl, int argc, char **argv)
 	_cleanup_(mirror_freep) struct daxmirror_mirror *m = NULL;
 	_cleanup_(closep) int fd = -1;
 	struct daxmirror_counters cnt = { 0 };
+	_cleanup_(runs_freep) Runs runs = { 0 };
 	const char *file = argv[0];
 	sigset_t stop;
 	int r;
@@ -267,7 +374,12 @@ int cmd_mirror(const Ctl *ctl, int argc, char **argv)
 	r = daxmirror_mirror_counters(m, &cnt);
 	if (r < 0)
 		return mirror_fail(c, r, file);
-	print_mirror(file, c, m, ctl, &cnt);
+	if (ctl->extents) {
+		r = load_runs(m, &runs);
+		if (r < 0)
+			return mirror_fail(c, r, file);
+	}
+	print_mirror(file, c, m, ctl, &cnt, ctl->extents ? &runs : NULL);
 	if (ctl->hold > 0 || ctl->watch)
 		return keep(c, m, ctl, &stop, file);
 	return CTL_EXIT_OK;

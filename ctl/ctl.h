@@ -12,7 +12,7 @@ typedef struct Ctl {
 	bool json, legend;
 	/* mirror */
 	uint64_t offset, length;
-	bool write, prefault, watch;
+	bool write, prefault, watch, extents;
 	long hold;			/* seconds; -1: not given */
 	/* revoke */
 	long grace_ms;			/* --grace in ms (0: the broker's

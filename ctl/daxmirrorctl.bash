@@ -16,7 +16,7 @@ _daxmirrorctl() {
 
 	local -r commands='status list-sessions show-session revoke list-mirrors mirror'
 	local -r global_opts='-h --help --version --json --no-pager --no-legend --bus-address'
-	local -r mirror_opts='--offset --length --write --prefault --hold --watch'
+	local -r mirror_opts='--offset --length --write --prefault --hold --watch --extents'
 	local -r revoke_opts='--grace'
 	local verb='' bus='' i
 

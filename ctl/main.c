@@ -27,6 +27,7 @@ enum {
 	ARG_PREFAULT,
 	ARG_HOLD,
 	ARG_WATCH,
+	ARG_EXTENTS,
 	ARG_GRACE,
 };
 
@@ -79,6 +80,7 @@ static void help(void)
 	       "                          terminal)\n"
 	       "     --hold SECONDS       Keep the mirror for SECONDS, then free it\n"
 	       "     --watch              Print the counters every second until Ctrl-C\n"
+	       "     --extents            Print the device entries, runs of equal ones\n"
 	       "\n"
 	       "Options of revoke:\n"
 	       "     --grace SECONDS      Ask each session's owner to finish first: wait\n"
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
 		{ "prefault", no_argument, NULL, ARG_PREFAULT },
 		{ "hold", required_argument, NULL, ARG_HOLD },
 		{ "watch", no_argument, NULL, ARG_WATCH },
+		{ "extents", no_argument, NULL, ARG_EXTENTS },
 		{ "grace", required_argument, NULL, ARG_GRACE },
 		{}
 	};
@@ -201,6 +204,9 @@ int main(int argc, char **argv)
 		case ARG_WATCH:
 			ctl.watch = mirror_opts = true;
 			break;
+		case ARG_EXTENTS:
+			ctl.extents = mirror_opts = true;
+			break;
 		case ARG_GRACE: {
 			char *end = NULL;
 			double s;
@@ -240,8 +246,8 @@ int main(int argc, char **argv)
 				   cmd->name);
 	}
 	if (mirror_opts && !streq(cmd->name, "mirror"))
-		return usage_error("--offset, --length, --write, --prefault, --hold and --watch "
-				   "are options of 'mirror' only");
+		return usage_error("--offset, --length, --write, --prefault, --hold, --watch "
+				   "and --extents are options of 'mirror' only");
 	if (ctl.grace_ms >= 0 && !streq(cmd->name, "revoke"))
 		return usage_error("--grace is an option of 'revoke' only");
 	if (ctl.watch && ctl.hold >= 0)

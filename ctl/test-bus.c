@@ -277,6 +277,7 @@ static void usage_checks(Env *env)
 	expect(env, false, "revoke 0", 2, "is not a session ID", "usage");
 	expect(env, false, "list-sessions extra", 2, "takes no arguments", "usage");
 	expect(env, false, "status --write", 2, "options of 'mirror' only", "usage");
+	expect(env, false, "list-sessions --extents", 2, "options of 'mirror' only", "usage");
 	expect(env, false, "mirror", 2, "mirror needs one FILE", "usage");
 	expect(env, false, "mirror /x --hold soon", 2, "not a number of seconds", "usage");
 	expect(env, false, "mirror /x --hold 1 --watch", 2, "do not go together", "usage");
