@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -124,7 +125,7 @@ static void xattach(sd_bus *b, const char *path, int fd)
 		die("AttachFile: %s", e.message ? e.message : strerror(-r));
 }
 
-static pid_t daemon_pid(sd_bus *b)
+static pid_t bus_pid_of(sd_bus *b, const char *name)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -133,12 +134,68 @@ static pid_t daemon_pid(sd_bus *b)
 
 	r = sd_bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 			       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &e, &reply,
-			       "s", DXM_BUS_NAME);
+			       "s", name);
 	if (r < 0)
-		die("GetConnectionUnixProcessID: %s", e.message ? e.message : strerror(-r));
+		die("GetConnectionUnixProcessID(%s): %s", name, e.message ? e.message : strerror(-r));
 	if (sd_bus_message_read(reply, "u", &pid) < 0)
 		die("GetConnectionUnixProcessID: bad reply");
 	return (pid_t)pid;
+}
+
+/* The broker's pid. */
+static pid_t daemon_pid(sd_bus *b)
+{
+	return bus_pid_of(b, DXM_BUS_NAME);
+}
+
+/* CPU time (user + system) of @pid so far, in clock ticks; -1 if gone. */
+static long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* the comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			  &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* Busy and total clock ticks of all CPUs (/proc/stat's cpu line). */
+static void guest_ticks(long long *busy, long long *total)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *total = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) >= 8) {
+		for (int i = 0; i < 8; i++)
+			*total += (long long)v[i];
+		*busy = *total - (long long)(v[3] + v[4]);	/* idle, iowait */
+	}
+	fclose(f);
+}
+
+/* Where the CPU went during a 6b run, in ms of CPU time. */
+struct cpu_use { double daemon_ms, bus_ms, clients_ms, busy_ms, all_ms; };
+
+static double ticks_ms(long long t)
+{
+	return t * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* VmRSS of @pid in KiB. */
@@ -229,11 +286,29 @@ static void raw_cycle(int fd, struct raw *rw)
 
 /* ------------------------------------------------------------------ 6b */
 
+/* One raw sample into results.csv, outside any row's series. */
+static void put_one(const char *section, const char *cs, unsigned long size,
+		    const char *metric, double v)
+{
+	static struct series one;
+
+	one.n = 0;
+	put(&one, section, cs, size, metric, v);
+}
+
+static double tv_s(const struct timeval *tv)
+{
+	return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
 /* @nproc processes loop open->mirror->free, starting cycles for @secs;
  * returns cycles completed per second over the span from the start to
  * the end of the last cycle (*@span_s), errors in *@errs. */
-static double throughput(int nproc, double secs, long *errs, double *span_s)
+static double throughput(int nproc, double secs, long *errs, double *span_s,
+			 pid_t dpid, pid_t bpid, struct cpu_use *cu)
 {
+	long long d0, b0, busy0, all0, busy1, all1;
+	struct rusage ru0, ru1;
 	struct shm { volatile uint64_t stop_ns; uint64_t end_ns[128]; long done[128], errs[128]; int first_err[128]; } *sh;
 	int go[2];
 	pid_t pids[128];
@@ -278,6 +353,10 @@ static double throughput(int nproc, double secs, long *errs, double *span_s)
 
 	close(go[0]);
 	usleep(200000);		/* let them reach the read */
+	getrusage(RUSAGE_CHILDREN, &ru0);
+	d0 = cpu_ticks(dpid);
+	b0 = cpu_ticks(bpid);
+	guest_ticks(&busy0, &all0);
 	start = now_ns();
 	sh->stop_ns = start + (uint64_t)(secs * 1e9);
 	for (int i = 0; i < nproc; i++)
@@ -286,6 +365,14 @@ static double throughput(int nproc, double secs, long *errs, double *span_s)
 	close(go[1]);
 	for (int i = 0; i < nproc; i++)
 		waitpid(pids[i], NULL, 0);
+	guest_ticks(&busy1, &all1);
+	getrusage(RUSAGE_CHILDREN, &ru1);
+	cu->daemon_ms = ticks_ms(cpu_ticks(dpid) - d0);
+	cu->bus_ms = ticks_ms(cpu_ticks(bpid) - b0);
+	cu->clients_ms = (tv_s(&ru1.ru_utime) + tv_s(&ru1.ru_stime) -
+			  tv_s(&ru0.ru_utime) - tv_s(&ru0.ru_stime)) * 1000.0;
+	cu->busy_ms = ticks_ms(busy1 - busy0);
+	cu->all_ms = ticks_ms(all1 - all0);
 	*errs = 0;
 	for (int i = 0; i < nproc; i++) {
 		total += sh->done[i];
@@ -578,18 +665,29 @@ int main(int argc, char **argv)
 	{
 		static const int np[] = { 1, 8, 64 };
 		struct series rate[3] = { { .n = 0 } }, span[3] = { { .n = 0 } };
+		struct cpu_use sum[3] = { { 0 } };
+		double cycles[3] = { 0 };
 		long errs[3] = { 0 };
 		char cs[32], what[96];
+		pid_t bpid = bus_pid_of(bus, "org.freedesktop.DBus");
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 		for (int r = 0; r < reps; r++) {
 			for (int k = 0; k < 3; k++) {
+				struct cpu_use cu;
 				long e;
-				double sp, rt = throughput(np[k], tp_secs, &e, &sp);
+				double sp, rt = throughput(np[k], tp_secs, &e, &sp, dpid, bpid, &cu);
 
 				snprintf(cs, sizeof(cs), "clients_%d", np[k]);
 				put(&rate[k], "broker", cs, 0, "sessions_per_s", rt);
 				put(&span[k], "broker", cs, 0, "span_s", sp);
 				errs[k] += e;
+				cycles[k] += rt * sp;
+				sum[k].daemon_ms += cu.daemon_ms;
+				sum[k].bus_ms += cu.bus_ms;
+				sum[k].clients_ms += cu.clients_ms;
+				sum[k].busy_ms += cu.busy_ms;
+				sum[k].all_ms += cu.all_ms;
 			}
 		}
 		for (int k = 0; k < 3; k++) {
@@ -599,6 +697,20 @@ int main(int argc, char **argv)
 				    k ? median(&rate[k]) / median(&rate[0]) : 1, GOAL_NONE, 0);
 			row_note(w, "processes looping client_new+mirror_file+client_free, starting cycles for %.0f s; rate over the span to the last end (median %.3g s); %ld failed cycles (all reps)",
 				 tp_secs, median(&span[k]), errs[k]);
+			/* Where the time went: the limit of this row. */
+			if (cycles[k] > 0 && sum[k].all_ms > 0) {
+				double c = cycles[k];
+
+				row_note(w, "CPU per cycle (ms, all reps): daxmirrord %.3g, dbus-daemon %.3g, clients %.3g, all the guest's %.3g; the guest's %ld CPUs %.0f %% busy over the runs",
+					 sum[k].daemon_ms / c, sum[k].bus_ms / c, sum[k].clients_ms / c,
+					 sum[k].busy_ms / c, ncpu, 100.0 * sum[k].busy_ms / sum[k].all_ms);
+				snprintf(cs, sizeof(cs), "clients_%d", np[k]);
+				put_one("broker", cs, 0, "cpu_ms_per_cycle_daemon", sum[k].daemon_ms / c);
+				put_one("broker", cs, 0, "cpu_ms_per_cycle_bus", sum[k].bus_ms / c);
+				put_one("broker", cs, 0, "cpu_ms_per_cycle_clients", sum[k].clients_ms / c);
+				put_one("broker", cs, 0, "cpu_ms_per_cycle_guest", sum[k].busy_ms / c);
+				put_one("broker", cs, 0, "guest_busy_pct", 100.0 * sum[k].busy_ms / sum[k].all_ms);
+			}
 		}
 	}
 	note("6b done");

@@ -121,7 +121,11 @@ static void mirrors_rows(int reps, bool quick)
 {
 	const int nf = quick ? 200 : 1000, nr = quick ? 200 : 1000, na = quick ? 20 : 50;
 	struct side one = { .name = "mirrors_1" }, many = { .name = "mirrors_max" };
-	struct side *order[2];
+	/* 8c's third side: the device table of "many" (the fillers' 4 KiB
+	 * entries) in a session of two mirrors, to tell the table's share
+	 * of the difference from the indexes'. */
+	struct side shape = { .name = "mirrors_2_same_table" };
+	struct side *order[3];
 	size_t fill_len = (SCALE_MIRRORS - 1) * DMT_PAGE;
 	uint8_t *probe, *fill, buf[READ_LEN];
 	uint64_t t0, fill_ns;
@@ -139,6 +143,8 @@ static void mirrors_rows(int reps, bool quick)
 
 	open_session(&one.s, 1);
 	open_session(&many.s, SCALE_MIRRORS);
+	open_session(&shape.s, 2);
+	add_fault(shape.s.sfd, fill, fill_len);
 	/* The fillers first, one 4 KiB page each, faulted: the probe is the
 	 * last mirror added. */
 	t0 = now_ns();
@@ -147,16 +153,20 @@ static void mirrors_rows(int reps, bool quick)
 	fill_ns = now_ns() - t0;
 	many.probe_id = add_fault(many.s.sfd, probe, PROBE_LEN);
 	one.probe_id = add_fault(one.s.sfd, probe, PROBE_LEN);
+	shape.probe_id = add_fault(shape.s.sfd, probe, PROBE_LEN);
 	note("scale: %d mirrors added and faulted in %.0f ms", SCALE_MIRRORS, fill_ns / 1e6);
 
 	/* Warm-up, untimed. */
 	side_batches(&one, probe, buf, nf / 10, nr / 10, 2, false);
 	side_batches(&many, probe, buf, nf / 10, nr / 10, 2, false);
+	side_batches(&shape, probe, buf, nf / 10, nr / 10, 2, false);
 
+	/* The three sides in a rotating order, sample by sample. */
 	for (int r = 0; r < reps; r++) {
-		order[r % 2] = &one;
-		order[1 - r % 2] = &many;
-		for (int k = 0; k < 2; k++)
+		order[r % 3] = &one;
+		order[(r + 1) % 3] = &many;
+		order[(r + 2) % 3] = &shape;
+		for (int k = 0; k < 3; k++)
 			side_batches(order[k], probe, buf, nf, nr, na, true);
 	}
 
@@ -172,9 +182,14 @@ static void mirrors_rows(int reps, bool quick)
 	snprintf(what, sizeof(what), "MIRROR_REMOVE+ADD, session of %d mirrors", SCALE_MIRRORS);
 	w = add_row("8c", what, "the same, session of 1 mirror", "us/pair", &many.readd_us,
 		    &one.readd_us, median(&many.readd_us) / median(&one.readd_us), GOAL_LE, 1.5);
-	row_note(w, "remove the probe (its entry dropped on the first pair) and add it back, %d pairs per sample; the two sessions alternate batch by batch",
+	row_note(w, "remove the probe (its entry dropped on the first pair) and add it back, %d pairs per sample; the sessions rotate batch by batch",
 		 na);
+	row_note(w, "split: a session of 2 mirrors (the probe, and one over the fillers' pages: the same %d device entries of 4 KiB) takes %.3g us/pair, so the device table's shape costs %.2fx and the %d-mirror indexes %.2fx",
+		 SCALE_MIRRORS - 1, median(&shape.readd_us),
+		 median(&shape.readd_us) / median(&one.readd_us), SCALE_MIRRORS,
+		 median(&many.readd_us) / median(&shape.readd_us));
 
+	dmt_session_close(&shape.s);
 	dmt_session_close(&many.s);
 	dmt_session_close(&one.s);
 	munmap(fill, fill_len);
