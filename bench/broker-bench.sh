@@ -47,6 +47,11 @@ MaxMirrorsPerSession=64
 AllowPageCache=no
 AllowAnonymous=no
 CONF
+# BROKER_BENCH_STRACE=FILE: the daemon under strace -f -tt -T (where a
+# call's time goes; slows every row down). BE_DAEMON=PATH: another build.
+if [[ -n ${BROKER_BENCH_STRACE:-} ]]; then
+	BE_DAEMON_WRAPPER=(strace -f -tt -T -qq -s 160 -o "$BROKER_BENCH_STRACE" --)
+fi
 be_start_daemon "$BE_TMP/daxmirrord.conf" ||
 	skip_row "daxmirrord did not come up ($(tail -n 3 "$BE_TMP/daemon.log"))"
 echo "broker-bench: daxmirrord pid $BE_DAEMON_PID, fd limit $(ulimit -n)" >&2

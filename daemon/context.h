@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "bus-contract.h"
+#include "caller.h"
 #include "config.h"
 #include "kernel.h"
 #include "quota.h"
@@ -50,6 +51,7 @@ typedef struct Context {
 	int bus_poll_events;		/* UV_* events bus_poll watches */
 	sd_bus_slot *manager_slot, *session_slot, *enumerator_slot,
 		    *object_manager_slot, *owner_match_slot;
+	CallerCache callers;		/* uid and pid per sender (caller.c) */
 
 	/* The control node (kernel.c); kernel.fd -1 when the module is
 	 * missing. */

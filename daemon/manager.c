@@ -67,7 +67,7 @@ int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = bus_read_options(m, &open_option_table, &o, &given, error);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, &pid, error);
+	r = caller_get(&ctx->callers, m, &uid, &pid, error);
 	if (r < 0)
 		return r;
 
@@ -106,12 +106,16 @@ int manager_method_open_session(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = session_open(ctx, m, uid, pid, &o, &s, error);
 	if (r < 0)
 		return r;
+	/* The answer first, then the announcements: the caller does not wait
+	 * behind InterfacesAdded and SessionCount. */
 	r = sd_bus_reply_method_return(m, "oh", s->path, s->fd);
 	if (r < 0) {
 		log_error_errno(r, "session %" PRIu64 ": sending the reply: %m; dropping it", s->id);
 		session_end(s, SESSION_END_ERROR);
+		return r;
 	}
-	return r;
+	session_publish(s);
+	return 1;
 }
 
 static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -121,7 +125,7 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_new_method_return(m, &reply);
@@ -156,7 +160,7 @@ static int method_get_session_by_pid(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "u", &want);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, &pid, error);
+	r = caller_get(&ctx->callers, m, &uid, &pid, error);
 	if (r < 0)
 		return r;
 	if (want == 0) {

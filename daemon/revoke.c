@@ -47,8 +47,7 @@ int revoke_session_call(Session *s, sd_bus_message *m, sd_bus_error *error)
 	r = revoke_check_caller(m, error);
 	if (r < 0)
 		return r;
-	session_end(s, SESSION_END_REVOKE);
-	return sd_bus_reply_method_return(m, NULL);
+	return session_end_answer(s, SESSION_END_REVOKE, m);
 }
 
 static void request_closed(uv_handle_t *h)
@@ -174,7 +173,7 @@ int revoke_acknowledge_call(sd_bus_message *m, void *userdata, sd_bus_error *err
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	/* The owner's connection; by uid only when the owner is unknown. */
@@ -187,8 +186,7 @@ int revoke_acknowledge_call(sd_bus_message *m, void *userdata, sd_bus_error *err
 					 "no revoke of session %" PRIu64 " was requested", id);
 	log_info("session %" PRIu64 ": revoke acknowledged by its owner", id);
 	s->revoke->how = "acknowledged";
-	session_end(s, SESSION_END_REVOKE);
-	return sd_bus_reply_method_return(m, NULL);
+	return session_end_answer(s, SESSION_END_REVOKE, m);
 }
 
 int revoke_get_deadline(sd_bus *bus, const char *path, const char *iface, const char *prop,

@@ -66,6 +66,17 @@ static int check_files_limit(Session *s, sd_bus_error *error)
 				 s->id, s->n_files, max);
 }
 
+/* PropertiesChanged of Files, after the answer to the call that changed
+ * them. */
+static void emit_files_changed(Session *s)
+{
+	int r;
+
+	r = sd_bus_emit_properties_changed(s->ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
+	if (r < 0)
+		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
+}
+
 /* AttachFile, second half: the file passed vetting on a thread
  * (vetting.c); on the loop again, with the session still there: the byte
  * quota, the grant, the reply. */
@@ -119,9 +130,6 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
 		 rep->dax ? "DAX" : "page cache", dmp_granularity_name(rep->granularity));
 	if (ctx->session_hook)
 		ctx->session_hook(s, SESSION_EVENT_CHANGED);
-	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
-	if (r < 0)
-		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
 
 	r = sd_bus_message_append(reply, "a{sv}", 5,
 				  "Dax", "b", (int)rep->dax,
@@ -131,9 +139,13 @@ static int attach_file_vetted(Session *s, sd_bus_message *m, int fd, const VetRe
 				  "Grant", "t", s->next_grant);
 	if (r < 0) {
 		log_error_errno(r, "session %" PRIu64 ": building the AttachFile reply: %m", s->id);
-		return sd_bus_reply_method_errnof(m, r, "building the reply: %m");
+		r = sd_bus_reply_method_errnof(m, r, "building the reply: %m");
+	} else {
+		r = sd_bus_send(NULL, reply, NULL);
 	}
-	return sd_bus_send(NULL, reply, NULL);
+	/* Attached either way: the answer first, then the listeners. */
+	emit_files_changed(s);
+	return r;
 }
 
 /* AttachFile's checks on the loop: nothing here calls into the file's
@@ -195,7 +207,7 @@ int session_method_attach_file(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot read the arguments: %s",
 					 strerror(-r));
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	r = attach_file_start(s, m, fd, uid, error);
@@ -219,7 +231,7 @@ static int method_detach_file(sd_bus_message *m, void *userdata, sd_bus_error *e
 	r = sd_bus_message_read(m, "t", &grant);
 	if (r < 0)
 		return r;
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	if (uid != 0 && uid != s->uid)
@@ -260,10 +272,9 @@ static int method_detach_file(sd_bus_message *m, void *userdata, sd_bus_error *e
 	s->n_files--;
 	if (ctx->session_hook)
 		ctx->session_hook(s, SESSION_EVENT_CHANGED);
-	r = sd_bus_emit_properties_changed(ctx->bus, s->path, DXM_SESSION_IFACE, "Files", NULL);
-	if (r < 0)
-		log_warning_errno(r, "%s: emitting PropertiesChanged: %m", s->path);
-	return sd_bus_reply_method_return(m, NULL);
+	r = sd_bus_reply_method_return(m, NULL);
+	emit_files_changed(s);
+	return r;
 }
 
 static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -272,14 +283,13 @@ static int method_close(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	uid_t uid;
 	int r;
 
-	r = bus_caller(m, &uid, NULL, error);
+	r = caller_get(&s->ctx->callers, m, &uid, NULL, error);
 	if (r < 0)
 		return r;
 	if (uid != 0 && uid != s->uid)
 		return sd_bus_error_setf(error, DXM_ERROR_ACCESS_DENIED,
 					 "only the owner of session %" PRIu64 " or root may close it", s->id);
-	session_end(s, SESSION_END_CLOSE);
-	return sd_bus_reply_method_return(m, NULL);
+	return session_end_answer(s, SESSION_END_CLOSE, m);
 }
 
 static int method_revoke(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -550,6 +560,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 	r = sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner);
 	if (r < 0 || name[0] != ':' || new_owner[0])
 		return 0;
+	caller_forget(&ctx->callers, name);
 	for (s = ctx->sessions_head; s; s = next) {
 		next = s->next;
 		if (s->owner && strcmp(s->owner, name) == 0)

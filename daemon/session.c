@@ -125,19 +125,21 @@ static void session_link(Context *ctx, Session *s)
 	ctx->session_count++;
 }
 
-/* Puts a set-up @s on the bus: linked, InterfacesAdded, SessionCount, the
- * refresh timer. Opened and taken-back sessions alike. */
-static void session_announce(Context *ctx, Session *s)
+/* Tells the bus about a linked @s: InterfacesAdded, SessionCount. For an
+ * opened session after the answer to OpenSession: the caller does not
+ * wait behind the announcements (each a message to every listener). */
+void session_publish(Session *s)
 {
+	Context *ctx = s->ctx;
 	int r;
 
-	session_link(ctx, s);
+	if (s->announced || s->ending)
+		return;
 	r = sd_bus_emit_object_added(ctx->bus, s->path);
 	if (r < 0)
 		log_warning_errno(r, "%s: emitting InterfacesAdded: %m", s->path);
 	s->announced = true;
 	context_emit_changed(ctx, "SessionCount");
-	sessions_schedule_refresh(ctx);
 }
 
 static void session_unlink(Context *ctx, Session *s)
@@ -165,12 +167,17 @@ static const char *end_reason(SessionEnd why)
 
 void session_end(Session *s, SessionEnd why)
 {
+	(void)session_end_answer(s, why, NULL);
+}
+
+int session_end_answer(Session *s, SessionEnd why, sd_bus_message *call)
+{
 	Context *ctx = s->ctx;
 	bool announced = s->announced;
-	int r;
+	int answered = 0, r;
 
-	if (s->ending)
-		return;
+	if (s->ending)	/* re-entered: the first caller ends it */
+		return call ? sd_bus_reply_method_return(call, NULL) : 0;
 	s->ending = true;
 	s->end = why;
 
@@ -191,6 +198,13 @@ void session_end(Session *s, SessionEnd why)
 		break;
 	}
 
+	/* Those waiting for the end first (the caller of @call, RequestRevoke's
+	 * callers, vetting jobs), then whoever listens. */
+	if (ctx->session_hook)
+		ctx->session_hook(s, SESSION_EVENT_ENDING);
+	if (call)
+		answered = sd_bus_reply_method_return(call, NULL);
+
 	if (announced && ctx->bus) {
 		/* While the object can still be found: InterfacesRemoved
 		 * lists what the find callback resolves. */
@@ -206,8 +220,6 @@ void session_end(Session *s, SessionEnd why)
 	if (s->linked && why != SESSION_END_ERROR)
 		log_info("session %" PRIu64 " of uid %u ended: %s", s->id, (unsigned)s->uid,
 			 end_reason(why));
-	if (ctx->session_hook)
-		ctx->session_hook(s, SESSION_EVENT_ENDING);
 
 	session_unlink(ctx, s);
 	if (s->charged) {
@@ -223,6 +235,7 @@ void session_end(Session *s, SessionEnd why)
 	sessions_update_totals(ctx);
 	sessions_schedule_refresh(ctx);
 	context_update_status(ctx);
+	return answered;
 }
 
 void sessions_free_all(Context *ctx)
@@ -294,7 +307,8 @@ int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 	if (r < 0)
 		log_warning_errno(r, "session %" PRIu64 ": SESSION_INFO: %m", s->id);
 
-	session_announce(ctx, s);
+	session_link(ctx, s);
+	sessions_schedule_refresh(ctx);
 	if (ctx->session_hook)
 		ctx->session_hook(s, SESSION_EVENT_ADDED);
 	context_update_status(ctx);
@@ -365,7 +379,9 @@ int session_adopt(Context *ctx, SessionAdoption *a,
 	if (r < 0)
 		log_warning_errno(r, "session %" PRIu64 ": MIRROR_LIST: %m", s->id);
 
-	session_announce(ctx, s);
+	session_link(ctx, s);
+	session_publish(s);
+	sessions_schedule_refresh(ctx);
 	*ret = s;
 	return 0;
 }

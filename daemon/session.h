@@ -110,9 +110,12 @@ typedef struct SessionAdoption {
 } SessionAdoption;
 
 /* Creates a kernel session for the caller of @m and its object; on
- * success *@ret is live (tracked, announced). */
+ * success *@ret is live (tracked, its object found on the bus) but not
+ * yet announced: the caller answers @m first, then session_publish(). */
 int session_open(Context *ctx, sd_bus_message *m, uid_t uid, pid_t pid,
 		 const SessionOptions *o, Session **ret, sd_bus_error *error);
+/* Announces an opened @s: InterfacesAdded, SessionCount. */
+void session_publish(Session *s);
 
 /* Takes back a kernel session at start: a Session from @a and @info (its
  * SESSION_INFO), charged to the uid's quota (even over the limits: it
@@ -126,10 +129,16 @@ Session *session_by_id(Context *ctx, uint64_t id);
 /* NULL unless @path is DXM_SESSION_PREFIX "/ID" of a live session. */
 Session *session_by_path(Context *ctx, const char *path);
 
-/* Removes @s: revoke in the kernel (per @why), signals, object removed,
- * SESSION_EVENT_ENDING to the hook, quota released, fd closed, freed.
+/* Removes @s: revoke in the kernel (per @why), SESSION_EVENT_ENDING to
+ * the hook, signals, object removed, quota released, fd closed, freed.
  * Safe against re-entry. */
 void session_end(Session *s, SessionEnd why);
+/* session_end() for a method call @call that ends @s (Close, Revoke,
+ * AcknowledgeRevoke): its empty answer goes out once the session is
+ * gone from the kernel, before the signals announcing it. What
+ * sd_bus_reply_method_return() returned (sent at once if @s was
+ * ending already). */
+int session_end_answer(Session *s, SessionEnd why, sd_bus_message *call);
 
 /* PID shown for @s: the binder's (kernel) once bound, else the opener's. */
 pid_t session_pid(const Session *s);

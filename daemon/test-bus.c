@@ -1243,6 +1243,216 @@ out:
 	}
 }
 
+/* --- answers before announcements ------------------------------------- */
+
+/* What the bus delivered to the test's connection, in arrival order: the
+ * answer to the call being watched, and the daemon's signals. */
+typedef struct Arrivals {
+	uint64_t cookie;	/* of the call watched */
+	int reply_at;		/* its answer's position, -1 until it came */
+	int signals_before;	/* signals of the daemon before it */
+	int signals_after;	/* ... and after it */
+	int n;			/* messages seen */
+	char first[96];		/* the first signal before the answer */
+} Arrivals;
+
+static int on_any(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	Arrivals *a = userdata;
+	uint64_t cookie = 0;
+	uint8_t type = 0;
+
+	(void)sd_bus_message_get_type(m, &type);
+	if ((type == SD_BUS_MESSAGE_METHOD_RETURN || type == SD_BUS_MESSAGE_METHOD_ERROR) &&
+	    sd_bus_message_get_reply_cookie(m, &cookie) >= 0 && cookie == a->cookie) {
+		a->reply_at = a->n++;
+		return 0;
+	}
+	if (type != SD_BUS_MESSAGE_SIGNAL || !sd_bus_message_get_path(m) ||
+	    strncmp(sd_bus_message_get_path(m), ROOT, strlen(ROOT)) != 0)
+		return 0;
+	a->n++;
+	if (a->reply_at < 0) {
+		if (!a->signals_before++)
+			snprintf(a->first, sizeof(a->first), "%s.%s",
+				 sd_bus_message_get_interface(m) ?: "?",
+				 sd_bus_message_get_member(m) ?: "?");
+	} else {
+		a->signals_after++;
+	}
+	return 0;
+}
+
+/* Sends @call, pumps until its answer and @ms more; *@reply its answer.
+ * The filter of @bus sees every message in the order the bus sent them. */
+static int watch_call(sd_bus *bus, Arrivals *a, sd_bus_message *call, int ms,
+		      sd_bus_message **reply)
+{
+	uint64_t end = now_ms() + 10000;
+	int r;
+
+	a->reply_at = -1;
+	a->signals_before = a->signals_after = a->n = 0;
+	a->first[0] = '\0';
+	drain_notify();
+	r = sd_bus_send(bus, call, &a->cookie);
+	if (r < 0)
+		return r;
+	/* sd_bus_call() would queue the signals that came first behind the
+	 * answer: wait on the connection, let the filter see the order. */
+	while (a->reply_at < 0 && now_ms() < end) {
+		sd_bus_message *m = NULL;
+		uint64_t cookie = 0;
+
+		/* What no handler took comes back here: the answer among them. */
+		r = sd_bus_process(bus, &m);
+		if (m && !*reply && sd_bus_message_get_reply_cookie(m, &cookie) >= 0 &&
+		    cookie == a->cookie)
+			*reply = m;
+		else
+			sd_bus_message_unref(m);
+		drain_notify();
+		if (r < 0)
+			return r;
+		if (r == 0)
+			sd_bus_wait(bus, 20000);
+	}
+	pump(bus, ms);
+	return a->reply_at >= 0 ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * A client waiting for a method's answer gets it before the daemon tells
+ * the bus about what the method did (InterfacesAdded, PropertiesChanged,
+ * InterfacesRemoved): each announcement is a message through the bus to
+ * every listener, and the caller should not wait behind them. Checked by
+ * order, not by time: the filter of one connection that both calls and
+ * listens sees the answer first, the signals after.
+ */
+static void order_phase(const char *fake)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *call = NULL, *reply = NULL;
+	sd_bus_slot *filter = NULL, *match = NULL;
+	sd_bus *bus = NULL;
+	Arrivals a = { 0 };
+	char fifo[300], file[300], path[128] = "";
+	uint64_t grant = 0;
+	int ffd = -1, sfd = -1, r;
+	pid_t pid = -1;
+
+	snprintf(fifo, sizeof(fifo), "%s/control", tmpdir);	/* session_phase()'s */
+	snprintf(file, sizeof(file), "%s/data", tmpdir);
+	ffd = open(file, O_RDWR | O_CLOEXEC);
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=2\nMaxBytesPerUser=12K\n");
+	drain_notify();
+	{
+		const char *args[] = { "--bus-address", address, "--control", fifo,
+				       "--config", conf_path, NULL };
+
+		pid = start_daemon_at(fake, args, false);
+	}
+	r = wait_notify(pid, "READY=1", 20000);
+	bus = r == 0 ? connect_bus() : NULL;
+	if (!tap_ok(ffd >= 0 && bus, "order: daemon ready"))
+		goto out;
+	sd_bus_add_filter(bus, &filter, on_any, &a);
+	/* Every signal of the daemon's objects, as a listener would. */
+	sd_bus_add_match(bus, &match, "type='signal',sender='" DEST "',path_namespace='" ROOT "'",
+			 NULL, NULL);
+
+	r = sd_bus_message_new_method_call(bus, &call, DEST, ROOT, MGR, "OpenSession");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "a{sv}", 1, "PageCache", "b", 1);
+	if (r >= 0)
+		r = watch_call(bus, &a, call, 200, &reply);
+	call = sd_bus_message_unref(call);
+	if (r >= 0 && !sd_bus_message_is_method_error(reply, NULL)) {
+		const char *p;
+		int f;
+
+		if (sd_bus_message_read(reply, "oh", &p, &f) >= 0) {
+			snprintf(path, sizeof(path), "%s", p);
+			sfd = fcntl(f, F_DUPFD_CLOEXEC, 3);
+		}
+	}
+	reply = sd_bus_message_unref(reply);
+	tap_ok(path[0] && a.signals_before == 0 && a.signals_after >= 2,
+	       "order: OpenSession's answer comes before InterfacesAdded and SessionCount "
+	       "(%d signals before it, first %s; %d after)", a.signals_before,
+	       a.first[0] ? a.first : "-", a.signals_after);
+	if (!path[0])
+		goto out;
+
+	r = sd_bus_message_new_method_call(bus, &call, DEST, path, DXM_SESSION_IFACE, "AttachFile");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "htta{sv}", ffd, (uint64_t)0, (uint64_t)4096, 0);
+	if (r >= 0)
+		r = watch_call(bus, &a, call, 200, &reply);
+	call = sd_bus_message_unref(call);
+	if (r >= 0 && !sd_bus_message_is_method_error(reply, NULL) &&
+	    sd_bus_message_enter_container(reply, 'a', "{sv}") >= 0) {
+		const char *key;
+
+		while (sd_bus_message_enter_container(reply, 'e', "sv") > 0 &&
+		       sd_bus_message_read(reply, "s", &key) >= 0) {
+			if (strcmp(key, "Grant") == 0)
+				r = sd_bus_message_read(reply, "v", "t", &grant);
+			else
+				r = sd_bus_message_skip(reply, "v");
+			if (r < 0 || sd_bus_message_exit_container(reply) < 0)
+				break;
+		}
+	}
+	reply = sd_bus_message_unref(reply);
+	tap_ok(grant && a.signals_before == 0 && a.signals_after >= 1,
+	       "order: AttachFile's answer comes before Files' PropertiesChanged "
+	       "(%d signals before it, first %s; %d after)", a.signals_before,
+	       a.first[0] ? a.first : "-", a.signals_after);
+
+	r = sd_bus_message_new_method_call(bus, &call, DEST, path, DXM_SESSION_IFACE, "DetachFile");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "t", grant);
+	if (r >= 0)
+		r = watch_call(bus, &a, call, 200, &reply);
+	call = sd_bus_message_unref(call);
+	tap_ok(r >= 0 && !sd_bus_message_is_method_error(reply, NULL) &&
+	       a.signals_before == 0 && a.signals_after >= 1,
+	       "order: DetachFile's answer comes before Files' PropertiesChanged "
+	       "(%d signals before it, first %s; %d after)", a.signals_before,
+	       a.first[0] ? a.first : "-", a.signals_after);
+	reply = sd_bus_message_unref(reply);
+
+	r = sd_bus_message_new_method_call(bus, &call, DEST, path, DXM_SESSION_IFACE, "Close");
+	if (r >= 0)
+		r = watch_call(bus, &a, call, 200, &reply);
+	call = sd_bus_message_unref(call);
+	tap_ok(r >= 0 && !sd_bus_message_is_method_error(reply, NULL) &&
+	       a.signals_before == 0 && a.signals_after >= 2,
+	       "order: Close's answer comes before InterfacesRemoved and SessionCount "
+	       "(%d signals before it, first %s; %d after)", a.signals_before,
+	       a.first[0] ? a.first : "-", a.signals_after);
+	reply = sd_bus_message_unref(reply);
+
+	kill(pid, SIGTERM);
+	r = wait_exit(pid, 20000);
+	pid = -1;
+	tap_ok(r == 0, "order: the daemon exits 0 (%d)", r);
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	sd_bus_error_free(&e);
+	sd_bus_slot_unref(match);
+	sd_bus_slot_unref(filter);
+	sd_bus_flush_close_unref(bus);
+	if (sfd >= 0)
+		close(sfd);
+	if (ffd >= 0)
+		close(ffd);
+}
+
 int main(int argc, char **argv)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -1537,6 +1747,7 @@ int main(int argc, char **argv)
 	if (argc > 4) {
 		session_phase(argv[4]);
 		restart_phase(argv[4]);
+		order_phase(argv[4]);
 	}
 
 	/* The bus goes away under a running daemon: it exits 1. */

@@ -75,6 +75,13 @@ struct VetJob {
 					 * its arrival while in line, then from
 					 * the start of its thread */
 	uint64_t started_usec;		/* its thread was queued (0: in line) */
+	/* The caller's pid pinned (caller_pidfd()): while the bus has not
+	 * yet confirmed, after pidfd_open(), that the connection still names
+	 * that pid, the answer waits (the thread runs meanwhile). */
+	sd_bus_slot *pin_slot;		/* the bus's confirmation, pending */
+	bool pin_failed;		/* the bus no longer names the pid */
+	bool thread_done;		/* returned; finished once pinned */
+	int thread_status;		/* after_work()'s status, kept */
 	/* Written by the thread, read by the loop after it returned. */
 	int r;
 	VetReport rep;
@@ -325,7 +332,7 @@ int vetting_bus_filter(sd_bus_message *m, void *userdata, sd_bus_error *error)
 				sd_bus_message_get_sender(m) ?: "?");
 	if (n == 0)
 		return 0;
-	if (bus_caller(m, &uid, NULL, &e) < 0)
+	if (caller_get(&ctx->callers, m, &uid, NULL, &e) < 0)
 		uid = UID_UNKNOWN;
 	sd_bus_error_free(&e);
 
@@ -374,6 +381,7 @@ static void job_unlink(VetJob *j)
 static void job_free(VetJob *j)
 {
 	job_unlink(j);
+	j->pin_slot = sd_bus_slot_unref(j->pin_slot);	/* no callback now */
 	safe_close(j->call.caller_pidfd);
 	hold_put(j->hold);
 	sd_bus_message_unref(j->message);
@@ -472,7 +480,7 @@ static void work(uv_work_t *w)
 	j->r = vet(&j->ctx->vet_cache, &j->call, &j->rep, &j->error);
 }
 
-static void after_work(uv_work_t *w, int status);
+static void after_thread(uv_work_t *w, int status);
 
 static void job_queue(VetJob *j)
 {
@@ -481,7 +489,7 @@ static void job_queue(VetJob *j)
 	j->queued = true;
 	j->started_usec = now_usec(CLOCK_MONOTONIC);
 	j->deadline_usec = j->started_usec + (uint64_t)j->ctx->config.vet_timeout_sec * 1000000ULL;
-	r = uv_queue_work(&j->ctx->loop, &j->work, work, after_work);
+	r = uv_queue_work(&j->ctx->loop, &j->work, work, after_thread);
 	if (r < 0) {	/* only for a NULL callback: cannot happen */
 		log_error("uv_queue_work: %s", uv_strerror(r));
 		abort();
@@ -580,6 +588,11 @@ static void after_work(uv_work_t *w, int status)
 		;	/* answered already: deadline, session ended, stopping */
 	else if (status == UV_ECANCELED)
 		job_fail(j, DXM_ERROR_BUSY, "the broker is stopping");
+	else if (j->pin_failed)
+		/* The thread may have read the mountinfo of a process that
+		 * took the pid over: its answer is not used. */
+		job_fail(j, DXM_ERROR_BUSY,
+			 "the caller's connection left the bus while its file was vetted");
 	else if (!j->session || j->session->ending)
 		job_fail(j, DXM_ERROR_REVOKED, "session %" PRIu64 " ended while its file was vetted",
 			 j->session_id);
@@ -610,6 +623,21 @@ static void after_work(uv_work_t *w, int status)
 	arm_timer(ctx);
 }
 
+/* The thread returned (or was cancelled): after_work() now, or once the
+ * bus confirmed the caller's pid (on_pin_checked()). */
+static void after_thread(uv_work_t *w, int status)
+{
+	VetJob *j = container_of(w, VetJob, work);
+
+	if (j->pin_slot && status != UV_ECANCELED) {
+		j->thread_done = true;
+		j->thread_status = status;
+		return;
+	}
+	j->pin_slot = sd_bus_slot_unref(j->pin_slot);
+	after_work(w, status);
+}
+
 int vetting_start(Context *ctx)
 {
 	char n[16];
@@ -638,29 +666,62 @@ int vetting_start(Context *ctx)
 	return 0;
 }
 
+/* The bus's answer to caller_pidfd()'s question: the job's answer may
+ * go out (the thread returned) or waits for its thread. */
+static int on_pin_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	VetJob *j = userdata;
+	uint32_t pid = 0;
+
+	if (sd_bus_message_is_method_error(reply, NULL) ||
+	    sd_bus_message_read(reply, "u", &pid) < 0 || pid != (uint32_t)j->call.caller_pid)
+		j->pin_failed = true;
+	j->pin_slot = sd_bus_slot_unref(j->pin_slot);
+	if (j->thread_done)
+		after_work(&j->work, j->thread_status);
+	return 1;
+}
+
 /* The caller's pid, pinned: a pidfd of the pid the bus names, kept only
  * if the bus still names that pid after the pidfd was opened (else the
- * pid may have been reused in between). -1 if none. dbus-daemon 1.14
- * gives no pidfd of its own (ProcessFD came in 1.15.x), so a connection
- * whose first process exited while a child kept its socket still names
- * the old pid: the thread then reads the mountinfo of whoever has it, to
+ * pid may have been reused in between). -1 if none. On a bus the
+ * question is asked without waiting (j->pin_slot, answered in
+ * on_pin_checked()): the thread starts meanwhile and its answer waits
+ * for the bus's, one round trip to the bus daemon (a Peer.Ping is two)
+ * off the caller's wait. On a direct connection (no sender) the peer's
+ * credentials are the socket's, read at once. dbus-daemon 1.14 gives no
+ * pidfd of its own (ProcessFD came in 1.15.x), so a connection whose
+ * first process exited while a child kept its socket still names the
+ * old pid: the thread then reads the mountinfo of whoever has it, to
  * find a mount id that is unique across namespaces (a wrong namespace
  * finds nothing, never another mount's type). */
-static int caller_pidfd(sd_bus_message *call, pid_t *pid)
+static int caller_pidfd(VetJob *j, sd_bus_message *call, pid_t *pid)
 {
+	Context *ctx = j->ctx;
+	const char *sender = sd_bus_message_get_sender(call);
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	uid_t uid;
 	pid_t again = 0;
-	int fd;
+	int fd, r;
 
 	*pid = 0;
-	if (bus_caller(call, &uid, pid, &e) < 0 || *pid <= 0) {
+	if (caller_get(&ctx->callers, call, &uid, pid, &e) < 0 || *pid <= 0) {
 		sd_bus_error_free(&e);
 		return -1;
 	}
 	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
 	if (fd < 0)
 		return -1;
+	if (sender) {
+		r = sd_bus_call_method_async(sd_bus_message_get_bus(call), &j->pin_slot,
+					     "org.freedesktop.DBus", "/org/freedesktop/DBus",
+					     "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+					     on_pin_checked, j, "s", sender);
+		if (r >= 0)
+			return fd;
+		log_debug_errno(r, "asking the bus for the pid of %s: %m", sender);
+		return safe_close(fd);
+	}
 	if (bus_caller(call, &uid, &again, &e) < 0 || again != *pid) {
 		sd_bus_error_free(&e);
 		return safe_close(fd);
@@ -719,7 +780,7 @@ int vetting_submit(Session *s, sd_bus_message *call, uid_t uid, int fd,
 		.r = -EIO, .error = SD_BUS_ERROR_NULL,
 	};
 	snprintf(j->call.allow_fs, sizeof(j->call.allow_fs), "%s", ctx->config.allow_filesystems);
-	j->call.caller_pidfd = caller_pidfd(call, &j->call.caller_pid);
+	j->call.caller_pidfd = caller_pidfd(j, call, &j->call.caller_pid);
 	if (j->hold)
 		j->hold->users++;
 	LIST_APPEND(&ctx->vet_jobs, j);
@@ -758,9 +819,17 @@ size_t vetting_stop(Context *ctx)
 	VetJob *j, *next;
 	VetHold *h, *hnext;
 
+	ctx->vet_running = false;	/* nothing in line starts now */
 	for (j = ctx->vet_jobs; j; j = next) {
 		next = j->next;
 		job_fail(j, DXM_ERROR_BUSY, "the broker is stopping");
+		j->pin_slot = sd_bus_slot_unref(j->pin_slot);
+		if (j->thread_done) {	/* returned, waited for the bus */
+			if (j->counted && quota_vetting_remove(&ctx->quota, j->uid) < 0)
+				log_error("vetting accounting of uid %u is off", (unsigned)j->uid);
+			job_free(j);
+			continue;
+		}
 		if (!j->queued) {
 			job_free(j);
 			continue;
@@ -770,7 +839,6 @@ size_t vetting_stop(Context *ctx)
 		if (uv_cancel((uv_req_t *)&j->work) < 0)
 			busy++;
 	}
-	ctx->vet_running = false;
 	/* Closes go on: they end at once unless a file system is stuck. */
 	for (h = ctx->vet_holds; h; h = hnext) {
 		hnext = h->next;

@@ -20,7 +20,9 @@ source "$BE_DIR/broker-paths.sh"
 # shellcheck source=/dev/null
 source "$BE_DIR/bus-contract.sh"
 
-BE_DAEMON=$DAXMIRROR_BUILD_ROOT/daemon/daxmirrord
+# BE_DAEMON from the environment: another build of the daemon (a bench
+# comparing two builds in one boot).
+BE_DAEMON=${BE_DAEMON:-$DAXMIRROR_BUILD_ROOT/daemon/daxmirrord}
 BE_CLIENT=$BE_DIR/broker-client
 BE_UNITS=$DAXMIRROR_SOURCE_ROOT/units
 BE_POLICY=$BE_UNITS/org.daxmirror1.conf
