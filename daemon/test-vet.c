@@ -173,6 +173,43 @@ static void fs_cases(void)
 		       "out of fds while reading procfs (fdinfo, mountinfo): System.Error.EMFILE, not UnsupportedFileSystem (%s)", n);
 	}
 	{
+		/* Every fd budget, from none to enough: running out anywhere
+		 * in the vetting (procfs, the file's inspection, the
+		 * bad-block list) is "try again", never a verdict on the file.
+		 * A regular file of 8 KiB in the test's directory. */
+		char tmpl[] = "test-vet-fds-XXXXXX", verdict[256] = "";
+		int ffd = mkostemp(tmpl, O_CLOEXEC), lowest = dup(0), emfile = 0, okay = 0, k;
+		struct rlimit rl;
+
+		if (lowest >= 0)
+			close(lowest);
+		if (ffd >= 0 && ftruncate(ffd, 8192) == 0 && lowest >= 0 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			for (k = 0; k <= 48 && !verdict[0]; k++) {
+				struct rlimit lim = { .rlim_cur = (rlim_t)(lowest + k), .rlim_max = rl.rlim_max };
+				const char *n;
+
+				if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+					break;
+				n = call(ffd, 0, 4096, "*");
+				setrlimit(RLIMIT_NOFILE, &rl);
+				if (streq(n, "System.Error.EMFILE"))
+					emfile++;
+				else if (streq(n, "ok"))
+					okay++;
+				else
+					snprintf(verdict, sizeof(verdict), "%s with %d spare fds", n, k);
+			}
+		}
+		if (ffd >= 0) {
+			unlink(tmpl);
+			close(ffd);
+		}
+		tap_ok(!verdict[0] && emfile > 0 && okay > 0,
+		       "a file vetted with 0 to 48 spare fds: System.Error.EMFILE (%d budgets) until it passes (%d), never a verdict on the file%s%s",
+		       emfile, okay, verdict[0] ? ": " : "", verdict);
+	}
+	{
 		const char *n = call(fd, 0, 4096, "sysfs proc");
 
 		tap_ok(!streq(n, DXM_ERROR_UNSUPPORTED_FS),

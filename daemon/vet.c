@@ -479,6 +479,8 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 		return r;
 
 	r = file_info(cache, fd, st.st_dev, (flags & O_ACCMODE) == O_RDWR, &fi);
+	if (r < 0 && out_of_resources(r))
+		return sd_bus_error_set_errnof(error, -r, "inspecting the file: %m; try again later");
 	if (r < 0)
 		return sd_bus_error_setf(error, DXM_ERROR_BAD_FILE, "cannot inspect the file: %s",
 					 strerror(-r));
@@ -498,6 +500,9 @@ int vet_file(VetCache *cache, int fd, uint64_t offset, uint64_t length, bool wri
 	if (r == -EOPNOTSUPP)
 		log_debug("%s: bad blocks cannot be read (not pmem?); accepted",
 			  rep->path[0] ? rep->path : "file");
+	else if (r < 0 && out_of_resources(r))
+		return sd_bus_error_set_errnof(error, -r,
+					       "reading the bad-block list: %m; try again later");
 	else if (r < 0) {
 		log_warning_errno(r, "%s: reading bad blocks: %m; refused",
 				  rep->path[0] ? rep->path : "file");
