@@ -36,6 +36,9 @@
  *         -> xa_lock of one level of the table (spinlock)
  *         -> dxm_event_ring.lock (spinlock)
  *   dxm_session.grant_lock (spinlock): the grant table, taken alone.
+ *   dxm_mm.lock (spinlock, session.c): the sessions bound to one mm; the
+ *   mm's release walks them under it
+ *     -> device page-table lock, dxm_event_ring.lock (dxm_session_mm_gone())
  *
  * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU
  * and the page-table lock for reading: the mirror list is an RCU list,
@@ -211,15 +214,16 @@ struct dxm_op_stats {
  *
  * @lock:	read by device accesses, written by shape changes (see the
  *		lock order above); protects @mirrors changes, @nr_mirrors,
- *		@mirrored_pages, @next_mirror_id, @stripped and @mn_registered
+ *		@mirrored_pages, @next_mirror_id, @stripped and @dmm
  * @stripped:	mirrors and grants are gone (after revoke or close)
- * @mn_registered: @mn is registered on @mm
+ * @dmm:	the notifier of the bound mm's exit, shared by every session
+ *		bound to that mm (NULL: unbound or stripped)
+ * @mm_node:	in @dmm's sessions (under its lock)
  * @mirrors:	struct dxm_mirror RCU list, by increasing id
  * @nr_mirrors:	live and released mirrors in @mirrors (released ones are
  *		reaped before a mirror is added, so limits count live ones)
  * @mirrored_pages: pages covered by @mirrors
  * @next_mirror_id: id of the next mirror
- * @mn:		notifier of the bound mm's exit, also without any mirror
  * @strip_work:	frees mirrors and grants after REVOKE, off the caller's
  *		thread (holds a reference while queued)
  * @ops:	per-CPU counters of the device accesses
@@ -255,7 +259,8 @@ struct dxm_session {
 
 	struct rw_semaphore lock;	/* accesses vs shape changes */
 	bool stripped;
-	bool mn_registered;
+	struct dxm_mm *dmm;
+	struct list_head mm_node;
 	struct list_head mirrors;	/* by id, for listing (RCU) */
 	struct maple_tree mirror_mt;	/* by address range (RCU) */
 	struct xarray mirror_ids;	/* by id */
@@ -263,7 +268,6 @@ struct dxm_session {
 	u32 nr_released;		/* released, not destroyed (pt.lock) */
 	u64 mirrored_pages;
 	u64 next_mirror_id;
-	struct mmu_notifier mn;
 	struct delayed_work strip_work;
 	struct dxm_op_stats __percpu *ops;
 
@@ -369,6 +373,7 @@ int dxm_session_publish(struct dxm_session *s);
 struct dxm_session *dxm_session_lookup(u64 id);
 long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
 void dxm_sessions_exit(void);
+void dxm_mm_exit(void);
 int dxm_session_ungrant(struct dxm_session *s, u32 dev, u64 ino,
 			u64 offset, u64 length, u32 flags);
 u32 dxm_session_nr_grants(struct dxm_session *s);

@@ -52,6 +52,7 @@ static void __exit dxm_exit(void)
 	misc_deregister(&dxm_miscdev);
 	destroy_workqueue(dxm_wq);
 	dxm_control_exit();
+	dxm_mm_exit();
 }
 
 module_init(dxm_init);

@@ -24,7 +24,6 @@ static DEFINE_MUTEX(dxm_sessions_lock);
 static DEFINE_XARRAY(dxm_sessions);
 static u64 dxm_next_session_id = 1;
 
-static const struct mmu_notifier_ops dxm_mm_ops;
 static void dxm_session_strip_work(struct work_struct *work);
 
 struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
@@ -47,7 +46,6 @@ struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
 	INIT_LIST_HEAD(&s->mirrors);
 	mt_init_flags(&s->mirror_mt, MT_FLAGS_USE_RCU);
 	xa_init(&s->mirror_ids);
-	s->mn.ops = &dxm_mm_ops;
 	INIT_DELAYED_WORK(&s->strip_work, dxm_session_strip_work);
 	spin_lock_init(&s->grant_lock);
 	dxm_pt_init(&s->pt);
@@ -67,7 +65,7 @@ static void dxm_session_free(struct kref *kref)
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
 	WARN_ON_ONCE(!mtree_empty(&s->mirror_mt));
 	WARN_ON_ONCE(!xa_empty(&s->mirror_ids));
-	WARN_ON_ONCE(s->mn_registered);
+	WARN_ON_ONCE(s->dmm);
 	mtree_destroy(&s->mirror_mt);
 	xa_destroy(&s->mirror_ids);
 	dxm_pt_destroy(&s->pt);
@@ -170,18 +168,75 @@ void dxm_sessions_exit(void)
 }
 
 /*
- * The bound mm exits, or the strip unregisters the notifier
- * (mmu_notifier_unregister() calls ->release too): only ever after a
- * revoke or close, which dxm_session_mm_gone() keeps silent.
+ * One notifier of an mm's exit, shared by every session bound to that mm
+ * (mmu_notifier_get() finds it by ops and mm). Every munmap, mprotect or
+ * reclaim of the mm walks the mm's notifier list, so a process with 64
+ * sessions must put one entry there, not 64. Its ->release tells each
+ * session on @sessions; a session leaves the list when it is stripped.
  */
+struct dxm_mm {
+	struct mmu_notifier mn;
+	spinlock_t lock;		/* @sessions */
+	struct list_head sessions;	/* dxm_session.mm_node */
+};
+
+static struct mmu_notifier *dxm_mm_alloc(struct mm_struct *mm)
+{
+	struct dxm_mm *d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&d->lock);
+	INIT_LIST_HEAD(&d->sessions);
+	return &d->mn;
+}
+
+/* After the last mmu_notifier_put() and an SRCU grace period. */
+static void dxm_mm_free(struct mmu_notifier *mn)
+{
+	kfree(container_of(mn, struct dxm_mm, mn));
+}
+
+/* The mm exits: every session still bound to it learns it. */
 static void dxm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	dxm_session_mm_gone(container_of(mn, struct dxm_session, mn));
+	struct dxm_mm *d = container_of(mn, struct dxm_mm, mn);
+	struct dxm_session *s;
+
+	spin_lock(&d->lock);
+	list_for_each_entry(s, &d->sessions, mm_node)
+		dxm_session_mm_gone(s);
+	spin_unlock(&d->lock);
 }
 
 static const struct mmu_notifier_ops dxm_mm_ops = {
 	.release = dxm_mm_release,
+	.alloc_notifier = dxm_mm_alloc,
+	.free_notifier = dxm_mm_free,
 };
+
+/* Take @s off its mm's notifier; caller holds s->lock for writing. */
+static void dxm_session_mm_unlink(struct dxm_session *s)
+{
+	struct dxm_mm *d = s->dmm;
+
+	lockdep_assert_held_write(&s->lock);
+	if (!d)
+		return;
+	spin_lock(&d->lock);
+	list_del(&s->mm_node);
+	spin_unlock(&d->lock);
+	s->dmm = NULL;
+	mmu_notifier_put(&d->mn);
+	/* What the release would have said, silent after revoke or close. */
+	dxm_session_mm_gone(s);
+}
+
+/* At module exit, once no session is left: the deferred frees are done. */
+void dxm_mm_exit(void)
+{
+	mmu_notifier_synchronize();
+}
 
 /*
  * A grant table no reader can see any more: drop the file references it
@@ -222,10 +277,7 @@ static void dxm_session_strip(struct dxm_session *s)
 		gs->put_all = true;
 		call_rcu(&gs->rcu, dxm_grants_free_rcu);
 	}
-	if (s->mn_registered) {
-		mmu_notifier_unregister(&s->mn, s->mm);
-		s->mn_registered = false;
-	}
+	dxm_session_mm_unlink(s);
 	WRITE_ONCE(s->stripped, true);
 }
 
@@ -666,7 +718,8 @@ long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
 /* Caller holds s->lock for writing. BIND takes no argument: 0. */
 static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 {
-	int ret;
+	struct mmu_notifier *mn;
+	struct dxm_mm *d;
 
 	lockdep_assert_held_write(&s->lock);
 	if (uarg)
@@ -676,10 +729,14 @@ static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 	if (s->mm)
 		return s->mm == current->mm ? -EALREADY : -EBUSY;
 	/* Learn of the mm's exit even while no mirror exists. */
-	ret = mmu_notifier_register(&s->mn, current->mm);
-	if (ret)
-		return ret;
-	s->mn_registered = true;
+	mn = mmu_notifier_get(&dxm_mm_ops, current->mm);
+	if (IS_ERR(mn))
+		return PTR_ERR(mn);
+	d = container_of(mn, struct dxm_mm, mn);
+	spin_lock(&d->lock);
+	list_add(&s->mm_node, &d->sessions);
+	spin_unlock(&d->lock);
+	s->dmm = d;
 	mmgrab(current->mm);
 	write_lock(&s->pt.lock);
 	s->mm = current->mm;

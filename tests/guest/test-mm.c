@@ -1,7 +1,9 @@
 /* test-mm.c - the module and the rest of mm: a bound process that exits
  * without any mirror (MM_RELEASED, EPOLLHUP, state MM_GONE, no stale pid),
  * anonymous hugetlb memory as anonymous memory (MAP_HUGETLB 2 MiB and
- * 1 GiB, SHM_HUGETLB; a hugetlb memfd stays a file), memfd_secret memory
+ * 1 GiB, SHM_HUGETLB; a hugetlb memfd stays a file), several sessions
+ * bound to one process (one shared exit notifier tells them all; a
+ * revoked one leaves it and is told nothing), memfd_secret memory
  * refused (not in the direct map), and the device page table charged to
  * the client's memory cgroup (ENOMEM at memory.max, not an escape, not the
  * OOM killer), a mirror unmapped piece by piece, and a poisoned page.
@@ -84,6 +86,82 @@ static void g_exit(const void *arg)
 	if (!tap_ok(r == 0 && info.state == DAXMIRROR_STATE_MM_GONE && info.pid == 0,
 		    "SESSION_INFO: state MM_GONE, pid 0 (the dead pid may be reused)"))
 		tap_diag("ret %s state %u pid %d", tap_errname(-r), info.state, info.pid);
+}
+
+/* ---- several sessions bound to one process ----------------------------- */
+
+#define NSHARE 3
+
+static int child_bind_all(int sock, void *arg)
+{
+	const int *sfd = arg;
+	int64_t v;
+
+	for (int i = 0; i < NSHARE; i++)
+		if (dmt_bind(sfd[i]) < 0)
+			return 2;
+	dmt_send_i64(sock, getpid());
+	dmt_recv_i64(sock, &v, TIMEOUT_MS);	/* "exit now" */
+	return 0;
+}
+
+/*
+ * The sessions of one mm share one notifier of its exit (one entry on the
+ * mm's notifier list, however many sessions): its release must reach every
+ * session still bound, and a session stripped before (revoked: it leaves
+ * the notifier) must neither be told nor keep the others from being told.
+ */
+static void g_shared_exit(const void *arg)
+{
+	struct dmt_session s[NSHARE] = { DMT_SESSION_INIT, DMT_SESSION_INIT, DMT_SESSION_INIT };
+	_cleanup_child_ struct dmt_child c = DMT_CHILD_INIT;
+	struct daxmirror_session_info info;
+	struct daxmirror_event ev;
+	int sfd[NSHARE], bound = 0, gone = 0, r;
+	int64_t pid = 0;
+
+	(void)arg;
+	for (int i = 0; i < NSHARE; i++) {
+		if (dmt_session_open(&s[i], DMT_ANON_RW, 0, 0, false) < 0) {
+			tap_fail_rest("session %d: %s", i, strerror(errno));
+			goto out;
+		}
+		sfd[i] = s[i].sfd;
+	}
+	if (dmt_child_start(&c, child_bind_all, sfd) < 0 ||
+	    dmt_recv_i64(c.sock, &pid, TIMEOUT_MS) < 0) {
+		tap_fail_rest("setup failed");
+		goto out;
+	}
+	for (int i = 0; i < NSHARE; i++)
+		if (dmt_session_info(s[i].ctl, s[i].id, &info) == 0 &&
+		    info.state == DAXMIRROR_STATE_BOUND && info.pid == pid)
+			bound++;
+	tap_ok(bound == NSHARE, "one child binds %d sessions: all BOUND to its pid (%d)",
+	       NSHARE, bound);
+	/* The middle one is revoked and stripped while the others stay. */
+	r = dmt_revoke(s[1].ctl, s[1].id);
+	tap_ok(r == 0, "REVOKE of the second session");
+	dmt_send_i64(c.sock, 1);
+	dmt_child_wait(&c, TIMEOUT_MS);
+	for (int i = 0; i < NSHARE; i += 2) {
+		r = dmt_event_wait(s[i].sfd, DAXMIRROR_EVENT_MM_RELEASED, s[i].id, TIMEOUT_MS, &ev);
+		if (r == 0 && dmt_session_info(s[i].ctl, s[i].id, &info) == 0 &&
+		    info.state == DAXMIRROR_STATE_MM_GONE && info.pid == 0)
+			gone++;
+		else
+			tap_diag("session %d: MM_RELEASED %s, state %u pid %d", i,
+				 tap_errname(-r), info.state, info.pid);
+	}
+	tap_ok(gone == 2, "the child exits: the first and third session each get MM_RELEASED and read MM_GONE, pid 0");
+	r = dmt_session_info(s[1].ctl, s[1].id, &info);
+	tap_ok(r == 0 && info.state == DAXMIRROR_STATE_REVOKED &&
+	       dmt_event_wait(s[1].sfd, DAXMIRROR_EVENT_MM_RELEASED, s[1].id, 200, &ev) < 0,
+	       "the revoked one stays REVOKED and is told nothing of the exit (state %u)",
+	       r == 0 ? info.state : 0);
+out:
+	for (int i = 0; i < NSHARE; i++)
+		dmt_session_close(&s[i]);
 }
 
 /* ---- hugetlb ------------------------------------------------------------ */
@@ -531,6 +609,7 @@ int main(void)
 {
 	const struct tap_group groups[] = {
 		{ "exit without a mirror", 5, g_exit, NULL },
+		{ "sessions sharing one process's exit", 4, g_shared_exit, NULL },
 		{ "anonymous hugetlb (2 MiB)", 7, g_hugetlb, NULL },
 		{ "anonymous hugetlb (1 GiB)", 3, g_hugetlb_1g, NULL },
 		{ "memfd_secret", 2, g_secretmem, NULL },
