@@ -74,6 +74,19 @@ st_active() {
 	[[ $(systemctl is-active "$ST_UNIT" 2>/dev/null) == active ]]
 }
 
+# st_new_main OLD: daxmirrord.service is active under a main pid other
+# than OLD (systemd restarted it).
+st_new_main() {
+	local p
+	p=$(st_prop "$ST_UNIT" MainPID)
+	[[ $p != 0 && $p != "$1" ]] && st_active
+}
+
+# st_count_is N: the broker's Manager.SessionCount is N.
+st_count_is() {
+	[[ $(be_session_count) == "$1" ]]
+}
+
 # st_journal_has UNIT TEXT: this boot's journal of UNIT has a line with TEXT
 # (systemd's own messages about the unit included).
 st_journal_has() {
