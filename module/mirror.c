@@ -4,7 +4,7 @@
  * interval notifier that keeps the device page table coherent, and the
  * device fault loop that fills it with hmm_range_fault(). Also the notice
  * that a session's mm is gone, which a mirror's release invalidation and
- * the session's own mm notifier (session.c) both give.
+ * the mm exit notifier its sessions share (session.c) both give.
  */
 #include <linux/hmm.h>
 #include <linux/hugetlb.h>
