@@ -28,8 +28,12 @@
  *   entries already cover (RCU and the per-mirror counters, see
  *   dxm_fault_fast()): only a FAULT with work to do takes it.
  *     -> the maple tree's lock of dxm_session.mirror_mt (spinlock, inside
- *        mtree_insert_range()/mtree_erase(); lookups take RCU)
- *     -> mm->mmap_lock (read)
+ *        mtree_insert_range() and the unindexing's mas_store_gfp(), which
+ *        drops and retakes it to allocate: dxm_session.lock held for
+ *        writing keeps other writers out meanwhile; lookups take RCU)
+ *     -> mm->mmap_lock (read; for writing, killable, in BIND, which
+ *        joins the mm's exit notifier with mmu_notifier_get_locked())
+ *     -> dxm_mm.lock (BIND, the strip)
  *       -> device page-table lock: dxm_session.pt.lock (rwlock): read
  *          by device accesses and the control node's reads, written by
  *          what stores or drops an entry or changes a session's state
@@ -37,7 +41,9 @@
  *         -> dxm_event_ring.lock (spinlock)
  *   dxm_session.grant_lock (spinlock): the grant table, taken alone.
  *   dxm_mm.lock (spinlock, session.c): the sessions bound to one mm; the
- *   mm's release walks them under it
+ *   mm's release walks them under it, so exit_mmap may spin for as long
+ *   as each bound session's page-table lock is held (one chunk of a
+ *   device access: at most 256 KiB copied or 64 Ki snapshot bytes)
  *     -> device page-table lock, dxm_event_ring.lock (dxm_session_mm_gone())
  *
  * The control node reads a session (SESSION_INFO, MIRROR_LIST) under RCU

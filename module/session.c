@@ -728,8 +728,14 @@ static long dxm_ioctl_bind(struct dxm_session *s, void __user *uarg)
 		return -EINVAL;
 	if (s->mm)
 		return s->mm == current->mm ? -EALREADY : -EBUSY;
-	/* Learn of the mm's exit even while no mirror exists. */
-	mn = mmu_notifier_get(&dxm_mm_ops, current->mm);
+	/*
+	 * Learn of the mm's exit even while no mirror exists. The mmap lock
+	 * for writing, killable: BIND may queue behind a long walk.
+	 */
+	if (mmap_write_lock_killable(current->mm))
+		return -EINTR;
+	mn = mmu_notifier_get_locked(&dxm_mm_ops, current->mm);
+	mmap_write_unlock(current->mm);
 	if (IS_ERR(mn))
 		return PTR_ERR(mn);
 	d = container_of(mn, struct dxm_mm, mn);
