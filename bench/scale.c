@@ -184,7 +184,7 @@ static void mirrors_rows(int reps, bool quick)
 		    &one.readd_us, median(&many.readd_us) / median(&one.readd_us), GOAL_LE, 1.5);
 	row_note(w, "remove the probe (its entry dropped on the first pair) and add it back, %d pairs per sample; the sessions rotate batch by batch",
 		 na);
-	row_note(w, "split: a session of 2 mirrors (the probe, and one over the fillers' pages: the same %d device entries of 4 KiB) takes %.3g us/pair, so the device table's shape costs %.2fx and the %d-mirror indexes %.2fx",
+	row_note(w, "split: a session of 2 mirrors (the probe, and one over the fillers' pages: the same %d device entries of 4 KiB) takes %.3g us/pair, so the device table's shape costs about %.2fx and the %d-mirror indexes about %.2fx (ratios of medians: their product is near, not equal to, the row's)",
 		 SCALE_MIRRORS - 1, median(&shape.readd_us),
 		 median(&shape.readd_us) / median(&one.readd_us), SCALE_MIRRORS,
 		 median(&many.readd_us) / median(&shape.readd_us));

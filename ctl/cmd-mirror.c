@@ -376,6 +376,12 @@ int cmd_mirror(const Ctl *ctl, int argc, char **argv)
 		return mirror_fail(c, r, file);
 	if (ctl->extents) {
 		r = load_runs(m, &runs);
+		if (r == -EPROTO || r == -ENOMEM || r == -ENOTTY) {
+			fprintf(stderr, "daxmirrorctl: reading the device entries of %s: %s%s\n", file,
+				strerror(-r), r == -ENOTTY ? " (the loaded module has no extent snapshot)" :
+				r == -EPROTO ? " (the module's answer broke its ABI)" : "");
+			return CTL_EXIT_FAILURE;
+		}
 		if (r < 0)
 			return mirror_fail(c, r, file);
 	}
