@@ -309,8 +309,12 @@ struct dxm_session {
  * @end:	address past the range
  * @flags:	DAXMIRROR_MIRROR_*
  * @backing:	DAXMIRROR_BACKING_* seen when added
- * @dev:	backing device, 0 for anonymous memory
- * @ino:	backing inode number
+ * @inode:	the backing file's inode (ihold'ed; NULL for anonymous
+ *		memory): what the policy and UNGRANT compare, since (@dev,
+ *		@ino) can name two files (a FUSE server decides its inode
+ *		numbers); dropped when the mirror is destroyed
+ * @dev:	backing device, 0 for anonymous memory (reported)
+ * @ino:	backing inode number (reported)
  * @file_offset: file offset of @start
  * @released:	its VMAs or mm went away (written under the page-table lock,
  *		read with READ_ONCE on the fast paths)
@@ -330,6 +334,7 @@ struct dxm_mirror {
 	unsigned long end;
 	u32 flags;
 	u32 backing;
+	struct inode *inode;
 	u64 dev;
 	u64 ino;
 	u64 file_offset;

@@ -130,18 +130,32 @@ static void dxm_mirror_fill_backing(struct dxm_mirror *m,
 	m->backing = DAXMIRROR_BACKING_FILE;
 	if (vma_is_dax(vma))
 		m->backing |= DAXMIRROR_BACKING_DAX;
+	m->inode = inode;
+	ihold(inode);
 	m->dev = new_encode_dev(inode->i_sb->s_dev);
 	m->ino = inode->i_ino;
 	m->file_offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
 			 (m->start - vma->vm_start);
 }
 
+/* Drop @m's hold of its file's inode (may sleep: the last iput evicts). */
+static void dxm_mirror_put_inode(struct dxm_mirror *m)
+{
+	struct inode *inode = m->inode;
+
+	might_sleep();
+	WRITE_ONCE(m->inode, NULL);	/* dxm_grant_in_use() reads it */
+	if (inode)
+		iput(inode);
+}
+
 /*
  * Is the part of @vma at @addr what @m mirrors? A mirror holds anonymous
  * memory, or one file's range at offsets that follow its addresses, as
- * its first VMA set them at MIRROR_ADD: so the file MIRROR_LIST reports
- * (dev, ino, file_offset) is all UNGRANT's in-use check has to look at.
- * Another file there, or the same file at other offsets, is refused.
+ * its first VMA set them at MIRROR_ADD: so its inode and file_offset are
+ * all UNGRANT's in-use check has to look at. Another file there (even one
+ * with the same device and inode number), or the same file at other
+ * offsets, is refused.
  */
 static bool dxm_vma_is_mirrors(const struct dxm_mirror *m,
 			       struct vm_area_struct *vma, unsigned long addr)
@@ -155,9 +169,7 @@ static bool dxm_vma_is_mirrors(const struct dxm_mirror *m,
 		return false;
 	inode = file_inode(vma->vm_file);
 	off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start);
-	return new_encode_dev(inode->i_sb->s_dev) == m->dev &&
-	       inode->i_ino == m->ino &&
-	       off == m->file_offset + (addr - m->start);
+	return inode == m->inode && off == m->file_offset + (addr - m->start);
 }
 
 /*
@@ -526,6 +538,7 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 					   end - start, &dxm_mirror_ops);
 	if (ret) {
 		dxm_mirror_unindex(s, m);
+		dxm_mirror_put_inode(m);
 		kfree_rcu(m, rcu);
 		return ret;
 	}
@@ -537,6 +550,7 @@ int dxm_mirror_add(struct dxm_session *s, unsigned long start,
 	return 0;
 
 err_free:
+	dxm_mirror_put_inode(m);
 	kfree(m);
 	return ret;
 }
@@ -562,6 +576,8 @@ void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m)
 	write_unlock(&s->pt.lock);
 	s->nr_mirrors--;
 	s->mirrored_pages -= (m->end - m->start) >> PAGE_SHIFT;
+	/* RCU readers compare the pointer only, never dereference it. */
+	dxm_mirror_put_inode(m);
 	kfree_rcu(m, rcu);
 }
 

@@ -401,13 +401,11 @@ int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 /*
  * Is [@offset, +@length) of @inode under a live mirror? A mirror holds
  * only the file range it was added over (dxm_policy_check() refuses any
- * other memory with EXDEV), so its dev, ino and file_offset say it all.
+ * other memory with EXDEV), so its inode and file_offset say it all.
  */
 static bool dxm_grant_in_use(struct dxm_session *s, struct inode *inode,
 			     u64 offset, u64 length)
 {
-	u32 dev = new_encode_dev(inode->i_sb->s_dev);
-	u64 ino = inode->i_ino;
 	struct dxm_mirror *m;
 	bool busy = false;
 
@@ -415,7 +413,7 @@ static bool dxm_grant_in_use(struct dxm_session *s, struct inode *inode,
 	list_for_each_entry_rcu(m, &s->mirrors, node) {
 		u64 len = m->end - m->start;
 
-		if (READ_ONCE(m->released) || m->dev != dev || m->ino != ino)
+		if (READ_ONCE(m->released) || READ_ONCE(m->inode) != inode)
 			continue;
 		if (m->file_offset < offset + length &&
 		    offset < m->file_offset + len) {

@@ -148,7 +148,10 @@ struct daxmirror_grant {
  * MIRROR_LIST reports (dev, ino, file_offset), or anonymous memory: no
  * device entry of any other file can exist (MIRROR_ADD and FAULT refuse
  * it, EXDEV), so once this succeeds the device holds nothing of the range.
- * A grant is a permission the broker gave the session's own client, so
+ * Two granted files can share (st_dev, st_ino) (a FUSE server chooses its
+ * inode numbers): then the older of their grants is the one named, and
+ * the mirrors checked are those of that grant's own file (its inode, not
+ * its numbers). A grant is a permission the broker gave the session's own client, so
  * this is not a way to revoke: DAXMIRROR_CTL_REVOKE is. Never waits for
  * the session's client. A mirror added over the range while this runs
  * finds no grant at its next fault (EACCES).

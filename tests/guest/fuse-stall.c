@@ -6,9 +6,12 @@
  * hostile one does. For tests/guest/test-broker-vet. With --hold-reads it
  * holds every READ instead until it gets SIGUSR1, then answers them and
  * every later one: a page fault on the file blocks for as long as the
- * caller wants (tests/guest/test-edges).
+ * caller wants (tests/guest/test-edges). With --twin it serves a second
+ * file, "twin", of the same size and the SAME inode number as "file"
+ * (a server decides its st_ino), whose bytes are 0xab: two files one
+ * (st_dev, st_ino) names (tests/guest/test-isolation).
  *
- *   fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads]
+ *   fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads | --twin]
  *	Prints mounted=1 once mounted, then stalled=NAME opcode=N uid=UID
  *	nodeid=N for each request left unanswered, held=READ offset=N for
  *	each READ held (stdout, line by line).
@@ -33,10 +36,13 @@
 #define ROOT_ID		FUSE_ROOT_ID
 #define FILE_ID		2
 #define FILE_NAME	"file"
+#define TWIN_ID		3
+#define TWIN_NAME	"twin"
 #define MAX_WRITE	65536
 #define BUF_SIZE	(MAX_WRITE + 65536)
 
 static unsigned long long file_size;
+static bool twin;
 
 /* --hold-reads: READs held until SIGUSR1 (held_n of them, at most 64). */
 #define MAX_HELD	64
@@ -74,7 +80,7 @@ static int reply(int dev, uint64_t unique, int error, const void *arg, size_t le
 static void fill_attr(uint64_t node, struct fuse_attr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->ino = node;
+	a->ino = node == TWIN_ID ? FILE_ID : node;	/* the twin's st_ino */
 	a->nlink = 1;
 	a->blksize = 4096;
 	if (node == ROOT_ID) {
@@ -104,20 +110,22 @@ static const char *opname(uint32_t op)
 	}
 }
 
-/* The answer to a READ: zeros up to the end of the file. */
+/* The answer to a READ: zeros (the twin: 0xab) up to the end of the file. */
 static int read_reply(int dev, const struct fuse_in_header *in,
 		      const struct fuse_read_in *r)
 {
-	static char data[MAX_WRITE];
+	static char data[MAX_WRITE], twin_data[MAX_WRITE];
 	size_t n = 0;
 
+	if (in->nodeid == TWIN_ID && !twin_data[0])
+		memset(twin_data, 0xab, sizeof(twin_data));
 	if (r->offset < file_size)
 		n = file_size - r->offset;
 	if (n > r->size)
 		n = r->size;
 	if (n > sizeof(data))
 		n = sizeof(data);
-	return reply(dev, in->unique, 0, data, n);
+	return reply(dev, in->unique, 0, in->nodeid == TWIN_ID ? twin_data : data, n);
 }
 
 /* One request: answered, stalled (no reply, ever) or without a reply by
@@ -165,10 +173,12 @@ static int serve(int dev, const char *buf, long long stall_uid)
 			.nodeid = FILE_ID, .generation = 1, .entry_valid = 3600,
 		};
 
-		if (in->nodeid != ROOT_ID || strcmp(arg, FILE_NAME) != 0)
+		if (twin && in->nodeid == ROOT_ID && strcmp(arg, TWIN_NAME) == 0)
+			e.nodeid = TWIN_ID;
+		else if (in->nodeid != ROOT_ID || strcmp(arg, FILE_NAME) != 0)
 			return reply(dev, in->unique, -ENOENT, NULL, 0);
 		/* attr_valid 0: every stat asks again, the broker's too. */
-		fill_attr(FILE_ID, &e.attr);
+		fill_attr(e.nodeid, &e.attr);
 		return reply(dev, in->unique, 0, &e, sizeof(e));
 	}
 	case FUSE_GETATTR: {
@@ -180,7 +190,7 @@ static int serve(int dev, const char *buf, long long stall_uid)
 	case FUSE_OPEN: {
 		struct fuse_open_out o = { .fh = 1 };
 
-		if (in->nodeid != FILE_ID)
+		if (in->nodeid != FILE_ID && in->nodeid != TWIN_ID)
 			return reply(dev, in->unique, -EISDIR, NULL, 0);
 		return reply(dev, in->unique, 0, &o, sizeof(o));
 	}
@@ -209,14 +219,16 @@ int main(int argc, char **argv)
 	int dev;
 
 	if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--stall-uid") == 0) &&
-	    !(argc == 4 && strcmp(argv[3], "--hold-reads") == 0)) {
-		fprintf(stderr, "usage: fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads]\n");
+	    !(argc == 4 && strcmp(argv[3], "--hold-reads") == 0) &&
+	    !(argc == 4 && strcmp(argv[3], "--twin") == 0)) {
+		fprintf(stderr, "usage: fuse-stall MOUNTPOINT SIZE [--stall-uid UID | --hold-reads | --twin]\n");
 		return 2;
 	}
+	twin = argc == 4 && strcmp(argv[3], "--twin") == 0;
 	file_size = strtoull(argv[2], NULL, 0);
 	if (argc == 5)
 		stall_uid = strtoll(argv[4], NULL, 0);
-	if (argc == 4) {
+	if (argc == 4 && !twin) {
 		/* No SA_RESTART: the signal ends the read() of /dev/fuse. */
 		struct sigaction sa = { .sa_handler = on_release };
 

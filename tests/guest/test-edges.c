@@ -967,87 +967,28 @@ static void *rm_fault_main(void *arg)
 	return NULL;
 }
 
-/* Wait up to @timeout_ms for a line starting with @prefix on @fd (the
- * server's stdout, read raw: poll() sees what stdio would have buffered).
- * 0 once seen, -ETIMEDOUT or -EIO. */
-static int rm_wait_line(int fd, const char *prefix, int timeout_ms)
-{
-	char buf[4096];
-	size_t len = 0;
-	double end = dmt_now_s() + timeout_ms / 1e3;
-
-	for (;;) {
-		char *nl, *line = buf;
-		ssize_t n;
-
-		buf[len] = '\0';
-		while ((nl = strchr(line, '\n'))) {
-			if (!strncmp(line, prefix, strlen(prefix)))
-				return 0;
-			line = nl + 1;
-		}
-		len -= line - buf;
-		memmove(buf, line, len);
-		if (len == sizeof(buf) - 1)
-			len = 0;
-		if (dmt_now_s() >= end ||
-		    dmt_poll(fd, POLLIN, (int)((end - dmt_now_s()) * 1e3) + 1) <= 0)
-			return -ETIMEDOUT;
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			return -EIO;
-		len += n;
-	}
-}
-
-/* Start fuse-stall --hold-reads on a new directory; 0 once it mounted. */
-static int rm_server_start(char *mnt, pid_t *pid, int *out)
-{
-	char exe[4096], server[4200], size[32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	int fd[2];
-
-	if (n < 0 || !mkdtemp(mnt) || pipe2(fd, O_CLOEXEC) < 0)
-		return -errno;
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	snprintf(server, sizeof(server), "%s/fuse-stall", exe);
-	snprintf(size, sizeof(size), "%lu", RM_LEN);
-	*pid = fork();
-	if (*pid == 0) {
-		dup2(fd[1], STDOUT_FILENO);
-		execl(server, server, mnt, size, "--hold-reads", (char *)NULL);
-		_exit(127);
-	}
-	close(fd[1]);
-	*out = fd[0];
-	if (*pid < 0)
-		return -EIO;
-	return rm_wait_line(*out, "mounted=1", 30000);
-}
-
 static void g_revoke_mid_fault(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
-	char mnt[] = "/tmp/dxm-edges-fuse.XXXXXX", path[64];
+	struct dmt_fuse srv = DMT_FUSE_INIT;
 	struct rm_fault f = { .ret = 1 };
-	int out = -1;
+	char path[128];
 	pthread_t t;
 	bool held = false, started = false;
-	pid_t server = -1;
 	void *p = MAP_FAILED;
-	int fd = -1, rv = 1, st;
+	int fd = -1, rv = 1, r;
 
 	(void)arg;
-	if (access("/dev/fuse", F_OK) < 0 && system("modprobe fuse 2>/dev/null") != 0) {
+	if (dmt_fuse_available() < 0) {
 		tap_skip_rest("/dev/fuse missing (no fuse module)");
 		return;
 	}
-	if (rm_server_start(mnt, &server, &out) < 0) {
-		tap_fail_rest("fuse-stall did not mount on %s: %s", mnt, strerror(errno));
+	r = dmt_fuse_start(&srv, RM_LEN, "--hold-reads");
+	if (r < 0) {
+		tap_fail_rest("fuse-stall did not mount: %s", strerror(-r));
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/file", mnt);
+	snprintf(path, sizeof(path), "%s/file", srv.mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		p = mmap(NULL, RM_LEN, PROT_READ, MAP_SHARED, fd, 0);
@@ -1062,10 +1003,10 @@ static void g_revoke_mid_fault(const void *arg)
 	f.addr = p;
 	started = pthread_create(&t, NULL, rm_fault_main, &f) == 0;
 	/* The walk is inside the page fault: the server holds its READ. */
-	held = started && rm_wait_line(out, "held=READ", 30000) == 0;
+	held = started && dmt_fuse_wait_line(&srv, "held=READ", 30000) == 0;
 	if (held)
 		rv = dmt_revoke(s.ctl, s.id);
-	kill(server, SIGUSR1);
+	kill(srv.pid, SIGUSR1);
 	if (started)
 		pthread_join(t, NULL);
 	if (!tap_ok(held && rv == 0 && f.ret == -ENODEV,
@@ -1077,14 +1018,7 @@ out:
 		munmap(p, RM_LEN);
 	if (fd >= 0)
 		close(fd);
-	if (server > 0) {
-		kill(server, SIGKILL);
-		waitpid(server, &st, 0);
-		umount2(mnt, MNT_DETACH);
-		rmdir(mnt);
-	}
-	if (out >= 0)
-		close(out);
+	dmt_fuse_stop(&srv);
 }
 
 /* ---- SIGKILL during a long device READ ------------------------------------ */

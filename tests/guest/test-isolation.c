@@ -18,7 +18,9 @@
  *    anonymous memory: MIRROR_ADD over two granted files, a file at other
  *    offsets, or anonymous and file memory, and FAULT of a page re-mapped
  *    with other granted memory, are EXDEV; so UNGRANT of a file no mirror
- *    was added over succeeds and leaves the device nothing of it;
+ *    was added over succeeds and leaves the device nothing of it; and
+ *    "another file" is another inode, even when a FUSE server gives two
+ *    files one (st_dev, st_ino);
  *  - after fork, device writes through writable entries made before it do
  *    not reach the child's copy-on-write copy, nor the child's stores the
  *    parent.
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dmt.h"
@@ -481,6 +484,88 @@ static int child_cow(int sock, void *arg)
 	return dmt_send_i64(sock, v) < 0 ? 1 : 0;
 }
 
+/*
+ * Two files with one (st_dev, st_ino): tests/guest/fuse-stall --twin
+ * serves "file" (zeros) and "twin" (0xab) under one inode number. The
+ * mirror of "file" must not take "twin" re-mapped under it as its own
+ * file. UNGRANT names a grant by those numbers, so it names the older
+ * grant ("twin", granted first): that must not be refused for the mirror
+ * of "file"; the next UNGRANT of the name is "file"'s grant: EBUSY.
+ */
+static void g_twin(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map area = DMT_MAP_INIT;
+	struct dmt_fuse srv = DMT_FUSE_INIT;
+	const size_t len = 2 * DMT_PAGE;
+	uint8_t buf[2 * DMT_PAGE];
+	char path[128];
+	int fd = -1, tfd = -1, r;
+	struct stat a, b;
+	uint8_t *p;
+
+	(void)arg;
+	if (dmt_fuse_available() < 0) {
+		tap_skip_rest("/dev/fuse missing (no fuse module)");
+		return;
+	}
+	r = dmt_fuse_start(&srv, len, "--twin");
+	if (r < 0) {
+		tap_fail_rest("fuse-stall --twin did not mount: %s", strerror(-r));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/file", srv.mnt);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/twin", srv.mnt);
+	tfd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 && tfd >= 0 && fstat(fd, &a) == 0 && fstat(tfd, &b) == 0 &&
+	    pread(tfd, buf, 1, 0) == 1;
+	if (!tap_ok(r && a.st_dev == b.st_dev && a.st_ino == b.st_ino && buf[0] == 0xab,
+		    "a FUSE server's \"file\" and \"twin\": one (st_dev, st_ino), other bytes")) {
+		tap_fail_rest("no twin files");
+		goto out;
+	}
+	if (dmt_session_open(&s, DAXMIRROR_SESSION_ALLOW_PAGECACHE, 0, 0, true) < 0 ||
+	    dmt_grant(s.ctl, s.id, tfd, 0, 0, len) < 0 ||
+	    dmt_grant(s.ctl, s.id, fd, 0, 0, len) < 0 ||
+	    dmt_map_anon(&area, len, 0, PROT_NONE, 0) < 0 ||
+	    map_over(area.addr, len, fd, 0) < 0 ||
+	    dmt_mirror_add(s.sfd, area.addr, len, 0, NULL) < 0) {
+		tap_fail_rest("setup: %s", strerror(errno));
+		goto out;
+	}
+	p = area.addr;
+	memset(buf, 0x5a, sizeof(buf));
+	r = dmt_dev_read(s.sfd, p, buf, len);
+	tap_ok(r == 0 && dmt_all_bytes(buf, len, 0),
+	       "the device reads \"file\" through its mirror: zeros (%s)", tap_errname(-r));
+
+	/* Page 1 re-mapped with "twin" at the offset that follows. */
+	if (map_over(p + DMT_PAGE, DMT_PAGE, tfd, DMT_PAGE) < 0) {
+		tap_fail_rest("mmap twin over page 1: %s", strerror(errno));
+		goto out;
+	}
+	tap_errno(dmt_fault(s.sfd, p + DMT_PAGE, DMT_PAGE, 0), EXDEV,
+		  "page 1 re-mapped with \"twin\" (same st_dev and st_ino): FAULT -> EXDEV");
+	memset(buf, 0, sizeof(buf));
+	r = dmt_dev_read(s.sfd, p + DMT_PAGE, buf, DMT_PAGE);
+	tap_ok(r == -EXDEV && !memchr(buf, 0xab, DMT_PAGE),
+	       "and its device READ -> EXDEV, no byte of \"twin\" (got %s)",
+	       r ? tap_errname(-r) : "success");
+	tap_success(dmt_ungrant(s.ctl, s.id, tfd, 0, 0, len),
+		    "UNGRANT of the shared name removes the older grant, \"twin\"'s: no mirror holds \"twin\" (the mirror of \"file\" does not count)");
+	tap_errno(dmt_ungrant(s.ctl, s.id, fd, 0, 0, len), EBUSY,
+		  "UNGRANT of the name again is \"file\"'s grant: EBUSY, its mirror holds page 0");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tfd >= 0)
+		close(tfd);
+	dmt_session_close(&s);
+	dmt_unmap(&area);
+	dmt_fuse_stop(&srv);
+}
+
 static void g_cow(const void *arg)
 {
 	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
@@ -533,6 +618,7 @@ int main(void)
 		{ "grants", 8, g_grants, &fl },
 		{ "re-mapped mirror", 8, g_remap, &fl },
 		{ "a mirror holds one file", 16, g_one_file, &fl },
+		{ "two files, one inode number (FUSE)", 6, g_twin, NULL },
 		{ "fork copy-on-write", 2, g_cow, NULL },
 	};
 

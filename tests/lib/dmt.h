@@ -11,6 +11,7 @@
 #include "dev.h"
 #include "events.h"
 #include "files.h"
+#include "fuse.h"
 #include "mapping.h"
 #include "pattern.h"
 #include "procfs.h"
