@@ -207,16 +207,13 @@ static void g_thp(const void *arg)
 	struct daxmirror_mirror_info mi;
 	const size_t len = 2 * DMT_2M;
 	struct dmt_snap sn;
-	char mode[32] = "";
 	uint64_t mid = 0;
 	long huge;
 	int r;
 
 	(void)arg;
-	r = dmt_thp_mode(mode, sizeof(mode));
-	if (r < 0 || !strcmp(mode, "never")) {
-		tap_skip_rest("transparent hugepages are %s",
-			      r < 0 ? "not available" : "disabled (never)");
+	if (dmt_thp_unusable()) {
+		tap_skip_rest("transparent hugepages are %s", dmt_thp_unusable());
 		return;
 	}
 	buf = malloc(len);
@@ -232,6 +229,9 @@ static void g_thp(const void *arg)
 	dmt_pattern_fill(m.addr, len, 31, 0);
 	huge = dmt_smaps_kb(m.addr, "AnonHugePages");
 	if (huge < (long)(len >> 10)) {
+		char mode[32] = "";
+
+		dmt_thp_mode(mode, sizeof(mode));
 		tap_skip_rest("the kernel gave %ld kB of huge pages, not %zu (THP mode %s)",
 			      huge, len >> 10, mode);
 		return;

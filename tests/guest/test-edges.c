@@ -308,13 +308,10 @@ static void g_edge(const void *arg)
 		return;
 	}
 	if (kind == EDGE_THP) {
-		char mode[32] = "";
 		long huge;
 
-		r = dmt_thp_mode(mode, sizeof(mode));
-		if (r < 0 || !strcmp(mode, "never")) {
-			tap_skip_rest("transparent hugepages are %s",
-				      r < 0 ? "not available" : "disabled (never)");
+		if (dmt_thp_unusable()) {
+			tap_skip_rest("transparent hugepages are %s", dmt_thp_unusable());
 			return;
 		}
 		if (dmt_map_anon(&m, EDGE_LEN, DMT_2M, PROT_READ | PROT_WRITE, 0) < 0) {
@@ -328,6 +325,9 @@ static void g_edge(const void *arg)
 		dmt_pattern_fill(m.addr, EDGE_LEN, EDGE_SEED, 0);
 		huge = dmt_smaps_kb(m.addr, "AnonHugePages");
 		if (huge < (long)(EDGE_LEN >> 10)) {
+			char mode[32] = "";
+
+			dmt_thp_mode(mode, sizeof(mode));
 			tap_skip_rest("the kernel gave %ld kB of huge pages, not %lu (THP mode %s)",
 				      huge, EDGE_LEN >> 10, mode);
 			return;
@@ -1122,14 +1122,13 @@ static void g_rw_killable(const void *arg)
 	struct rk_shared *sh;
 	pid_t ref, victim = -1;
 	int st = 0, rst, done_at_exit = -1;
-	char mode[32] = "";
 	double t0;
 
 	(void)arg;
 	/* Without huge pages the victim's exit frees 400 000 pages: the
 	 * order asserted would measure that, not the READ. */
-	if (dmt_thp_mode(mode, sizeof(mode)) < 0 || !strcmp(mode, "never")) {
-		tap_skip_rest("transparent hugepages unavailable (%s)", mode);
+	if (dmt_thp_unusable()) {
+		tap_skip_rest("transparent hugepages are %s", dmt_thp_unusable());
 		return;
 	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -198,16 +198,13 @@ static void g_thp(const void *arg)
 	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
 	struct daxmirror_extent ext[MAX_REC];
 	const size_t len = 2 * DMT_2M;
-	char mode[32] = "";
 	uint64_t base, next = 0;
 	uint32_t n = 0;
 	long huge, r;
 
 	(void)arg;
-	r = dmt_thp_mode(mode, sizeof(mode));
-	if (r < 0 || !strcmp(mode, "never")) {
-		tap_skip_rest("transparent hugepages are %s",
-			      r < 0 ? "not available" : "disabled (never)");
+	if (dmt_thp_unusable()) {
+		tap_skip_rest("transparent hugepages are %s", dmt_thp_unusable());
 		return;
 	}
 	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
@@ -222,6 +219,9 @@ static void g_thp(const void *arg)
 	memset(m.addr, 0x33, len);
 	huge = dmt_smaps_kb(m.addr, "AnonHugePages");
 	if (huge < (long)(len >> 10)) {
+		char mode[32] = "";
+
+		dmt_thp_mode(mode, sizeof(mode));
 		tap_skip_rest("the kernel gave %ld kB of huge pages, not %zu (THP mode %s)",
 			      huge, len >> 10, mode);
 		return;
@@ -422,15 +422,12 @@ static void g_thp_wide(const void *arg)
 	bool gone[WIDE_BLOCKS] = { false };
 	uint32_t n = 0, first = 0;
 	uint64_t next = 0;
-	char mode[32] = "";
 	uint8_t *a;
 	long huge, r;
 
 	(void)arg;
-	r = dmt_thp_mode(mode, sizeof(mode));
-	if (r < 0 || !strcmp(mode, "never")) {
-		tap_skip_rest("transparent hugepages are %s",
-			      r < 0 ? "not available" : "disabled (never)");
+	if (dmt_thp_unusable()) {
+		tap_skip_rest("transparent hugepages are %s", dmt_thp_unusable());
 		return;
 	}
 	if (dmt_session_open(&s, ANON_RW, 0, 0, true) < 0 ||
@@ -446,6 +443,9 @@ static void g_thp_wide(const void *arg)
 	memset(a, 0x44, WIDE_LEN);
 	huge = dmt_smaps_kb(a, "AnonHugePages");
 	if (huge < (long)(WIDE_LEN >> 10)) {
+		char mode[32] = "";
+
+		dmt_thp_mode(mode, sizeof(mode));
 		tap_skip_rest("the kernel gave %ld kB of huge pages, not %zu (THP mode %s)",
 			      huge, (size_t)(WIDE_LEN >> 10), mode);
 		return;

@@ -133,6 +133,15 @@ int dmt_thp_mode(char *buf, size_t len)
 	return 0;
 }
 
+const char *dmt_thp_unusable(void)
+{
+	char mode[32] = "";
+
+	if (dmt_thp_mode(mode, sizeof(mode)) < 0)
+		return "not available";
+	return strcmp(mode, "never") ? NULL : "disabled (never)";
+}
+
 long dmt_read_long(const char *path)
 {
 	FILE *f = fopen(path, "re");

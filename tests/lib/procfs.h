@@ -24,6 +24,9 @@ int dmt_page_folios(const void *addr, size_t len, uint64_t *pfn, uint8_t *kind);
 /* The selected mode of /sys/kernel/mm/transparent_hugepage/enabled
  * ("always", "madvise", "never") into @buf; 0 or -errno. */
 int dmt_thp_mode(char *buf, size_t len);
+/* Why transparent hugepages cannot be had ("not available", "disabled
+ * (never)"), or NULL when they can: what a test that needs them skips on. */
+const char *dmt_thp_unusable(void);
 
 /* The first number in the file at @path (a /proc or /sys value), or -1
  * when it cannot be read. */
