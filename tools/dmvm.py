@@ -10,11 +10,14 @@ In the guest:
                   (renumbered, descriptions prefixed with the program's
                   name, a "not ok" for a crash, a timeout, a bail out or a
                   wrong count), then kmemleak (debug kernel), "rmmod
-                  daxmirror", lockdep's debug_locks and "dmesg clean", and
-                  the plan last; exit 0 iff every result is ok
+                  daxmirror", lockdep's debug_locks and "dmesg clean"
+                  (with DAXMIRROR_DMA=1, tools/vm --dma: also "no DMAR
+                  fault in the kernel log"), and the plan last; exit 0
+                  iff every result is ok
   mark            write the mark the splat check starts from into the
                   kernel log (after boot, before the module is loaded)
-  splats          the kernel log's splat lines since the mark
+  splats          the kernel log's splat lines since the mark (and its
+                  DMAR fault lines with DAXMIRROR_DMA=1)
 On the host:
   filter COUNTS   pass the guest's TAP through, hold its plan back; add
                   the count of results and failures to COUNTS
@@ -50,6 +53,13 @@ KMSG_MARK = 'dmvm: kernel log checked from here'
 SPLAT_RE = re.compile(r'BUG:|WARNING:|Oops|general protection|Call Trace|UBSAN|KASAN|'
                       r'KFENCE|page dumped because|INFO: task .* blocked|'
                       r'self-detected stall|stalls on CPUs|ODEBUG|DEBUG_LOCKS_WARN')
+
+# tools/vm --dma: the Intel IOMMU's report of a DMA it refused (a stale or
+# never mapped IOVA, a write to a read-only mapping), e.g.
+#   DMAR: DRHD: handling fault status reg 2
+#   DMAR: [DMA Write NO_PASID] Request device [00:01.0] fault addr 0xffffe000
+#   [fault reason 0x05] PTE Write access is not set
+DMAR_FAULT_RE = re.compile(r'DMAR: \[DMA (Read|Write)|DRHD: handling fault')
 
 # The host's view of a failed guest: the first sign of trouble in the
 # console log, and what starts a splat worth showing.
@@ -199,16 +209,29 @@ class Merger:
 
 # ---- kernel log, kmemleak, lockdep (pure) --------------------------------
 
-def splats(dmesg_text):
-    """The lines after the last KMSG_MARK (all if none) matching SPLAT_RE;
-    our own "dmvm:" lines never count (a test may be named test-oops)."""
+def kmsg_since_mark(dmesg_text, *patterns):
+    """The lines after the last KMSG_MARK (all if none) matching one of
+    @patterns; our own "dmvm:" lines never count (a test may be named
+    test-oops)."""
     hits = []
     for line in lines_of(dmesg_text):
         if KMSG_MARK in line:
             hits = []
-        elif not line.startswith('dmvm: ') and SPLAT_RE.search(line):
+        elif not line.startswith('dmvm: ') and any(p.search(line) for p in patterns):
             hits.append(line)
     return hits
+
+
+def splats(dmesg_text, dma=False):
+    """The kernel's splat lines since the mark (SPLAT_RE); with @dma
+    (tools/vm --dma) its DMAR fault lines too."""
+    return kmsg_since_mark(dmesg_text, SPLAT_RE, *([DMAR_FAULT_RE] if dma else []))
+
+
+def dmar_faults(dmesg_text):
+    """The lines since the mark where the IOMMU reports a DMA it refused
+    (DMAR_FAULT_RE)."""
+    return kmsg_since_mark(dmesg_text, DMAR_FAULT_RE)
 
 
 def module_range(proc_modules, name=MODULE):
@@ -448,9 +471,23 @@ def check_dmesg(merger, guest):
     merger.comment('(the whole kernel log is in the console log)')
 
 
-def run_suite(testdir, out, guest, timeout, systemd=False, module_file='', skip=()):
+def check_dmar(merger, guest):
+    """tools/vm --dma: the IOMMU refused no DMA during the suite (a fault
+    is a DMA to an IOVA that was unmapped or never mapped: the device
+    would have hit whatever page is there now without an IOMMU)."""
+    hits = dmar_faults(guest.dmesg())
+    if not hits:
+        merger.result('ok', 'no DMAR fault in the kernel log')
+        return
+    merger.result('not ok', f'no DMAR fault in the kernel log ({len(hits)} lines)')
+    merger.comment('\n'.join(hits[:100]))
+
+
+def run_suite(testdir, out, guest, timeout, systemd=False, module_file='', skip=(),
+              dma=False):
     """The whole in-guest run; returns the exit status. The programs named
-    in @skip are not run: one SKIP result each."""
+    in @skip are not run: one SKIP result each. @dma (tools/vm --dma):
+    one more result, no DMAR fault."""
     merger = Merger(out)
     if guest.kmemleak_on():
         # What the kernel leaked before the suite is not ours: reported
@@ -490,6 +527,8 @@ def run_suite(testdir, out, guest, timeout, systemd=False, module_file='', skip=
         check_kmemleak(merger, guest, f'after rmmod {MODULE}', text_range)
     check_lockdep(merger, guest)
     check_dmesg(merger, guest)
+    if dma:
+        check_dmar(merger, guest)
     return merger.done()
 
 
@@ -699,11 +738,12 @@ def main(argv):
                          int(os.environ.get('DMVM_TEST_TIMEOUT') or 600),
                          systemd=bool(os.environ.get('DAXMIRROR_SYSTEMD')),
                          module_file=os.environ.get('DAXMIRROR_MODULE', ''),
-                         skip=set(filter(None, os.environ.get('DMVM_SKIP', '').split(','))))
+                         skip=set(filter(None, os.environ.get('DMVM_SKIP', '').split(','))),
+                         dma=os.environ.get('DAXMIRROR_DMA') == '1')
     if a.cmd == 'mark':
         Guest().kmsg(KMSG_MARK)
     elif a.cmd == 'splats':
-        for line in splats(Guest().dmesg()):
+        for line in splats(Guest().dmesg(), dma=os.environ.get('DAXMIRROR_DMA') == '1'):
             print(line)
     elif a.cmd == 'filter':
         sys.stdin.reconfigure(errors='surrogateescape', newline='\n')

@@ -106,6 +106,21 @@ ok(dmvm.splats(dmesg) == ['BUG: KASAN: use-after-free in dxm_x+0x1/0x2 [daxmirro
 ok(dmvm.splats('UBSAN: shift-out-of-bounds\nfine') == ['UBSAN: shift-out-of-bounds'],
    'splats: the whole log when there is no mark')
 
+dmar = '\n'.join(['DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0x1000 at boot',
+                  dmvm.KMSG_MARK, 'DMAR: Intel(R) Virtualization Technology for Directed I/O',
+                  'dmvm: start test-dma-stale', 'DMAR: DRHD: handling fault status reg 2',
+                  'DMAR: [DMA Write NO_PASID] Request device [00:01.0] fault addr 0xffffe000 '
+                  '[fault reason 0x05] PTE Write access is not set',
+                  'DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0xfffff000 '
+                  '[fault reason 0x06] PTE Read access is not set',
+                  'WARNING: CPU: 1 PID: 9 at x'])
+ok(dmvm.dmar_faults(dmar) == dmar.split('\n')[4:7],
+   'DMAR faults: the DRHD line and DMA Read/Write faults after the mark, not DMAR chatter',
+   dmvm.dmar_faults(dmar))
+ok(dmvm.splats(dmar) == ['WARNING: CPU: 1 PID: 9 at x']
+   and dmvm.splats(dmar, dma=True) == dmar.split('\n')[4:8],
+   'splats: DMAR faults only with dma, in log order', dmvm.splats(dmar, dma=True))
+
 mods = 'ext4 1 0 - Live 0xffffffffc0100000\ndaxmirror 4096 0 - Live 0xffffffffc0a00000 (O)\n'
 rng = dmvm.module_range(mods)
 ok(rng == ('ffffffffc0a00000', 'ffffffffc0a01000'), 'module range from /proc/modules', rng)
@@ -213,6 +228,43 @@ with tempfile.TemporaryDirectory() as tmp:
     ok('not ok 3 - lockdep was on for the whole run (debug_locks 0: switched off by a report, see the console log)' in got
        and 'not ok 4 - dmesg clean' in got and '# WARNING: CPU: 0 PID: 1 at x' in got and got[-1] == '1..4',
        'run: lockdep switched off, a WARNING in the kernel log', got)
+
+    # tools/vm --dma: "no DMAR fault in the kernel log", its own result
+    # after "dmesg clean"; fails on a fault line since the mark, which
+    # "dmesg clean" alone does not count.
+    write(f'{root}/proc/lockdep_stats', ' debug_locks: 1\n')
+    write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
+    guest = FakeGuest(root, dmar)
+    out = io.StringIO()
+    st = dmvm.run_suite(empty, out, guest, timeout=30, dma=True)
+    got = out.getvalue().splitlines()
+    dmesg_clean = got[got.index('not ok 4 - dmesg clean'):got.index(
+        'not ok 5 - no DMAR fault in the kernel log (3 lines)')]
+    ok(dmesg_clean == ['not ok 4 - dmesg clean', '# WARNING: CPU: 1 PID: 9 at x',
+                       '# (the whole kernel log is in the console log)']
+       and '# DMAR: DRHD: handling fault status reg 2' in got
+       and '# DMAR: [DMA Write NO_PASID] Request device [00:01.0] fault addr 0xffffe000 '
+           '[fault reason 0x05] PTE Write access is not set' in got
+       and not any('at boot' in line for line in got) and got[-1] == '1..5' and st == 1,
+       'run --dma: a DMAR fault line fails "no DMAR fault in the kernel log"', got)
+    write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
+    # The same log without the lines after "dmvm: start test-dma-stale".
+    guest = FakeGuest(root, '\n'.join(dmar.split('\n')[:4]))
+    out = io.StringIO()
+    clean_tests = os.path.join(tmp, 'clean')
+    write(f'{clean_tests}/test-x', '#!/bin/sh\necho 1..1\necho "ok 1 edu visible"\n', 0o755)
+    st = dmvm.run_suite(clean_tests, out, guest, timeout=30, dma=True)
+    got = [line for line in out.getvalue().splitlines() if not line.startswith('#')]
+    ok(got == ['ok 1 - test-x: edu visible', 'ok 2 - rmmod daxmirror',
+               'ok 3 - lockdep was on for the whole run (debug_locks 1)', 'ok 4 - dmesg clean',
+               'ok 5 - no DMAR fault in the kernel log', '1..5'] and st == 0,
+       'run --dma: without a fault line (a fault before the mark does not count) it passes', got)
+    write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
+    out = io.StringIO()
+    st = dmvm.run_suite(clean_tests, out, FakeGuest(root, dmar), timeout=30)
+    ok('no DMAR fault' not in out.getvalue() and 'not ok 4 - dmesg clean' in out.getvalue(),
+       'run without --dma: no DMAR result (the WARNING still fails dmesg clean)', out.getvalue())
+    write(f'{root}/sys/module/daxmirror/refcnt', '0\n')
 
     shutil.rmtree(f'{root}/sys/module/daxmirror')
     out = io.StringIO()

@@ -12,7 +12,8 @@ dmvm_kmsg() {
 }
 
 # dmvm_splats: the kernel log's splat lines since `dmvm.py mark` (or all
-# of them if it never ran), one a line.
+# of them if it never ran), one a line; with DAXMIRROR_DMA=1 (tools/vm
+# --dma) its DMAR fault lines too.
 dmvm_splats() {
 	python3 "$DMVM_PY" splats
 }
