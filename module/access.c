@@ -25,15 +25,6 @@
 /* Bytes copied per hold of the page-table lock, at most. */
 #define DXM_LOCK_BYTES		(256 * 1024)
 
-/* Why a locked copy step stopped before the end. */
-enum dxm_step {
-	DXM_STEP_DONE,		/* everything asked for was copied */
-	DXM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
-	DXM_STEP_USER_FAULT,	/* the user buffer is not resident */
-	DXM_STEP_GONE,		/* revoked, mm gone or mirror released */
-	DXM_STEP_MEDIA,		/* the memory itself failed (a media error) */
-};
-
 /*
  * The device wrote to @page: make sure the kernel knows. A writable CPU
  * mapping can be clean (MADV_FREE keeps the write bit and clears dirty; a
@@ -263,9 +254,16 @@ static long dxm_ioctl_rw(struct dxm_session *s, void __user *uarg, bool write)
 				break;
 			}
 		}
-		st = dxm_copy_step(s, m, addr, ubuf + done,
-				   min_t(u64, a.length - done, m->end - addr),
-				   write, &flushed, &copied, &ret);
+		if (s->edu)
+			st = dxm_dma_step(s, m, addr, ubuf + done,
+					  min_t(u64, a.length - done,
+						m->end - addr),
+					  write, &copied, &ret);
+		else
+			st = dxm_copy_step(s, m, addr, ubuf + done,
+					   min_t(u64, a.length - done,
+						 m->end - addr),
+					   write, &flushed, &copied, &ret);
 		done += copied;
 		if (st == DXM_STEP_GONE) {
 			break;

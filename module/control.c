@@ -63,6 +63,11 @@ static long dxm_ctl_create(void __user *uarg)
 	s = dxm_session_alloc(a.flags, a.max_mirrors, a.max_pages);
 	if (!s)
 		return -ENOMEM;
+	ret = dxm_dma_session_init(s);
+	if (ret) {
+		dxm_session_put(s);
+		return ret;
+	}
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

@@ -9,6 +9,9 @@
  *   session.c   sessions: life cycle, the session table, grants, revoke,
  *               the session fd and its ioctl dispatch
  *   access.c    device READ, WRITE and SNAPSHOT through the device table
+ *   dma.c       the DMA backend: the edu PCI driver, an IOVA per entry,
+ *               transfers; its remove() ends the device's sessions
+ *               (session.c's dxm_session_kill(), the one call upwards)
  *   mirror.c    mirrors: policy, notifiers, the hmm_range_fault loop
  *   devpt.c, events.c, util.c
  *               the device page table; event queues (and the control
@@ -18,6 +21,12 @@
  * Lock order (outer to inner):
  *
  *   dxm_sessions_lock (mutex, session.c): the session table only
+ *   dxm_edu.lock (mutex, dma.c, DMA backend): the device's DMA engine;
+ *   taken by a READ or WRITE step (under dxm_session.lock for reading)
+ *   and held across its transfers
+ *     -> device page-table lock (for reading, while a transfer is
+ *        started and when it ended; dropped while it runs)
+ *   dxm_edu.sessions_lock (spinlock, dma.c): its sessions, taken alone
  *   dxm_session.lock (rw_semaphore): read by device accesses (FAULT, READ,
  *   WRITE, SNAPSHOT), any number at once; written by what changes the
  *   session's shape (BIND, MIRROR_ADD, MIRROR_REMOVE, the strip after
@@ -62,14 +71,21 @@
  * by the client's own next call, whichever comes first.
  *
  * The invalidation callback takes only the page-table lock and the event
- * ring lock, neither sleeps, so it never fails, whether the notifier range
- * is blockable or not; a blockable one drops the page-table lock between
- * batches of entries. Nothing that can allocate with reclaim (which may
- * itself invalidate) runs under the page-table lock.
+ * ring lock, neither sleeps; a blockable one drops the page-table lock
+ * between batches of entries. For the CPU backend it never fails. For the
+ * DMA backend a blockable one also waits (no lock held) for the transfer
+ * in flight on its range, and a non-blockable one fails (returns false)
+ * while there is one (dma.c). Nothing that can allocate with reclaim
+ * (which may itself invalidate) runs under the page-table lock.
+ *
+ * REVOKE never waits for the client: with the DMA backend one transfer
+ * (at most 2048 bytes) already in flight when it returns still ends, on
+ * a page the client's mm maps (a revoke frees no page); none starts after.
  */
 #ifndef DAXMIRROR_INTERNAL_H
 #define DAXMIRROR_INTERNAL_H
 
+#include <linux/dma-direction.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -101,6 +117,18 @@
 #define DXM_PTE_ORDER_BITS	5
 #define DXM_PTE_PFN_SHIFT	(DXM_PTE_ORDER_SHIFT + DXM_PTE_ORDER_BITS)
 
+/* Why a step of a device access stopped before the end (access.c, dma.c). */
+enum dxm_step {
+	DXM_STEP_DONE,		/* everything asked for was moved */
+	DXM_STEP_DEVICE_FAULT,	/* no usable device entry: fault it */
+	DXM_STEP_USER_FAULT,	/* the user buffer is not resident */
+	DXM_STEP_GONE,		/* revoked, mm gone, mirror released, error */
+	DXM_STEP_MEDIA,		/* the memory itself failed (a media error) */
+};
+
+/* Bytes one DMA transfer moves at most (dma.c; edu's buffer is 4 KiB). */
+#define DXM_DMA_CHUNK		2048
+
 /* Bytes of the per-call buffer of SNAPSHOT (pages per copy_to_user()). */
 #define DXM_SNAP_CHUNK		(64 * 1024)
 /* Records of SNAPSHOT_EXTENTS per hold of the page-table lock (4 KiB). */
@@ -131,11 +159,41 @@ struct dxm_event_ring {
  *		@released and @entries
  * @level:	entries of order 0, 9 and 18, keyed by page number >> order
  * @nr:		entries per level
+ * @drop:	called for every entry that leaves the table (erased or
+ *		replaced), under @lock held for writing and the level's
+ *		xa_lock; NULL: nothing to do (the CPU backend). The DMA
+ *		backend unmaps the entry's IOVA, or leaves it to the transfer
+ *		using it (which unmaps it under @lock held for reading).
  */
 struct dxm_pt {
 	rwlock_t lock;		/* the device page-table lock */
 	struct xarray level[DAXMIRROR_NR_ORDERS];
 	unsigned long nr[DAXMIRROR_NR_ORDERS];
+	void (*drop)(struct dxm_pt *pt, const void *pte);
+};
+
+/**
+ * struct dxm_dma_flight - the DMA transfer of a session touching mirrored
+ *	memory (dma.c: at most one, the engine does one at a time)
+ * @seq:	transfers started
+ * @done:	transfers ended (and their orphan unmapped)
+ * @active:	one is in flight
+ * @index:	the page it moves bytes of
+ * @iova:	the device address it uses
+ * @orphan:	the IOVA of its entry, if an invalidation dropped the entry
+ *		meanwhile: unmapped when the transfer ends
+ * @orphan_size: its size; 0: no orphan
+ * @orphan_dir:	its direction
+ */
+struct dxm_dma_flight {
+	u64 seq;
+	u64 done;
+	bool active;
+	unsigned long index;
+	dma_addr_t iova;
+	dma_addr_t orphan;
+	size_t orphan_size;
+	enum dma_data_direction orphan_dir;
 };
 
 /*
@@ -202,6 +260,7 @@ enum dxm_op_stat {
 	DXM_STAT_LOCK_NS,
 	DXM_STAT_UPDATE_NS,
 	DXM_STAT_POPULATE_NS,
+	DXM_STAT_DMA_TRANSFERS,
 	DXM_NR_OP_STATS
 };
 
@@ -253,6 +312,17 @@ struct dxm_op_stats {
  * @mm_gone:	the bound mm exited (its release notifier ran)
  * @inv:	invalidations and pages_invalidated
  *
+ * @backend:	DAXMIRROR_BACKEND_* (constant)
+ * @edu:	the DMA device (DMA backend), else NULL
+ * @flight:	the DMA transfer on mirrored memory (dma.c's locking)
+ * @dma_wait:	invalidations waiting for @flight to end
+ * @dma_mapped:	IOVA mappings held
+ * @dma_waits:	invalidations that waited for @flight (page-table lock)
+ * @dma_break:	the test-only parameter dma_break when it was created
+ * @dma_node:	in @edu's sessions
+ * @dma_detached: @edu went away, this session was ended for it (under
+ *		@edu's sessions_lock)
+ *
  * @events:	this session's event queue (the session file's)
  * @ev_cursor:	read position of the session file (under events.lock)
  */
@@ -289,6 +359,16 @@ struct dxm_session {
 	kuid_t uid;
 	bool mm_gone;
 	struct daxmirror_stats inv;
+
+	u32 backend;
+	struct dxm_edu *edu;
+	struct dxm_dma_flight flight;
+	wait_queue_head_t dma_wait;
+	atomic_long_t dma_mapped;
+	u64 dma_waits;
+	int dma_break;
+	struct list_head dma_node;
+	bool dma_detached;
 
 	struct dxm_event_ring events;
 	u64 ev_cursor;
@@ -380,6 +460,7 @@ struct dxm_session *dxm_session_alloc(u32 flags, u32 max_mirrors,
 				      u64 max_pages);
 void dxm_session_put(struct dxm_session *s);
 void dxm_session_get(struct dxm_session *s);
+bool dxm_session_tryget(struct dxm_session *s);
 int dxm_session_publish(struct dxm_session *s);
 struct dxm_session *dxm_session_lookup(u64 id);
 long dxm_sessions_ids(u64 __user *ids, u32 capacity, u32 *count);
@@ -391,6 +472,7 @@ u32 dxm_session_nr_grants(struct dxm_session *s);
 int dxm_session_grant(struct dxm_session *s, struct file *file, u64 offset,
 		      u64 length, u32 flags, u32 dev, u64 ino);
 int dxm_session_revoke(struct dxm_session *s);
+void dxm_session_kill(struct dxm_session *s);
 void dxm_session_reap(struct dxm_session *s);
 long dxm_session_info(struct dxm_session *s, void __user *uarg);
 long dxm_mirror_list(struct dxm_session *s, void __user *uarg,
@@ -429,6 +511,22 @@ unsigned long dxm_pt_erase_batch(struct dxm_pt *pt, struct dxm_mirror *m,
 				 unsigned long budget, bool *more);
 bool dxm_pt_covered(struct dxm_pt *pt, struct dxm_mirror *m,
 		    unsigned long first, unsigned long last, bool write);
+
+/* dma.c */
+struct dxm_edu;
+int dxm_dma_init(void);
+void dxm_dma_exit(void);
+int dxm_dma_session_init(struct dxm_session *s);
+void dxm_dma_session_fini(struct dxm_session *s);
+int dxm_dma_map(struct dxm_session *s, struct page *page, unsigned int order,
+		unsigned long flags, void **pte);
+void dxm_dma_unmap_pte(struct dxm_session *s, const void *pte);
+bool dxm_dma_busy(struct dxm_session *s, unsigned long first,
+		  unsigned long last, u64 *seq);
+void dxm_dma_fence(struct dxm_session *s, u64 seq);
+enum dxm_step dxm_dma_step(struct dxm_session *s, struct dxm_mirror *m,
+			   unsigned long addr, char __user *ubuf, size_t len,
+			   bool write, size_t *copied, int *err);
 
 /* access.c */
 long dxm_ioctl_read(struct dxm_session *s, void __user *uarg);

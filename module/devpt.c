@@ -17,6 +17,10 @@
  *   bits 3-7   map order
  *   bits 8-    PFN of the first page of the entry
  *
+ * A session of the DMA backend (dma.c) keeps in the PFN's place the page
+ * number of the entry's IOVA, and gives the table a drop hook (dxm_pt.drop)
+ * that is called for every entry leaving it.
+ *
  * An invalidation that covers any part of a huge entry drops the whole
  * entry: the CPU side has split or zapped that huge mapping anyway, and the
  * next device access faults back exactly what the CPU now maps.
@@ -176,6 +180,8 @@ static unsigned long dxm_pt_erase_level(struct dxm_pt *pt,
 	xas_lock(&xas);
 	xas_for_each(&xas, pte, last >> order) {
 		xas_store(&xas, NULL);
+		if (pt->drop)
+			pt->drop(pt, pte);
 		m->entries[l]--;
 		pt->nr[l]--;
 		pages += 1UL << order;
@@ -257,6 +263,8 @@ int dxm_pt_set(struct dxm_pt *pt, struct dxm_pt_cursor *cur,
 		return xas_error(xas);
 	}
 	cur->next[l] = (index >> order) + 1;
+	if (old && old != pte && pt->drop)
+		pt->drop(pt, old);
 	if (old && (dxm_pte_flags(old) & DXM_PTE_WRITE))
 		WRITE_ONCE(m->wpages, m->wpages - (1UL << order));
 	if (dxm_pte_flags(pte) & DXM_PTE_WRITE)

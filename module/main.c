@@ -3,7 +3,8 @@
  * main.c - daxmirror.ko: a simulated device whose device page table
  * mirrors ranges of process address spaces (anonymous memory, page cache
  * and DAX files, with 2 MiB and 1 GiB entries) through HMM. This file
- * registers the control node /dev/daxmirror.
+ * registers the control node /dev/daxmirror and the DMA backend's PCI
+ * driver.
  */
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -31,10 +32,18 @@ static int __init dxm_init(void)
 	if (!dxm_wq)
 		return -ENOMEM;
 	dxm_control_init();
+	/* The DMA backend's device, if the machine has one (dma.c). */
+	ret = dxm_dma_init();
+	if (ret) {
+		pr_err("daxmirror: cannot register the PCI driver: %d\n", ret);
+		destroy_workqueue(dxm_wq);
+		return ret;
+	}
 	ret = misc_register(&dxm_miscdev);
 	if (ret) {
 		pr_err("daxmirror: cannot register /dev/%s: %d\n",
 		       DAXMIRROR_DEVICE_NAME, ret);
+		dxm_dma_exit();
 		destroy_workqueue(dxm_wq);
 		return ret;
 	}
@@ -50,6 +59,7 @@ static int __init dxm_init(void)
 static void __exit dxm_exit(void)
 {
 	misc_deregister(&dxm_miscdev);
+	dxm_dma_exit();
 	destroy_workqueue(dxm_wq);
 	dxm_control_exit();
 	dxm_mm_exit();

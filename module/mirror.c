@@ -298,11 +298,17 @@ static void dxm_mirror_mark_released(struct dxm_session *s,
 
 /*
  * The interval notifier: drop the device entries of the invalidated part
- * of the mirror. Takes only spinning locks, so it is safe for
- * non-blockable ranges and always succeeds. A blockable one drops the
+ * of the mirror. The CPU backend takes only spinning locks, so it is safe
+ * for non-blockable ranges and always succeeds. A blockable one drops the
  * page-table lock between batches: the pages stay mapped until this
  * returns, so a device access between batches still reads valid memory,
  * and the sequence set first makes every fault in flight retry.
+ *
+ * The DMA backend's dropped entries are unmapped from the IOMMU as they
+ * go (dxm_dma_pte_drop()), except one a transfer is using: a blockable
+ * invalidation waits until that transfer ended and its issuer unmapped
+ * it, so no IOVA of the range is left when this returns; a non-blockable
+ * one fails (returns false) while such a transfer is in flight.
  */
 static bool dxm_invalidate(struct mmu_interval_notifier *mni,
 			   const struct mmu_notifier_range *range,
@@ -312,16 +318,30 @@ static bool dxm_invalidate(struct mmu_interval_notifier *mni,
 	struct dxm_session *s = m->session;
 	unsigned long start = max(range->start, m->start);
 	unsigned long end = min(range->end, m->end);
-	bool mm_released = false, mirror_released = false;
+	bool blockable = mmu_notifier_range_blockable(range);
+	bool mm_released = false, mirror_released = false, fence = false;
+	unsigned long first = start >> PAGE_SHIFT, last = (end >> PAGE_SHIFT) - 1;
+	u64 seq;
 
 	write_lock(&s->pt.lock);
+	/* A DMA transfer on the range must end first: wait, or say so. */
+	if (!blockable && start < end && dxm_dma_busy(s, first, last, &seq)) {
+		write_unlock(&s->pt.lock);
+		return false;
+	}
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end) {
 		s->inv.invalidations++;
 		s->inv.pages_invalidated +=
-			dxm_mirror_erase(s, m, start >> PAGE_SHIFT,
-					 (end >> PAGE_SHIFT) - 1,
-					 mmu_notifier_range_blockable(range));
+			dxm_mirror_erase(s, m, first, last, blockable);
+		/*
+		 * The entries are gone: no transfer can start on them. One
+		 * that started before still uses its IOVA (its issuer unmaps
+		 * it when it ends): wait for it below, the lock dropped.
+		 */
+		fence = dxm_dma_busy(s, first, last, &seq);
+		if (fence)
+			s->dma_waits++;
 	}
 	if (range->event == MMU_NOTIFY_RELEASE && !m->released) {
 		dxm_mirror_mark_released(s, m);
@@ -336,6 +356,8 @@ static bool dxm_invalidate(struct mmu_interval_notifier *mni,
 		}
 	}
 	write_unlock(&s->pt.lock);
+	if (fence)
+		dxm_dma_fence(s, seq);
 
 	if (mm_released)
 		dxm_session_mm_gone(s);
@@ -565,12 +587,20 @@ void dxm_mirror_destroy(struct dxm_session *s, struct dxm_mirror *m)
 	lockdep_assert_held_write(&s->lock);
 	list_del_rcu(&m->node);
 	dxm_mirror_unindex(s, m);
+	/*
+	 * The entries go while the notifier still watches the pages: once it
+	 * is removed the CPU side may free them, and no entry (nor the IOVA
+	 * of the DMA backend) may outlive them. No fault can store one anew:
+	 * that takes s->lock.
+	 */
+	write_lock(&s->pt.lock);
+	dxm_mirror_erase(s, m, m->start >> PAGE_SHIFT,
+			 (m->end >> PAGE_SHIFT) - 1, true);
+	write_unlock(&s->pt.lock);
 	mmu_interval_notifier_remove(&m->notifier);
 	/* Nothing schedules it any more; it may requeue itself. */
 	cancel_delayed_work_sync(&m->unmap_check);
 	write_lock(&s->pt.lock);
-	dxm_mirror_erase(s, m, m->start >> PAGE_SHIFT,
-			 (m->end >> PAGE_SHIFT) - 1, true);
 	if (m->released)
 		s->nr_released--;
 	write_unlock(&s->pt.lock);
@@ -633,6 +663,42 @@ int dxm_access_check(struct dxm_session *s, struct dxm_mirror *m)
 	return 0;
 }
 
+/* Entries a DMA session maps per hold of the page-table lock. */
+#define DXM_DMA_MAP_BATCH	64
+
+/*
+ * Store the entry of @order pages from @pfn at page @base of @m: the PFN
+ * itself (CPU backend), or an IOVA mapping of the pages (DMA backend) that
+ * is made only if the table does not hold that very entry already (an
+ * entry still in the table maps what the CPU maps: any change would have
+ * invalidated it). Caller holds the page-table lock for writing.
+ */
+static int dxm_pt_store(struct dxm_session *s, struct dxm_pt_cursor *cur,
+			struct dxm_mirror *m, unsigned long base,
+			unsigned int order, unsigned long pfn,
+			unsigned long flags)
+{
+	unsigned long obase;
+	void *pte, *old;
+	int ret;
+
+	lockdep_assert_held_write(&s->pt.lock);
+	if (!s->edu)
+		return dxm_pt_set(&s->pt, cur, m, base, order,
+				  dxm_pte_make(pfn, order, flags));
+	old = dxm_pt_lookup(&s->pt, base, &obase);
+	if (old && obase == base && dxm_pte_order(old) == order &&
+	    dxm_pte_flags(old) == flags)
+		return 0;
+	ret = dxm_dma_map(s, pfn_to_page(pfn), order, flags, &pte);
+	if (ret)
+		return ret;
+	ret = dxm_pt_set(&s->pt, cur, m, base, order, pte);
+	if (ret)
+		dxm_dma_unmap_pte(s, pte);
+	return ret;
+}
+
 /*
  * Store what hmm_range_fault() returned into the device page table, unless
  * an invalidation ran since mmu_interval_read_begin() (-EAGAIN: fault
@@ -648,12 +714,15 @@ static int dxm_pt_commit(struct dxm_session *s, struct dxm_mirror *m,
 	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long lo = m->start >> PAGE_SHIFT, hi = m->end >> PAGE_SHIFT;
 	struct dxm_pt_cursor cur;
-	unsigned long i = 0;
+	unsigned long i = 0, stored;
+	bool yield;
 	u64 t0, t1;
 	int ret = 0;
 
 	dxm_pt_cursor_init(&s->pt, &cur);
 again:
+	stored = 0;
+	yield = false;
 	t0 = ktime_get_ns();
 	write_lock(&s->pt.lock);
 	t1 = ktime_get_ns();
@@ -684,24 +753,30 @@ again:
 			base = index;
 		}
 		pfn -= index - base;
-		ret = dxm_pt_set(&s->pt, &cur, m, base, order,
-				 dxm_pte_make(pfn, order,
-					      dxm_page_pte_flags(hpfn, m)));
+		ret = dxm_pt_store(s, &cur, m, base, order, pfn,
+				   dxm_page_pte_flags(hpfn, m));
 		if (ret)
 			break;
 		i = base + (1UL << order) - first;
+		/* IOMMU maps are slower than stores: yield between batches. */
+		if (s->edu && ++stored == DXM_DMA_MAP_BATCH && i < n) {
+			yield = true;
+			break;
+		}
 	}
 	dxm_pt_cursor_unlock(&cur);
 	write_unlock(&s->pt.lock);
 	dxm_stat_add(s, DXM_STAT_UPDATE_NS, ktime_get_ns() - t1);
 	/*
-	 * Allocates after -ENOMEM (retry), else frees what was preallocated;
-	 * false with -ENOMEM left when the allocation itself failed (the
-	 * caller's memory cgroup is full).
+	 * Allocates after -ENOMEM (retry), else frees what was preallocated
+	 * (and forgets the cursors' nodes: the lock was dropped); false with
+	 * -ENOMEM left when the allocation itself failed (the caller's
+	 * memory cgroup is full).
 	 */
-	if (dxm_pt_cursor_nomem(&cur)) {
+	if (dxm_pt_cursor_nomem(&cur) || yield) {
 		ret = 0;
-		goto again;
+		cond_resched();
+		goto again;	/* the sequence is checked again */
 	}
 	return ret;
 }

@@ -62,6 +62,7 @@ static void dxm_session_free(struct kref *kref)
 {
 	struct dxm_session *s = container_of(kref, struct dxm_session, kref);
 
+	dxm_dma_session_fini(s);
 	WARN_ON_ONCE(!list_empty(&s->mirrors));
 	WARN_ON_ONCE(!mtree_empty(&s->mirror_mt));
 	WARN_ON_ONCE(!xa_empty(&s->mirror_ids));
@@ -79,6 +80,12 @@ static void dxm_session_free(struct kref *kref)
 void dxm_session_get(struct dxm_session *s)
 {
 	kref_get(&s->kref);
+}
+
+/* A reference, unless the session is being freed. */
+bool dxm_session_tryget(struct dxm_session *s)
+{
+	return kref_get_unless_zero(&s->kref);
 }
 
 void dxm_session_put(struct dxm_session *s)
@@ -552,6 +559,19 @@ int dxm_session_revoke(struct dxm_session *s)
 	return 0;
 }
 
+/*
+ * The session's device went away (dma.c: its PCI device was removed):
+ * revoke it and strip it now, waiting for the accesses in flight, so
+ * nothing of it uses the device when this returns.
+ */
+void dxm_session_kill(struct dxm_session *s)
+{
+	dxm_session_revoke(s);	/* else revoked or closed already */
+	down_write(&s->lock);
+	dxm_session_strip(s);
+	up_write(&s->lock);
+}
+
 /* Caller holds s->pt.lock. */
 static u32 dxm_session_state(struct dxm_session *s)
 {
@@ -563,10 +583,11 @@ static u32 dxm_session_state(struct dxm_session *s)
 	return s->mm_gone ? DAXMIRROR_STATE_MM_GONE : DAXMIRROR_STATE_BOUND;
 }
 
-/* Sum the per-CPU counters of the device accesses into @st. */
+/* Sum the per-CPU counters of the device accesses into @a. */
 static void dxm_session_op_stats(struct dxm_session *s,
-				 struct daxmirror_stats *st)
+				 struct daxmirror_session_info *a)
 {
+	struct daxmirror_stats *st = &a->stats;
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -582,6 +603,7 @@ static void dxm_session_op_stats(struct dxm_session *s,
 		st->lock_ns += READ_ONCE(o->v[DXM_STAT_LOCK_NS]);
 		st->update_ns += READ_ONCE(o->v[DXM_STAT_UPDATE_NS]);
 		st->populate_ns += READ_ONCE(o->v[DXM_STAT_POPULATE_NS]);
+		a->dma_transfers += READ_ONCE(o->v[DXM_STAT_DMA_TRANSFERS]);
 	}
 }
 
@@ -602,7 +624,9 @@ long dxm_session_info(struct dxm_session *s, void __user *uarg)
 	a.max_mirrors = s->max_mirrors;
 	a.max_pages = s->max_pages;
 	a.nr_grants = dxm_session_nr_grants(s);
-	dxm_session_op_stats(s, &a.stats);
+	dxm_session_op_stats(s, &a);
+	a.backend = s->backend;
+	a.stats.dma_mappings = atomic_long_read(&s->dma_mapped);
 
 	rcu_read_lock();
 	read_lock(&s->pt.lock);
@@ -615,6 +639,7 @@ long dxm_session_info(struct dxm_session *s, void __user *uarg)
 	a.uid = s->mm ? from_kuid_munged(current_user_ns(), s->uid) : 0;
 	a.stats.invalidations = s->inv.invalidations;
 	a.stats.pages_invalidated = s->inv.pages_invalidated;
+	a.dma_waits = s->dma_waits;
 	list_for_each_entry_rcu(m, &s->mirrors, node) {
 		if (s->revoked)
 			break;	/* its entries are dead, whenever freed */

@@ -216,7 +216,9 @@ struct daxmirror_session_list {
  *			three above, every retry, the pfn array's allocation
  *			and the loop around them (not the ioctl's entry, the
  *			session lock nor a covered range's answer)
- * @reserved:		0
+ * @dma_mappings:	IOVA mappings the session's DMA device holds now
+ *			(DAXMIRROR_BACKEND_DMA: one per device entry, a 2 MiB
+ *			entry is one; 0 for the CPU backend)
  */
 struct daxmirror_stats {
 	__u64 device_faults;
@@ -232,7 +234,7 @@ struct daxmirror_stats {
 	__u64 lock_ns;
 	__u64 update_ns;
 	__u64 populate_ns;
-	__u64 reserved[1];
+	__u64 dma_mappings;
 };
 
 /**
@@ -253,6 +255,15 @@ struct daxmirror_stats {
  * @nr_grants:	out: granted file ranges
  * @session_flags: out: the session's DAXMIRROR_SESSION_* policy flags
  * @stats:	out: counters summed over the session
+ * @backend:	out: DAXMIRROR_BACKEND_* the session's device accesses use
+ *		(chosen at its creation by the module parameter "backend");
+ *		in: ignored
+ * @pad:	in: ignored; out: 0
+ * @dma_transfers: out: DMA transfers the device made for the session's
+ *		READ and WRITE (DAXMIRROR_BACKEND_DMA; each moves at most
+ *		2048 bytes, inside one page, between memory and the device)
+ * @dma_waits:	out: invalidations that found a DMA transfer in flight on
+ *		their range and waited for it to end before unmapping
  * @reserved:	in: must be 0
  *
  * Errors: ENOENT (no such session), EINVAL (an unknown flag, or
@@ -261,6 +272,17 @@ struct daxmirror_stats {
  * answers it for session 0 with ENOENT; an older one with EINVAL.
  */
 #define DAXMIRROR_INFO_ACK_CHANGE	0x1U
+
+/*
+ * Session backends: how the device reaches mirrored memory.
+ * CPU: the CPU copies, under the device page-table lock (the default).
+ * DMA: a PCI device's DMA engine (qemu's edu) through the IOMMU; each
+ * device entry is one IOVA mapping, made on device fault and unmapped by
+ * the invalidation once no DMA through it is in flight. Pages are never
+ * pinned with either.
+ */
+#define DAXMIRROR_BACKEND_CPU		0
+#define DAXMIRROR_BACKEND_DMA		1
 
 struct daxmirror_session_info {
 	__u64 session_id;
@@ -275,7 +297,11 @@ struct daxmirror_session_info {
 	__u32 nr_grants;
 	__u32 session_flags;
 	struct daxmirror_stats stats;
-	__u64 reserved[4];
+	__u32 backend;
+	__u32 pad;
+	__u64 dma_transfers;
+	__u64 dma_waits;
+	__u64 reserved[1];
 };
 
 /* Mirror flags. */

@@ -38,12 +38,8 @@ void dmt_kmsg_mark(const char *marker)
 		tap_diag("writing the marker to /dev/kmsg: %s", strerror(errno));
 }
 
-int dmt_kmsg_splats(const char *marker)
+int dmt_kmsg_find(const char *marker, const char *const *needles, size_t n)
 {
-	static const char *const bad[] = { "BUG", "WARNING", "Oops",
-		"general protection", "KASAN", "UBSAN", "refcount_t",
-		"list_add corruption", "list_del corruption", "blocked for more than",
-		"Call Trace", "RIP:" };
 	_cleanup_close_ int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int found = 0, records = 0;
 	bool after = false;
@@ -52,14 +48,14 @@ int dmt_kmsg_splats(const char *marker)
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		ssize_t len = read(fd, rec, sizeof(rec) - 1);
 		const char *msg;
 
-		if (n < 0 && (errno == EPIPE || errno == EINTR))
+		if (len < 0 && (errno == EPIPE || errno == EINTR))
 			continue;	/* EPIPE: records overwritten, go on */
-		if (n < 0)
+		if (len < 0)
 			break;		/* EAGAIN: the end */
-		rec[n] = '\0';
+		rec[len] = '\0';
 		msg = strchr(rec, ';');
 		msg = msg ? msg + 1 : rec;
 		if (strstr(msg, marker)) {
@@ -69,8 +65,8 @@ int dmt_kmsg_splats(const char *marker)
 			continue;
 		}
 		records++;
-		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-			if (strstr(msg, bad[i])) {
+		for (size_t i = 0; i < n; i++)
+			if (strstr(msg, needles[i])) {
 				if (found++ < 40)
 					tap_diag("kernel: %s", strtok(rec, "\n"));
 				break;
@@ -80,4 +76,14 @@ int dmt_kmsg_splats(const char *marker)
 		tap_diag("the marker is not in the kernel log (ring overwritten?): checked all %d records",
 			 records);
 	return found;
+}
+
+int dmt_kmsg_splats(const char *marker)
+{
+	static const char *const bad[] = { "BUG", "WARNING", "Oops",
+		"general protection", "KASAN", "UBSAN", "refcount_t",
+		"list_add corruption", "list_del corruption", "blocked for more than",
+		"Call Trace", "RIP:" };
+
+	return dmt_kmsg_find(marker, bad, ARRAY_SIZE(bad));
 }

@@ -1,8 +1,10 @@
 /* module-state.h - what a guest test checks of the module as a whole after
  * it ran: live sessions, the module's reference count, and kernel log
- * splats since a marker the test wrote. */
+ * splats (or any records the caller names) since a marker the test wrote. */
 #ifndef DMT_MODULE_STATE_H
 #define DMT_MODULE_STATE_H
+
+#include <stddef.h>
 
 /* Sessions listed by the control node, or -errno. */
 long dmt_sessions_alive(void);
@@ -15,5 +17,8 @@ void dmt_kmsg_mark(const char *marker);
  * Oops, ...; each reported with tap_diag, the first 40), or -errno. Checks
  * the whole log, saying so, if the marker was overwritten. */
 int dmt_kmsg_splats(const char *marker);
+/* Records after the last @marker holding any of the @n @needles (each
+ * reported with tap_diag, the first 40), or -errno; as above. */
+int dmt_kmsg_find(const char *marker, const char *const *needles, size_t n);
 
 #endif
