@@ -1,5 +1,6 @@
 /* bus-util.c - daxmirrorctl's sd-bus side (see bus-util.h): the bus
- * address, Properties.GetAll readers for the Manager and the Sessions, and the
+ * address, Properties.GetAll readers for the Manager and the Sessions (a
+ * property the daemon does not serve is left as it was: 0, NULL), and the
  * D-Bus error → message and exit code table. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -297,6 +298,10 @@ int session_get(sd_bus *bus, const char *path, SessionInfo *s, sd_bus_error *e)
 		{ "Invalidations", 't', offsetof(SessionInfo, invalidations) },
 		{ "BytesRead", 't', offsetof(SessionInfo, bytes_read) },
 		{ "BytesWritten", 't', offsetof(SessionInfo, bytes_written) },
+		/* Newer than the rest: from a daemon without them, NULL and 0. */
+		{ "Backend", 's', offsetof(SessionInfo, backend) },
+		{ "DmaTransfers", 't', offsetof(SessionInfo, dma_transfers) },
+		{ "DmaMappings", 't', offsetof(SessionInfo, dma_mappings) },
 	};
 
 	s->path = strdup(path);

@@ -21,6 +21,7 @@ void session_info_done(SessionInfo *s)
 {
 	free(s->path);
 	free(s->state);
+	free(s->backend);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i].path);
 	free(s->files);
@@ -55,6 +56,13 @@ static const char *yes_no(bool b)
 static const char *str_or_dash(const char *s)
 {
 	return s ? s : "-";
+}
+
+/* Does the session's device reach memory by DMA (and so have DMA
+ * counters to show)? */
+static bool session_dma(const SessionInfo *s)
+{
+	return s->backend && streq(s->backend, "dma");
 }
 
 /* ---- status ----------------------------------------------------------- */
@@ -248,6 +256,8 @@ static void print_session_json(FILE *f, const SessionInfo *s)
 	json_kv_u64(&w, "created_usec", s->created_usec);
 	json_kv_bool(&w, "write", s->write);
 	json_kv_bool(&w, "page_cache", s->page_cache);
+	if (s->backend)		/* absent: a daemon without Backend */
+		json_kv_string(&w, "backend", s->backend);
 	json_kv_u64(&w, "mirrored_bytes", s->mirrored_bytes);
 	json_kv_u64(&w, "device_faults", s->device_faults);
 	json_kv_u64(&w, "range_faults", s->range_faults);
@@ -255,6 +265,10 @@ static void print_session_json(FILE *f, const SessionInfo *s)
 	json_kv_u64(&w, "invalidations", s->invalidations);
 	json_kv_u64(&w, "bytes_read", s->bytes_read);
 	json_kv_u64(&w, "bytes_written", s->bytes_written);
+	if (session_dma(s)) {
+		json_kv_u64(&w, "dma_transfers", s->dma_transfers);
+		json_kv_u64(&w, "dma_mappings", s->dma_mappings);
+	}
 	json_key(&w, "files");
 	json_begin_array(&w);
 	for (size_t i = 0; i < s->n_files; i++) {
@@ -290,6 +304,7 @@ void print_session(FILE *f, const SessionInfo *s, bool json)
 	fprintf(f, "      Created: %s\n", format_usec(tbuf, sizeof(tbuf), s->created_usec));
 	fprintf(f, "        Write: %s\n", yes_no(s->write));
 	fprintf(f, "    PageCache: %s\n", yes_no(s->page_cache));
+	fprintf(f, "      Backend: %s\n", str_or_dash(s->backend));
 	fprintf(f, "     Mirrored: %s (%" PRIu64 " bytes)\n",
 		format_bytes(b, sizeof(b), s->mirrored_bytes), s->mirrored_bytes);
 	fprintf(f, "Device faults: %" PRIu64 "\n", s->device_faults);
@@ -298,6 +313,10 @@ void print_session(FILE *f, const SessionInfo *s, bool json)
 	fprintf(f, "Invalidations: %" PRIu64 "\n", s->invalidations);
 	fprintf(f, "   Bytes read: %" PRIu64 "\n", s->bytes_read);
 	fprintf(f, "Bytes written: %" PRIu64 "\n", s->bytes_written);
+	if (session_dma(s)) {
+		fprintf(f, "DMA transfers: %" PRIu64 "\n", s->dma_transfers);
+		fprintf(f, " DMA mappings: %" PRIu64 "\n", s->dma_mappings);
+	}
 	fprintf(f, "        Files:%s\n", s->n_files ? "" : " none");
 	for (size_t i = 0; i < s->n_files; i++) {
 		char *p = s->files[i].path;

@@ -45,6 +45,9 @@ typedef struct SessionInfo {
 	size_t n_mirrors;
 	uint64_t mirrored_bytes, device_faults, range_faults, range_retries;
 	uint64_t invalidations, bytes_read, bytes_written;
+	char *backend;			/* "cpu" / "dma" / "unknown-N"; NULL from
+					 * a daemon without the property */
+	uint64_t dma_transfers, dma_mappings;	/* Backend "dma" only */
 } SessionInfo;
 
 void manager_info_done(ManagerInfo *m);

@@ -9,6 +9,8 @@
  *    parsed by python3), mirror (NotDax: 1, QuotaExceeded: 6), revoke as
  *    nobody (5) and as root, revoke --grace (forced, and acknowledged by
  *    the owner while daxmirrorctl waits);
+ *  - daxmirrord-fake again, its sessions DMA ($DAXMIRROR_FAKE_BACKEND=1):
+ *    show-session's Backend and DMA counters, as text and --json;
  * and checks the usage errors (2), --help and --version.
  *
  * argv: DAXMIRRORCTL DAXMIRRORD DAXMIRRORD_FAKE VERSION;
@@ -441,13 +443,16 @@ static void with_fake(Env *env, sd_bus *bus, const char *file, int filefd)
 	snprintf(want, sizeof(want), "Session %s (%s)", id, path);
 	tap_ok(strstr(env->out, want) &&
 	       strstr(env->out, "State: new") && strstr(env->out, "Write: yes") &&
-	       strstr(env->out, "PageCache: yes") && strstr(env->out, "[0, +8K) rw"),
-	       "show-session: properties");
+	       strstr(env->out, "PageCache: yes") && strstr(env->out, "[0, +8K) rw") &&
+	       strstr(env->out, "\n      Backend: cpu\n") && !strstr(env->out, "DMA transfers"),
+	       "show-session: properties, Backend: cpu and no DMA counters");
 	diag_text(env->out);
 	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s --json", a, path);
 	snprintf(want, sizeof(want), "\"files\":[{\"path\":\"%s\",\"offset\":0,\"length\":8192,"
 		 "\"write\":true}]", file);
 	expect_json(env, false, args, want, "show-session by path");
+	tap_ok(strstr(env->out, "\"backend\":\"cpu\"") && !strstr(env->out, "dma_"),
+	       "show-session --json: \"backend\":\"cpu\", no DMA counters");
 	snprintf(args, sizeof(args), "--bus-address '%s' show-session 99", a);
 	expect(env, false, args, 1, "no such session", "show-session of an unknown ID");
 
@@ -488,6 +493,62 @@ out:
 	sd_bus_flush_close_unref(owner);
 	kill(pid, SIGTERM);
 	tap_ok(wait_exit(pid, 20000) == 0, "daxmirrord-fake stopped");
+}
+
+/* The number after @label in env->out, or -1. */
+static long long number_after(Env *env, const char *label)
+{
+	const char *p = strstr(env->out, label);
+	long long v;
+
+	return p && sscanf(p + strlen(label), "%lld", &v) == 1 ? v : -1;
+}
+
+/* show-session of a session whose device reaches memory by DMA: the fake
+ * module creates it so when started with $DAXMIRROR_FAKE_BACKEND=1; its
+ * dma_transfers are its device faults, its dma_mappings its grants. */
+static void with_dma_fake(Env *env, sd_bus *bus, int filefd)
+{
+	char conf[128], fifo[128], args[1400], path[256] = "";
+	const char *a = env->address;
+	long long faults, transfers, mappings;
+	sd_bus *owner = NULL;
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/fake.conf", env->tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/control", env->tmpdir);
+	if (mkfifo(fifo, 0600) < 0 && errno != EEXIST) {
+		tap_ok(0, "mkfifo: %m");
+		return;
+	}
+	write_file(conf, "[Limits]\nMaxSessionsPerUser=1\nMaxBytesPerUser=1M\n");
+	setenv("DAXMIRROR_FAKE_BACKEND", "1", 1);
+	pid = start_daemon(env, env->fake, fifo, conf);
+	unsetenv("DAXMIRROR_FAKE_BACKEND");
+	if (!tap_ok(wait_name(bus, pid, 20000), "daxmirrord-fake up, its sessions DMA"))
+		return;
+	owner = connect_bus(env);
+	if (!tap_ok(owner && open_session(owner, filefd, path, sizeof(path)) >= 0,
+		    "a DMA session with an attached file (%s)", owner ? path : "-"))
+		goto out;
+
+	snprintf(args, sizeof(args), "--bus-address '%s' show-session %s", a, path);
+	expect(env, false, args, 0, "      Backend: dma", "show-session of a DMA session");
+	faults = number_after(env, "Device faults: ");
+	transfers = number_after(env, "DMA transfers: ");
+	mappings = number_after(env, " DMA mappings: ");
+	tap_ok(strstr(env->out, "\n      Backend: dma\n") && faults > 0 && transfers == faults &&
+	       mappings == 1, "show-session: a line Backend: dma, DMA transfers %lld (as the "
+	       "fake's device faults, %lld), DMA mappings %lld", transfers, faults, mappings);
+	diag_text(env->out);
+	snprintf(args, sizeof(args), "--bus-address '%s' --json show-session %s", a, path);
+	expect_json(env, false, args, "\"backend\":\"dma\"", "show-session of a DMA session");
+	tap_ok(strstr(env->out, "\"dma_transfers\":") && strstr(env->out, "\"dma_mappings\":1,"),
+	       "show-session --json: dma_transfers, dma_mappings 1");
+out:
+	sd_bus_flush_close_unref(owner);
+	kill(pid, SIGTERM);
+	tap_ok(wait_exit(pid, 20000) == 0, "daxmirrord-fake (DMA) stopped");
 }
 
 int main(int argc, char **argv)
@@ -548,6 +609,7 @@ int main(int argc, char **argv)
 	}
 	module_missing(&env, bus, file);
 	with_fake(&env, bus, file, filefd);
+	with_dma_fake(&env, bus, filefd);
 	no_daemon(&env, "after it stopped");
 
 out:

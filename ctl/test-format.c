@@ -1,6 +1,7 @@
 /* test-format.c - unit tests of daxmirrorctl's output: JSON escaping and
  * nesting, size formatting (parsing: shared/test-parse.c), the table printer, and the
- * session/mirror/status printers over a hand-made model. No bus. */
+ * session/mirror/status printers over a hand-made model (show-session of
+ * a DMA session, a CPU one and one from a daemon without Backend). No bus. */
 #include <stdint.h>
 #include <string.h>
 
@@ -131,6 +132,20 @@ static void test_table(void)
 	table_done(&tb);
 }
 
+/* show-session of @s (JSON if @json) is @exact, or contains @has and
+ * @has2 and not @lacks (each if not NULL). */
+static void check_show(const SessionInfo *s, bool json, const char *exact, const char *has,
+		       const char *has2, const char *lacks, const char *what)
+{
+	char *out = NULL;
+
+	CAPTURE(out, print_session(f, s, json));
+	if (!tap_ok(out && (!exact || strcmp(out, exact) == 0) && (!has || strstr(out, has)) &&
+		    (!has2 || strstr(out, has2)) && (!lacks || !strstr(out, lacks)), "%s", what))
+		tap_diag("%s", out ? out : "(no output)");
+	free(out);
+}
+
 static void test_printers(void)
 {
 	SessionMirror mirrors[] = {
@@ -145,9 +160,12 @@ static void test_printers(void)
 		{ .path = "/org/daxmirror1/session/3", .id = 3, .uid = 65534, .pid = 42,
 		  .state = "bound", .write = true, .files = files, .n_files = 1,
 		  .mirrors = mirrors, .n_mirrors = 2, .mirrored_bytes = (16ULL << 20) + 8192,
-		  .device_faults = 5 },
-		{ .path = "/org/daxmirror1/session/4", .id = 4, .uid = 0, .pid = 7, .state = "new" },
+		  .device_faults = 5, .backend = "dma", .dma_transfers = 12, .dma_mappings = 9 },
+		{ .path = "/org/daxmirror1/session/4", .id = 4, .uid = 0, .pid = 7, .state = "new",
+		  .backend = "cpu" },
 	};
+	/* From a daemon without Backend. */
+	SessionInfo old = { .path = "/org/daxmirror1/session/5", .id = 5, .state = "bound" };
 	ManagerInfo m = { .version = "0.1.0", .module_state = "loaded", .module_version = 1,
 			  .session_count = 2, .mirror_count = 2,
 			  .mirrored_bytes = (16ULL << 20) + 8192, .max_sessions_per_user = 16,
@@ -211,6 +229,44 @@ static void test_printers(void)
 	if (out)
 		tap_diag("%s", out);
 	free(out);
+
+	/* The backend: a DMA session shows its DMA counters; a CPU one has
+	 * none; a daemon without the property gives "-" and no JSON key. */
+	check_show(&s[0], true, NULL, "\"page_cache\":false,\"backend\":\"dma\",\"mirrored_bytes\"",
+		   "\"bytes_written\":0,\"dma_transfers\":12,\"dma_mappings\":9,\"files\"", NULL,
+		   "show-session --json: backend dma, its DMA counters");
+	check_show(&s[0], false, NULL, "\n      Backend: dma\n",
+		   "\nBytes written: 0\nDMA transfers: 12\n DMA mappings: 9\n", NULL,
+		   "show-session text: Backend: dma, its DMA counters");
+	check_show(&s[1], false,
+		   "Session 4 (/org/daxmirror1/session/4)\n"
+		   "          UID: 0\n"
+		   "          PID: 7\n"
+		   "        State: new\n"
+		   "      Created: -\n"
+		   "        Write: no\n"
+		   "    PageCache: no\n"
+		   "      Backend: cpu\n"
+		   "     Mirrored: 0B (0 bytes)\n"
+		   "Device faults: 0\n"
+		   " Range faults: 0 (0 retries)\n"
+		   "Invalidations: 0\n"
+		   "   Bytes read: 0\n"
+		   "Bytes written: 0\n"
+		   "        Files: none\n"
+		   "      Mirrors: none\n", NULL, NULL, NULL,
+		   "show-session text: Backend: cpu, no DMA counters");
+	check_show(&s[1], true,
+		   "{\"id\":4,\"path\":\"/org/daxmirror1/session/4\",\"uid\":0,\"pid\":7,"
+		   "\"state\":\"new\",\"created_usec\":0,\"write\":false,\"page_cache\":false,"
+		   "\"backend\":\"cpu\",\"mirrored_bytes\":0,\"device_faults\":0,\"range_faults\":0,"
+		   "\"range_retries\":0,\"invalidations\":0,\"bytes_read\":0,\"bytes_written\":0,"
+		   "\"files\":[],\"mirrors\":[]}\n", NULL, NULL, NULL,
+		   "show-session --json: backend cpu, no DMA counters");
+	check_show(&old, false, NULL, "\n      Backend: -\n", NULL, "DMA",
+		   "show-session text from an older daemon: Backend: -");
+	check_show(&old, true, NULL, "\"page_cache\":false,\"mirrored_bytes\":0,", NULL, "backend",
+		   "show-session --json from an older daemon: no backend key");
 
 	CAPTURE(out, print_status(f, &m, false));
 	tap_ok(out && strstr(out, "Module: loaded (ABI version 1)") &&

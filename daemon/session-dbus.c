@@ -1,12 +1,14 @@
 /* session-dbus.c - the bus face of a session: org.daxmirror1.Session's
  * methods (AttachFile, whose vetting vetting.c runs off the loop, Close,
- * Revoke; the graceful revoke's are revoke.c's)
- * and properties, its fallback vtable under /org/daxmirror1/session with
- * the object-find callback and node enumerator, the ObjectManager at
+ * Revoke; the graceful revoke's are revoke.c's) and properties (those of
+ * the module's session, Backend and the counters among them, read from it
+ * when asked), its fallback vtable under /org/daxmirror1/session with the
+ * object-find callback and node enumerator, the ObjectManager at
  * /org/daxmirror1, and the one match that ends the sessions of a client
  * leaving the bus. The lifetime behind it is session.c. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -434,18 +436,51 @@ static int get_mirrored_bytes(sd_bus *bus, const char *path, const char *iface,
 	return sd_bus_message_append(reply, "t", (uint64_t)info.mirrored_pages * DM_PAGE_SIZE);
 }
 
+/* DAXMIRROR_BACKEND_* as Backend says it: "cpu", "dma", "unknown-N" for
+ * a number this daemon does not know (a newer module). */
+#define BACKEND_NAME_MAX sizeof("unknown-4294967295")
+
+static const char *backend_name(uint32_t backend, char *buf, size_t size)
+{
+	switch (backend) {
+	case DAXMIRROR_BACKEND_CPU:
+		return "cpu";
+	case DAXMIRROR_BACKEND_DMA:
+		return "dma";
+	}
+	snprintf(buf, size, "unknown-%" PRIu32, backend);
+	return buf;
+}
+
+/* Backend: chosen by the module when the session was created, never
+ * changed (const). */
+static int get_backend(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	struct daxmirror_session_info info;
+	char buf[BACKEND_NAME_MAX];
+
+	session_now(bus, userdata, &info);
+	return sd_bus_message_append(reply, "s", backend_name(info.backend, buf, sizeof(buf)));
+}
+
 /* The counters, by property name: they change with every device access,
- * so they are read when asked and never announced. */
+ * so they are read when asked and never announced. DmaTransfers and
+ * DmaMappings stay 0 unless the session's backend is DMA. */
 static const struct {
 	const char *name;
-	size_t offset;		/* in struct daxmirror_stats */
+	size_t offset;		/* in struct daxmirror_session_info */
 } counters[] = {
-	{ "DeviceFaults", offsetof(struct daxmirror_stats, device_faults) },
-	{ "RangeFaults", offsetof(struct daxmirror_stats, range_faults) },
-	{ "RangeRetries", offsetof(struct daxmirror_stats, range_retries) },
-	{ "Invalidations", offsetof(struct daxmirror_stats, invalidations) },
-	{ "BytesRead", offsetof(struct daxmirror_stats, bytes_read) },
-	{ "BytesWritten", offsetof(struct daxmirror_stats, bytes_written) },
+#define COUNTER(name, field) { name, offsetof(struct daxmirror_session_info, field) }
+	COUNTER("DeviceFaults", stats.device_faults),
+	COUNTER("RangeFaults", stats.range_faults),
+	COUNTER("RangeRetries", stats.range_retries),
+	COUNTER("Invalidations", stats.invalidations),
+	COUNTER("BytesRead", stats.bytes_read),
+	COUNTER("BytesWritten", stats.bytes_written),
+	COUNTER("DmaTransfers", dma_transfers),
+	COUNTER("DmaMappings", stats.dma_mappings),
+#undef COUNTER
 };
 
 static int get_counter(sd_bus *bus, const char *path, const char *iface, const char *prop,
@@ -459,7 +494,7 @@ static int get_counter(sd_bus *bus, const char *path, const char *iface, const c
 
 		if (!streq(prop, counters[i].name))
 			continue;
-		memcpy(&v, (const char *)&info.stats + counters[i].offset, sizeof(v));
+		memcpy(&v, (const char *)&info + counters[i].offset, sizeof(v));
 		return sd_bus_message_append(reply, "t", v);
 	}
 	return -ENOENT;
@@ -496,12 +531,15 @@ static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_PROPERTY("Files", "a(sttb)", get_files, 0, EMITS),
 	SD_BUS_PROPERTY("Mirrors", "a(tttsbttt)", get_mirrors, 0, EMITS),
 	SD_BUS_PROPERTY("MirroredBytes", "t", get_mirrored_bytes, 0, EMITS),
+	SD_BUS_PROPERTY("Backend", "s", get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	STAT("DeviceFaults"),
 	STAT("RangeFaults"),
 	STAT("RangeRetries"),
 	STAT("Invalidations"),
 	STAT("BytesRead"),
 	STAT("BytesWritten"),
+	STAT("DmaTransfers"),
+	STAT("DmaMappings"),
 	SD_BUS_VTABLE_END
 };
 

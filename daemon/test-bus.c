@@ -5,10 +5,14 @@
  * name, introspection, properties, error names of OpenSession and the
  * admin calls (as root and as nobody), a malformed call, SIGHUP with a bad
  * and a good config, SIGTERM, startup failures, and a lost bus. Then over
- * daxmirrord-fake: sessions, files, quotas, who may do what, and a restart
- * with the test as systemd's fd store (restart_phase()).
+ * daxmirrord-fake: sessions, files, quotas, who may do what, a restart
+ * with the test as systemd's fd store (restart_phase()), answers before
+ * announcements (order_phase()), and the session backends: Backend and the
+ * DMA counters, the Session's introspection against the contract
+ * (backend_phase()).
  *
- * argv: DAXMIRRORD VERSION [CONTRACT_XML]; env DBUS_DAEMON, BUSCTL. */
+ * argv: DAXMIRRORD VERSION [CONTRACT_XML [DAXMIRRORD_FAKE]];
+ * env DBUS_DAEMON, BUSCTL. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +35,7 @@
 
 #include "daxmirror.h"
 #include "bus-contract.h"
+#include "macro.h"
 #include "tap.h"
 #include "private-bus.h"
 
@@ -371,12 +376,43 @@ static char *run_capture(const char *cmd)
 	return buf;
 }
 
-/* Every method and property (with its type) of the Manager interface in
- * the contract appears in the live introspection. */
-static void check_contract(const char *live)
+/* The part of introspection data @xml that is interface @iface, up to its
+ * "</interface>" (*@end); NULL if it has none. */
+static const char *iface_section(const char *xml, const char *iface, const char **end)
+{
+	char tag[128];
+	const char *p;
+
+	snprintf(tag, sizeof(tag), "<interface name=\"%s\">", iface);
+	p = strstr(xml, tag);
+	*end = p ? strstr(p, "</interface>") : NULL;
+	return *end ? p : NULL;
+}
+
+/* The EmitsChangedSignal annotation of the property whose tag starts at
+ * @p, "true" (the default) if it has none. */
+static void emits_changed(const char *p, char *out, size_t size)
+{
+	static const char key[] = "EmitsChangedSignal\" value=\"";
+	const char *tag_end = strchr(p, '>'), *end, *a;
+
+	snprintf(out, size, "true");
+	if (!tag_end || tag_end[-1] == '/')
+		return;
+	end = strstr(tag_end, "</property>");
+	a = strstr(tag_end, key);
+	if (a && end && a < end && sscanf(a + strlen(key), "%15[^\"]", out) != 1)
+		snprintf(out, size, "?");
+}
+
+/* Every method and property (with its type and its EmitsChangedSignal
+ * annotation) of interface @iface in the contract appears in the live
+ * introspection @live; at least @min of them. */
+static void check_contract(const char *live, const char *iface, unsigned min)
 {
 	FILE *f;
-	char *xml = NULL, *p, *end;
+	char *xml = NULL, *p;
+	const char *end, *live_end, *live_iface;
 	size_t len = 0;
 	unsigned checked = 0, missing = 0;
 
@@ -391,11 +427,11 @@ static void check_contract(const char *live)
 		return;
 	}
 	fclose(f);
-	p = strstr(xml, "<interface name=\"org.daxmirror1.Manager\">");
-	end = p ? strstr(p, "</interface>") : NULL;
-	for (; p && p < end; p++) {
-		char want[256];
-		const char *kind = NULL;
+	p = (char *)iface_section(xml, iface, &end);
+	live_iface = iface_section(live, iface, &live_end);
+	for (; p && live_iface && p < end; p++) {
+		char want[256], emits[16], live_emits[16];
+		const char *kind = NULL, *at;
 		char name[128], type[64];
 
 		if (strncmp(p, "<method name=\"", 14) == 0)
@@ -414,13 +450,25 @@ static void check_contract(const char *live)
 			snprintf(want, sizeof(want), "<property name=\"%s\" type=\"%s\"", name, type);
 		}
 		checked++;
-		if (!strstr(live, want)) {
+		at = strstr(live_iface, want);
+		if (!at || at > live_end) {
 			missing++;
 			tap_diag("contract %s not served: %s", kind, want);
+			continue;
+		}
+		if (kind[0] == 'm')
+			continue;
+		emits_changed(p, emits, sizeof(emits));
+		emits_changed(at, live_emits, sizeof(live_emits));
+		if (strcmp(emits, live_emits) != 0) {
+			missing++;
+			tap_diag("property %s: EmitsChangedSignal %s served, %s in the contract",
+				 name, live_emits, emits);
 		}
 	}
-	tap_ok(checked >= 13 && missing == 0,
-	       "every Manager method and property of the contract is served (%u checked)", checked);
+	tap_ok(checked >= min && missing == 0,
+	       "every %s method and property of the contract is served, with its "
+	       "EmitsChangedSignal (%u checked)", iface, checked);
 	free(xml);
 }
 
@@ -691,6 +739,42 @@ static int nobody_on_session(const char *path, int filefd, uint64_t grant, pid_t
 	return fails;
 }
 
+/* GetAll of the Session at @path: the t properties @names (@n of them)
+ * into @v, Backend into @backend (@size bytes, "" if not in the answer). */
+static int session_get_all(sd_bus *bus, const char *path, const char *const *names,
+			   uint64_t *v, size_t n, char *backend, size_t size)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *key, *b;
+	int r;
+
+	backend[0] = '\0';
+	r = sd_bus_call_method(bus, DEST, path, "org.freedesktop.DBus.Properties", "GetAll",
+			       &e, &reply, "s", DXM_SESSION_IFACE);
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+		size_t i = 0;
+
+		r = sd_bus_message_read(reply, "s", &key);
+		while (r >= 0 && i < n && strcmp(key, names[i]) != 0)
+			i++;
+		if (r >= 0 && i < n) {
+			r = sd_bus_message_read(reply, "v", "t", &v[i]);
+		} else if (r >= 0 && strcmp(key, "Backend") == 0) {
+			r = sd_bus_message_read(reply, "v", "s", &b);
+			if (r >= 0)
+				snprintf(backend, size, "%s", b);
+		} else if (r >= 0) {
+			r = sd_bus_message_skip(reply, "v");
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+	}
+	return r;
+}
+
 /* The number of ranges in @path's Files property, or -1. */
 static int count_files(sd_bus *bus, const char *path)
 {
@@ -786,6 +870,12 @@ static void session_phase(const char *fake)
 	tap_ok(r >= 0 && str && strcmp(str, "new") == 0, "Session.State is \"new\"");
 	free(str);
 	str = NULL;
+	r = sd_bus_get_property_string(bus, DEST, p1, DXM_SESSION_IFACE, "Backend", &e, &str);
+	tap_ok(r >= 0 && str && strcmp(str, "cpu") == 0, "Session.Backend is \"cpu\" (%s)",
+	       r >= 0 && str ? str : err_name(&e, r));
+	free(str);
+	str = NULL;
+	sd_bus_error_free(&e);
 	{
 		int b = 0;
 
@@ -954,33 +1044,24 @@ static void session_phase(const char *fake)
 		       "(%" PRIu64 " then %" PRIu64 ")", t0, t);
 		sd_bus_error_free(&e);
 	}
-	/* GetAll reads the session once (PID, State, MirroredBytes and six
-	 * counters come from one SESSION_INFO), then a Get once more. */
+	/* GetAll reads the session once (PID, State, MirroredBytes, Backend
+	 * and eight counters come from one SESSION_INFO), then a Get once
+	 * more. A CPU session has no DMA counters. */
 	{
-		uint64_t in_all = 0, after = 0;
-		const char *key;
+		static const char *const names[] = { "DeviceFaults", "DmaTransfers", "DmaMappings" };
+		uint64_t v[ARRAY_SIZE(names)] = { 0 }, after = 0;
+		char backend[32];
 
-		r = sd_bus_call_method(bus, DEST, p1, "org.freedesktop.DBus.Properties", "GetAll",
-				       &e, &reply, "s", DXM_SESSION_IFACE);
-		if (r >= 0)
-			r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-		while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
-			r = sd_bus_message_read(reply, "s", &key);
-			if (r >= 0 && strcmp(key, "DeviceFaults") == 0)
-				r = sd_bus_message_read(reply, "v", "t", &in_all);
-			else if (r >= 0)
-				r = sd_bus_message_skip(reply, "v");
-			if (r >= 0)
-				r = sd_bus_message_exit_container(reply);
-		}
-		reply = sd_bus_message_unref(reply);
-		sd_bus_error_free(&e);
+		r = session_get_all(bus, p1, names, v, ARRAY_SIZE(names), backend, sizeof(backend));
 		if (r >= 0)
 			r = sd_bus_get_property_trivial(bus, DEST, p1, DXM_SESSION_IFACE,
 							"DeviceFaults", &e, 't', &after);
-		tap_ok(r >= 0 && in_all > 0 && after == in_all + 1,
+		tap_ok(r >= 0 && v[0] > 0 && after == v[0] + 1,
 		       "GetAll asks the module once for all the session's counters "
-		       "(%" PRIu64 " then %" PRIu64 ")", in_all, after);
+		       "(%" PRIu64 " then %" PRIu64 ")", v[0], after);
+		tap_ok(r >= 0 && strcmp(backend, "cpu") == 0 && v[1] == 0 && v[2] == 0,
+		       "GetAll: Backend \"%s\", DmaTransfers %" PRIu64 ", DmaMappings %" PRIu64,
+		       backend, v[1], v[2]);
 		sd_bus_error_free(&e);
 	}
 	/* A burst of SESSION_CHANGED (a client reshaping mirrors in a loop)
@@ -1104,14 +1185,14 @@ static void fake_set_state(const char *path, uint64_t id, uint32_t state)
 
 	while (f && fgets(line, sizeof(line), f)) {
 		uint64_t sid, a, b;
-		uint32_t flags, st, mm, grants;
+		uint32_t flags, st, mm, grants, backend;
 
 		if (sscanf(line, "%" SCNu64 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32
-			   " %" SCNu64 " %" SCNu64, &sid, &flags, &st, &mm, &grants, &a, &b) == 7 &&
-		    sid == id)
+			   " %" SCNu64 " %" SCNu64 " %" SCNu32, &sid, &flags, &st, &mm, &grants,
+			   &a, &b, &backend) == 8 && sid == id)
 			snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu32
-				 " %" PRIu32 " %" PRIu64 " %" PRIu64 "\n", sid, flags, state, mm,
-				 grants, a, b);
+				 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu32 "\n", sid, flags,
+				 state, mm, grants, a, b, backend);
 		strncat(out, line, sizeof(out) - strlen(out) - 1);
 	}
 	if (f)
@@ -1453,6 +1534,87 @@ out:
 		close(ffd);
 }
 
+/* --- backends ------------------------------------------------------- */
+
+/*
+ * Sessions of a module that reaches memory by DMA, and of one whose
+ * backend this daemon does not know: the fake module creates them with
+ * $DAXMIRROR_FAKE_BACKEND. Backend says "dma" (with DmaTransfers and
+ * DmaMappings from the same SESSION_INFO as DeviceFaults) or "unknown-7"
+ * (no DMA counters); the Session's introspection matches the contract.
+ */
+static void backend_phase(const char *fake)
+{
+	static const struct {
+		const char *env, *name;
+		bool dma;
+	} cases[] = { { "1", "dma", true }, { "7", "unknown-7", false } };
+	static const char *const names[] = { "DeviceFaults", "DmaTransfers", "DmaMappings" };
+	char fifo[300], file[300];
+	int ffd;
+
+	snprintf(fifo, sizeof(fifo), "%s/control", tmpdir);	/* session_phase()'s */
+	snprintf(file, sizeof(file), "%s/data", tmpdir);
+	ffd = open(file, O_RDWR | O_CLOEXEC);
+	write_file(conf_path, "[Limits]\nMaxSessionsPerUser=2\nMaxBytesPerUser=12K\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *args[] = { "--bus-address", address, "--control", fifo,
+				       "--config", conf_path, NULL };
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		sd_bus *bus = NULL;
+		uint64_t v[ARRAY_SIZE(names)] = { 0 };
+		char path[128] = "", backend[32] = "";
+		const char *xml = NULL;
+		int sfd = -1, r;
+		pid_t pid;
+
+		drain_notify();
+		setenv("DAXMIRROR_FAKE_BACKEND", cases[i].env, 1);
+		pid = start_daemon_at(fake, args, false);
+		unsetenv("DAXMIRROR_FAKE_BACKEND");
+		r = wait_notify(pid, "READY=1", 20000);
+		bus = r == 0 ? connect_bus() : NULL;
+		r = bus ? open_full(bus, false, path, sizeof(path), &sfd, &e) : -EIO;
+		if (r >= 0)
+			r = attach(bus, path, ffd, 0, 4096, NULL, &e, NULL, 0);
+		if (r >= 0)
+			r = session_get_all(bus, path, names, v, ARRAY_SIZE(names), backend,
+					    sizeof(backend));
+		if (cases[i].dma)
+			tap_ok(r >= 0 && strcmp(backend, "dma") == 0 && v[0] > 0 && v[1] == v[0] &&
+			       v[2] == 1, "backend DMA: Backend \"%s\", DmaTransfers %" PRIu64
+			       " (DeviceFaults %" PRIu64 "), DmaMappings %" PRIu64 " (%s)", backend,
+			       v[1], v[0], v[2], err_name(&e, r));
+		else
+			tap_ok(r >= 0 && strcmp(backend, cases[i].name) == 0 && v[1] == 0 &&
+			       v[2] == 0, "backend %s: Backend \"%s\", DmaTransfers %" PRIu64
+			       ", DmaMappings %" PRIu64 " (%s)", cases[i].env, backend, v[1], v[2],
+			       err_name(&e, r));
+		sd_bus_error_free(&e);
+		if (i == 0 && r >= 0) {
+			r = sd_bus_call_method(bus, DEST, path, "org.freedesktop.DBus.Introspectable",
+					       "Introspect", &e, &reply, "");
+			if (r >= 0)
+				r = sd_bus_message_read(reply, "s", &xml);
+			if (r >= 0 && xml)
+				check_contract(xml, DXM_SESSION_IFACE, 26);
+			else
+				tap_ok(0, "Introspect %s (%s)", path, err_name(&e, r));
+			reply = sd_bus_message_unref(reply);
+			sd_bus_error_free(&e);
+		}
+		kill(pid, SIGTERM);
+		r = wait_exit(pid, 20000);
+		tap_ok(r == 0, "backend %s: the daemon exits 0 (%d)", cases[i].name, r);
+		sd_bus_flush_close_unref(bus);
+		if (sfd >= 0)
+			close(sfd);
+	}
+	if (ffd >= 0)
+		close(ffd);
+}
+
 int main(int argc, char **argv)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -1547,7 +1709,7 @@ int main(int argc, char **argv)
 		       strstr(xml, "<node name=\"session\"/>"),
 		       "Introspect: Manager, ObjectManager, child node 'session'");
 		if (r >= 0 && xml)
-			check_contract(xml);
+			check_contract(xml, MGR, 13);
 	}
 	reply = sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
@@ -1748,6 +1910,7 @@ int main(int argc, char **argv)
 		session_phase(argv[4]);
 		restart_phase(argv[4]);
 		order_phase(argv[4]);
+		backend_phase(argv[4]);
 	}
 
 	/* The bus goes away under a running daemon: it exits 1. */

@@ -6,9 +6,13 @@
  * records into. Session fds are eventfds whose count is the session's id
  * (SESSION_INFO on one answers for that session, as the module's does).
  * Every SESSION_INFO bumps the session's device_faults, so counters change
- * like a busy mirror's. With $DAXMIRROR_FAKE_STATE the sessions are kept
- * in that file, one a line, so a restarted daemon finds the "module" as
- * the previous one left it (and a test can change it in between). */
+ * like a busy mirror's. New sessions report the backend that
+ * $DAXMIRROR_FAKE_BACKEND names (a DAXMIRROR_BACKEND_* number, default 0:
+ * CPU; any other number as a newer module's); a DMA session's
+ * dma_transfers is its device_faults and its dma_mappings its grants.
+ * With $DAXMIRROR_FAKE_STATE the sessions are kept in that file, one a
+ * line, so a restarted daemon finds the "module" as the previous one left
+ * it (and a test can change it in between). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,9 +32,11 @@ static struct fake_session {
 	uint64_t id;
 	uint32_t flags, state, max_mirrors, grants;
 	uint64_t max_pages, infos;
+	uint32_t backend;
 } sessions[FAKE_MAX];
 static unsigned n_sessions;
 static const char *state_path;	/* $DAXMIRROR_FAKE_STATE */
+static uint32_t new_backend;	/* $DAXMIRROR_FAKE_BACKEND */
 
 static void load(void)
 {
@@ -41,8 +47,8 @@ static void load(void)
 		return;
 	while (n_sessions < FAKE_MAX &&
 	       fscanf(f, "%" SCNu64 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu64
-		      " %" SCNu64 "\n", &s.id, &s.flags, &s.state, &s.max_mirrors, &s.grants,
-		      &s.max_pages, &s.infos) == 7)
+		      " %" SCNu64 " %" SCNu32 "\n", &s.id, &s.flags, &s.state, &s.max_mirrors,
+		      &s.grants, &s.max_pages, &s.infos, &s.backend) == 8)
 		sessions[n_sessions++] = s;
 	fclose(f);
 }
@@ -55,9 +61,9 @@ static void save(void)
 		return;
 	for (unsigned i = 0; i < n_sessions; i++)
 		fprintf(f, "%" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64
-			" %" PRIu64 "\n", sessions[i].id, sessions[i].flags, sessions[i].state,
-			sessions[i].max_mirrors, sessions[i].grants, sessions[i].max_pages,
-			sessions[i].infos);
+			" %" PRIu64 " %" PRIu32 "\n", sessions[i].id, sessions[i].flags,
+			sessions[i].state, sessions[i].max_mirrors, sessions[i].grants,
+			sessions[i].max_pages, sessions[i].infos, sessions[i].backend);
 	fclose(f);
 }
 
@@ -120,6 +126,7 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 		*s = (struct fake_session){
 			.id = n_sessions, .flags = c->flags, .max_mirrors = c->max_mirrors,
 			.max_pages = c->max_pages, .state = DAXMIRROR_STATE_NEW,
+			.backend = new_backend,
 		};
 		c->session_id = s->id;
 		save();
@@ -190,6 +197,11 @@ static int fake_kernel_ioctl(int fd, unsigned long req, void *arg)
 		in->nr_grants = s->grants;
 		in->session_flags = s->flags;
 		in->stats.device_faults = ++s->infos;
+		in->backend = s->backend;
+		if (s->backend == DAXMIRROR_BACKEND_DMA) {
+			in->dma_transfers = s->infos;
+			in->stats.dma_mappings = s->grants;
+		}
 		return 0;
 	}
 	case DAXMIRROR_IOC_MIRROR_LIST: {
@@ -224,7 +236,11 @@ static const KernelOps fake_kernel_ops = {
 
 int main(int argc, char **argv)
 {
+	const char *backend = getenv("DAXMIRROR_FAKE_BACKEND");
+
 	state_path = getenv("DAXMIRROR_FAKE_STATE");
+	if (backend)
+		new_backend = (uint32_t)strtoul(backend, NULL, 10);
 	load();
 	return daemon_main(argc, argv, &fake_kernel_ops);
 }
