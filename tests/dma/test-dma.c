@@ -6,7 +6,8 @@
  * (a 1 GiB mirror is 512 mappings); a read-only entry upgraded by a write
  * leaves no mapping behind; and munmap, MADV_DONTNEED, truncate and hole
  * punch while a transfer is in flight wait for it (they return only after
- * it ended), leave no mapping behind and draw no DMAR fault. Each transfer takes 100 ms of
+ * it ended), leave no mapping behind and draw no DMAR fault; removing the
+ * PCI device ends its sessions first, and a rescan brings it back. Each transfer takes 100 ms of
  * the guest's clock: the test moves a few KiB, not megabytes. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -596,6 +597,89 @@ static void g_inflight(const void *arg)
 	       op_name[op]);
 }
 
+/* Write "1" to the sysfs file @path: 0 or -errno. */
+static int sysfs_one(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return write(fd, "1", 1) < 0 ? -errno : 0;
+}
+
+/* Is the edu device (PCI address @pci) bound to the module's driver? */
+static bool edu_bound(const char *pci)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), EDU_DRIVER_DIR "/%s", pci);
+	return stat(path, &st) == 0;
+}
+
+/*
+ * The PCI device removed under a live session with mappings: the session
+ * is ended first (revoked, stripped: nothing mapped), its calls fail with
+ * ENODEV, and a rescan binds the device again for new sessions. Last:
+ * the device is back only once the rescan probed it.
+ */
+static void g_remove(const void *arg)
+{
+	_cleanup_session_ struct dmt_session s = DMT_SESSION_INIT;
+	_cleanup_session_ struct dmt_session again = DMT_SESSION_INIT;
+	_cleanup_map_ struct dmt_map m = DMT_MAP_INIT;
+	_cleanup_map_ struct dmt_map m2 = DMT_MAP_INIT;
+	const char *pci = getenv("DAXMIRROR_EDU_PCI");
+	struct daxmirror_session_info i;
+	char path[PATH_MAX];
+	uint8_t buf[64];
+	uint64_t mid;
+	int r;
+
+	(void)arg;
+	r = pci ? open_backend(&s, DMT_ANON_RW, "dma") : -ENOENT;
+	if (r == 0)
+		r = dmt_map_anon(&m, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0);
+	if (r == 0) {
+		dmt_pattern_fill(m.addr, DMT_PAGE, 61, 0);
+		r = dmt_mirror_add(s.sfd, m.addr, DMT_PAGE, DAXMIRROR_MIRROR_WRITE, &mid);
+	}
+	if (r == 0)
+		r = dmt_fault(s.sfd, m.addr, DMT_PAGE, DAXMIRROR_FAULT_WRITE);
+	if (r < 0) {
+		tap_fail_rest("setup: %s", tap_errname(-r));
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", pci);
+	r = sysfs_one(path);
+	/* A revoked session's own fd answers only ENODEV: ask the broker's. */
+	if (r == 0)
+		r = dmt_session_info(s.ctl, s.id, &i);
+	if (!tap_ok(r == 0 && i.state == DAXMIRROR_STATE_REVOKED &&
+		    i.stats.dma_mappings == 0,
+		    "PCI device removed under a mapped session: the session was revoked, no IOVA mapping left"))
+		tap_diag("ret %s state %u mappings %llu", tap_errname(-r), i.state,
+			 (unsigned long long)i.stats.dma_mappings);
+	tap_errno(dmt_dev_read(s.sfd, m.addr, buf, sizeof(buf)), ENODEV,
+		  "its next READ fails with ENODEV");
+	r = sysfs_one("/sys/bus/pci/rescan");
+	for (int n = 0; r == 0 && !edu_bound(pci) && n < 100; n++)
+		usleep(100 * 1000);
+	if (r == 0)
+		r = open_backend(&again, DMT_ANON_RW, "dma");
+	if (r == 0)
+		r = dmt_map_anon(&m2, DMT_PAGE, 0, PROT_READ | PROT_WRITE, 0);
+	if (r == 0) {
+		dmt_pattern_fill(m2.addr, DMT_PAGE, 62, 0);
+		r = dmt_mirror_add(again.sfd, m2.addr, DMT_PAGE, 0, &mid);
+	}
+	if (r == 0)
+		r = dmt_dev_read(again.sfd, m2.addr, buf, sizeof(buf));
+	if (!tap_ok(r == 0 && dmt_pattern_check(buf, sizeof(buf), 62, 0) < 0,
+		    "after a PCI rescan the device is bound again: a new session reads by DMA"))
+		tap_diag("ret %s bound %d", tap_errname(-r), edu_bound(pci));
+}
+
 int main(void)
 {
 	const struct tap_group groups[] = {
@@ -608,6 +692,7 @@ int main(void)
 		{ "dontneed", 4, g_inflight, (void *)(uintptr_t)OP_DONTNEED },
 		{ "truncate", 4, g_inflight, (void *)(uintptr_t)OP_TRUNCATE },
 		{ "punch", 4, g_inflight, (void *)(uintptr_t)OP_PUNCH },
+		{ "remove", 3, g_remove, NULL },
 	};
 
 	return tap_main(groups, ARRAY_SIZE(groups), 900);
