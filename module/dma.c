@@ -220,18 +220,17 @@ int dxm_dma_session_init(struct dxm_session *s)
 	mutex_lock(&dxm_edu_probe_lock);
 	e = dxm_edu_dev;
 	if (e) {
+		/* Whole before the device's removal can find it on its list. */
 		kref_get(&e->ref);
+		s->edu = e;
+		s->dma_break = READ_ONCE(dma_break);
+		s->pt.drop = dxm_dma_pte_drop;
 		spin_lock(&e->sessions_lock);
 		list_add(&s->dma_node, &e->sessions);
 		spin_unlock(&e->sessions_lock);
 	}
 	mutex_unlock(&dxm_edu_probe_lock);
-	if (!e)
-		return -ENODEV;
-	s->edu = e;
-	s->dma_break = READ_ONCE(dma_break);
-	s->pt.drop = dxm_dma_pte_drop;
-	return 0;
+	return e ? 0 : -ENODEV;
 }
 
 /* The session is freed: no entry, no transfer, no mapping is left. */
